@@ -1,0 +1,137 @@
+//! Resolves where things are from the command line and the process environment. This is the edge:
+//! the pure core never reads the environment; it is handed what is resolved here.
+
+use std::path::PathBuf;
+
+use indexmap::IndexMap;
+
+use crate::cli::Args;
+use crate::translate::PodmanVersion;
+
+/// The default name of the global variables file at the repo root.
+pub const VALUES_FILE: &str = "values.env";
+
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub repo: PathBuf,
+    pub services_dir: PathBuf,
+    /// The global variables file, when one is given or present.
+    pub vars_file: Option<PathBuf>,
+    pub vars_json: Option<String>,
+    pub state_dir: PathBuf,
+    pub home: Option<PathBuf>,
+}
+
+fn env_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os(name)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+impl Context {
+    pub fn from_args(args: &Args) -> Context {
+        let repo = args
+            .repo
+            .clone()
+            .or_else(|| env_path("RELEASE_TOOL_REPO"))
+            .unwrap_or_else(|| PathBuf::from("."));
+        let services_dir = args
+            .services_dir
+            .clone()
+            .unwrap_or_else(|| repo.join("services"));
+        // The seed tool had only --services-dir: its parent is the repo root then.
+        let vars_root = match (&args.repo, &args.services_dir) {
+            (None, Some(s)) => s
+                .parent()
+                .map(PathBuf::from)
+                .unwrap_or_else(|| repo.clone()),
+            _ => repo.clone(),
+        };
+        let vars_file = args.vars_file.clone().or_else(|| {
+            let p = vars_root.join(VALUES_FILE);
+            p.is_file().then_some(p)
+        });
+        let home = env_path("HOME");
+        let state_dir = args
+            .state_dir
+            .clone()
+            .or_else(|| env_path("RELEASE_TOOL_STATE_DIR"))
+            .or_else(|| env_path("XDG_STATE_HOME").map(|p| p.join("release-tool")))
+            .or_else(|| home.as_ref().map(|h| h.join(".local/state/release-tool")))
+            .unwrap_or_else(|| PathBuf::from("/var/lib/release-tool"));
+        Context {
+            repo,
+            services_dir,
+            vars_file,
+            vars_json: args.vars_json.clone(),
+            state_dir,
+            home,
+        }
+    }
+}
+
+/// Parses `X.Y` (a third component is ignored).
+pub fn parse_podman_version(s: &str) -> Option<PodmanVersion> {
+    let mut it = s.trim().split('.');
+    let major = it.next()?.parse().ok()?;
+    let minor = it.next().unwrap_or("0").parse().ok()?;
+    Some(PodmanVersion { major, minor })
+}
+
+/// Merges a `--vars-json` object over file variables. Non-string JSON scalars become their text.
+pub fn merge_vars_json(
+    mut vars: IndexMap<String, String>,
+    json: &str,
+) -> Result<IndexMap<String, String>, String> {
+    let v: serde_json::Value =
+        serde_json::from_str(json).map_err(|e| format!("--vars-json: not valid JSON: {e}"))?;
+    let obj = v
+        .as_object()
+        .ok_or("--vars-json: must be a JSON object of variables")?;
+    for (k, v) in obj {
+        let s = match v {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Null => String::new(),
+            serde_json::Value::Bool(_) | serde_json::Value::Number(_) => v.to_string(),
+            _ => {
+                return Err(format!(
+                    "--vars-json: variable '{k}' must be a string, number or boolean"
+                ))
+            }
+        };
+        vars.insert(k.clone(), s);
+    }
+    Ok(vars)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vars_json_wins_and_rejects_nesting() {
+        let mut base = IndexMap::new();
+        base.insert("A".to_string(), "file".to_string());
+        let m = merge_vars_json(base.clone(), r#"{"A":"json","N":3,"B":true}"#).unwrap();
+        assert_eq!(m["A"], "json");
+        assert_eq!(m["N"], "3");
+        assert_eq!(m["B"], "true");
+        assert!(merge_vars_json(base.clone(), r#"{"A":{"x":1}}"#)
+            .unwrap_err()
+            .contains("'A'"));
+        assert!(merge_vars_json(base, "[1]").is_err());
+    }
+
+    #[test]
+    fn podman_versions() {
+        assert_eq!(
+            parse_podman_version("4.9.3"),
+            Some(PodmanVersion { major: 4, minor: 9 })
+        );
+        assert_eq!(
+            parse_podman_version("5"),
+            Some(PodmanVersion { major: 5, minor: 0 })
+        );
+        assert_eq!(parse_podman_version("x"), None);
+    }
+}

@@ -1,0 +1,57 @@
+//! One module per command. `main` parses, `dispatch` picks the module; each returns an exit code.
+
+pub mod config;
+pub mod context;
+pub mod deploy;
+pub mod determine_changes;
+pub mod generate_units;
+pub mod generator;
+pub mod history;
+pub mod manage_services;
+pub mod plan;
+pub mod pull_images;
+pub mod rollback;
+
+use crate::cli::Args;
+
+/// Documented exit codes (see the man page, EXIT STATUS).
+pub mod exit {
+    /// Success.
+    pub const OK: u8 = 0;
+    /// A runtime failure not covered below (I/O, podman or systemctl failed).
+    pub const FAILURE: u8 = 1;
+    /// Bad command line.
+    pub const USAGE: u8 = 2;
+    /// Invalid input: a stack failed to load or translate (the others were still handled).
+    pub const INVALID_INPUT: u8 = 3;
+    /// An image pull failed; nothing was switched.
+    pub const PULL_FAILED: u8 = 4;
+    /// The deploy failed after switching and was rolled back to the previous generation.
+    pub const ROLLED_BACK: u8 = 5;
+    /// The deploy failed and the rollback failed too: the host needs attention.
+    pub const ROLLBACK_FAILED: u8 = 6;
+    /// Another deploy holds the lock (only without --wait).
+    pub const LOCKED: u8 = 7;
+    /// A required tool (quadlet, podman, systemctl) is missing.
+    pub const MISSING_TOOL: u8 = 8;
+}
+
+pub fn dispatch(args: &Args) -> u8 {
+    match args.command.as_str() {
+        "config" => config::run(args),
+        "generate-units" => generate_units::run(args),
+        "determine-changes" => determine_changes::run(args),
+        "pull-images" => pull_images::run(args),
+        "manage-services" => manage_services::run(args),
+        "status" => manage_services::status(args),
+        "plan" => plan::run(args),
+        "deploy" => deploy::run(args),
+        "rollback" => rollback::run(args),
+        "history" => history::run(args),
+        "generator" => generator::run(&args.positional),
+        other => {
+            eprintln!("release-tool: unknown command '{other}' (see release-tool --help)");
+            exit::USAGE
+        }
+    }
+}

@@ -1,0 +1,47 @@
+//! release-tool: dispatch on argv[0] (the generator role) and the subcommand. The work lives in
+//! the library; see `commands`.
+
+use std::ffi::OsString;
+use std::path::Path;
+use std::process::ExitCode;
+
+use release_tool::{cli, commands};
+
+fn main() -> ExitCode {
+    let mut argv: Vec<OsString> = std::env::args_os().collect();
+    let argv0 = argv.first().cloned().unwrap_or_default();
+    let name = Path::new(&argv0)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("");
+    if name.ends_with("-generator") {
+        // systemd.generator(7): called with one or three directory arguments.
+        let dirs: Vec<String> = argv
+            .iter()
+            .skip(1)
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        return ExitCode::from(commands::generator::run(&dirs));
+    }
+    if argv.len() <= 1 {
+        eprint!("{}", cli::USAGE);
+        return ExitCode::from(commands::exit::USAGE);
+    }
+    argv.remove(0);
+    let args = match cli::parse(argv) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("release-tool: {e}\n(see release-tool --help)");
+            return ExitCode::from(commands::exit::USAGE);
+        }
+    };
+    if args.version {
+        println!("release-tool {}", env!("CARGO_PKG_VERSION"));
+        return ExitCode::SUCCESS;
+    }
+    if args.help || args.command.is_empty() || args.command == "help" {
+        print!("{}", cli::USAGE);
+        return ExitCode::SUCCESS;
+    }
+    ExitCode::from(commands::dispatch(&args))
+}

@@ -1,0 +1,5 @@
+//! The Quadlet unit model and its one writer.
+//!
+//! A typed struct per unit kind (`.container`, `.volume`, `.network`, `.pod`, `.build`, `.image`,
+//! plain `.target`), and one serializer that owns all escaping: no value can add a line, a key or a
+//! section to a unit file.
