@@ -1,0 +1,191 @@
+//! Process, security and resource fields of a service → container keys or `PodmanArgs=`.
+
+use crate::compose::{Service, Ulimit};
+use crate::quadlet::ContainerSection;
+
+use super::ctx::Ctx;
+use super::storage::json_scalar;
+
+pub fn ulimit(name: &str, u: &Ulimit) -> String {
+    match (u.single, u.soft, u.hard) {
+        (Some(n), _, _) => format!("{name}={n}:{n}"),
+        (None, Some(s), Some(h)) => format!("{name}={s}:{h}"),
+        (None, Some(s), None) => format!("{name}={s}:{s}"),
+        (None, None, Some(h)) => format!("{name}={h}:{h}"),
+        (None, None, None) => format!("{name}=-1:-1"),
+    }
+}
+
+pub fn process(cx: &mut Ctx, name: &str, svc: &Service, c: &mut ContainerSection) {
+    let f = format!("services.{name}");
+    let arg = |c: &mut ContainerSection, flag: &str, v: &Option<String>| {
+        if let Some(v) = v {
+            c.podman_args.push(format!("--{flag}={v}"));
+        }
+    };
+    if let Some(u) = &svc.user {
+        if crate::quadlet::escape::is_raw_safe(u) {
+            c.user = Some(u.clone());
+        } else {
+            c.podman_args.push(format!("--user={u}"));
+        }
+    }
+    c.group_add = svc.group_add.clone();
+    if let Some(w) = &svc.working_dir {
+        if crate::quadlet::escape::is_raw_safe(w) {
+            c.working_dir = Some(w.clone());
+        } else {
+            c.podman_args.push(format!("--workdir={w}"));
+        }
+    }
+    c.run_init = svc.init == Some(true);
+    if svc.privileged == Some(true) {
+        c.podman_args.push("--privileged".into());
+    }
+    c.read_only = svc.read_only == Some(true);
+    if svc.tty == Some(true) {
+        c.podman_args.push("--tty".into());
+    }
+    if svc.stdin_open == Some(true) {
+        c.podman_args.push("--interactive".into());
+    }
+    c.add_capability = svc.cap_add.clone();
+    c.drop_capability = svc.cap_drop.clone();
+    for (i, s) in svc.security_opt.iter().enumerate() {
+        match s.as_str() {
+            "no-new-privileges" | "no-new-privileges:true" | "no-new-privileges=true" => c.no_new_privileges = true,
+            "no-new-privileges:false" | "no-new-privileges=false" => {}
+            "label:disable" | "label=disable" => c.security_label_disable = true,
+            other => {
+                if let Some(p) = other.strip_prefix("seccomp:").or_else(|| other.strip_prefix("seccomp=")) {
+                    c.seccomp_profile = Some(p.to_string());
+                } else if other.is_empty() {
+                    cx.warn(&format!("{f}.security_opt[{i}]"), "empty; ignored");
+                } else {
+                    // Docker's `label:type:x` spelling is Podman's `label=type:x`.
+                    let o = match other.split_once(':') {
+                        Some((k @ ("label" | "apparmor"), v)) => format!("{k}={v}"),
+                        _ => other.to_string(),
+                    };
+                    c.podman_args.push(format!("--security-opt={o}"));
+                }
+            }
+        }
+    }
+    for d in &svc.devices {
+        let mut s = d.source.clone();
+        if let Some(t) = &d.target {
+            s.push(':');
+            s.push_str(t);
+        }
+        if let Some(p) = &d.permissions {
+            s.push(':');
+            s.push_str(p);
+        }
+        c.add_device.push(s);
+    }
+    for r in &svc.device_cgroup_rules {
+        c.podman_args.push(format!("--device-cgroup-rule={r}"));
+    }
+    for (k, v) in &svc.sysctls {
+        c.sysctl.push((k.clone(), json_scalar(v)));
+    }
+    for (k, u) in &svc.ulimits {
+        c.ulimit.push(ulimit(k, u));
+    }
+    if let Some(s) = &svc.shm_size {
+        c.shm_size = Some(json_scalar(s));
+    }
+    arg(c, "pid", &svc.pid);
+    arg(c, "ipc", &svc.ipc);
+    arg(c, "userns", &svc.userns_mode);
+    arg(c, "cgroupns", &svc.cgroup);
+    arg(c, "cgroup-parent", &svc.cgroup_parent);
+    arg(c, "runtime", &svc.runtime);
+    arg(c, "platform", &svc.platform);
+    for (k, v) in &svc.storage_opt {
+        c.podman_args.push(format!("--storage-opt={k}={v}"));
+    }
+    if let Some(o) = svc.oom_score_adj {
+        c.podman_args.push(format!("--oom-score-adj={o}"));
+    }
+}
+
+pub fn limits(cx: &mut Ctx, name: &str, svc: &Service, c: &mut ContainerSection) {
+    let f = format!("services.{name}");
+    let push = |c: &mut ContainerSection, flag: &str, v: &Option<serde_json::Value>| {
+        if let Some(v) = v {
+            c.podman_args.push(format!("--{flag}={}", json_scalar(v)));
+        }
+    };
+    push(c, "memory", &svc.mem_limit);
+    push(c, "memory-reservation", &svc.mem_reservation);
+    push(c, "memory-swap", &svc.memswap_limit);
+    push(c, "cpus", &svc.cpus);
+    push(c, "cpu-shares", &svc.cpu_shares);
+    if let Some(cs) = &svc.cpuset {
+        c.podman_args.push(format!("--cpuset-cpus={cs}"));
+    }
+    if let Some(p) = &svc.pids_limit {
+        c.pids_limit = Some(json_scalar(p));
+    }
+    let Some(d) = &svc.deploy else { return };
+    let df = format!("{f}.deploy");
+    if let Some(r) = &d.resources {
+        if let Some(l) = &r.limits {
+            if let Some(cpus) = l.cpus {
+                c.podman_args.push(format!("--cpus={cpus}"));
+            }
+            if let Some(m) = &l.memory {
+                c.podman_args.push(format!("--memory={m}"));
+            }
+            if let Some(p) = l.pids {
+                c.pids_limit = Some(p.to_string());
+            }
+            if !l.devices.is_empty() || !l.generic_resources.is_empty() {
+                cx.warn(&format!("{df}.resources.limits"), "device and generic resource limits have no Podman equivalent");
+            }
+        }
+        if let Some(r) = &r.reservations {
+            if let Some(m) = &r.memory {
+                c.podman_args.push(format!("--memory-reservation={m}"));
+            }
+            if r.cpus.is_some() {
+                cx.warn(&format!("{df}.resources.reservations.cpus"), "Podman cannot reserve CPUs; ignored");
+            }
+            if r.pids.is_some() {
+                cx.warn(&format!("{df}.resources.reservations.pids"), "Podman cannot reserve PIDs; ignored");
+            }
+            for (i, dev) in r.devices.iter().enumerate() {
+                let gpu = dev.capabilities.iter().any(|c| c == "gpu");
+                if gpu && dev.driver.as_deref().is_none_or(|d| d == "nvidia") {
+                    if dev.device_ids.is_empty() {
+                        c.add_device.push("nvidia.com/gpu=all".into());
+                    } else {
+                        for id in &dev.device_ids {
+                            c.add_device.push(format!("nvidia.com/gpu={id}"));
+                        }
+                    }
+                } else {
+                    cx.warn(&format!("{df}.resources.reservations.devices[{i}]"), "only NVIDIA GPUs (via CDI) are mapped; this device request is ignored");
+                }
+            }
+            if !r.generic_resources.is_empty() {
+                cx.warn(&format!("{df}.resources.reservations.generic_resources"), "swarm-only; ignored");
+            }
+        }
+    }
+    if !d.labels.is_empty() {
+        cx.warn(&format!("{df}.labels"), "swarm service labels; use labels: for container labels; ignored");
+    }
+    for (field, set) in [("placement", d.placement.is_some()), ("endpoint_mode", d.endpoint_mode.is_some()), ("update_config", d.update_config.is_some()), ("rollback_config", d.rollback_config.is_some())] {
+        if set {
+            cx.warn(&format!("{df}.{field}"), "swarm-only; ignored on a single host");
+        }
+    }
+    if let Some(m) = &d.mode {
+        if m != "replicated" && m != "global" {
+            cx.warn(&format!("{df}.mode"), format!("mode {m:?} is swarm-only; one container runs"));
+        }
+    }
+}
