@@ -64,7 +64,10 @@ pub fn require_binary(test: &str, env_var: &str, standard: &[&str]) -> Option<Pa
         .chain(standard.iter().map(PathBuf::from))
         .find(|p| p.is_file());
     if found.is_none() {
-        skip_or_fail(test, &format!("{env_var} unset and none of {standard:?} exists"));
+        skip_or_fail(
+            test,
+            &format!("{env_var} unset and none of {standard:?} exists"),
+        );
     }
     found
 }
@@ -152,24 +155,24 @@ impl Lab {
     /// clean environment (add more with `.env()`), the caller's working directory.
     pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
         let mut cmd = if current_uid() == self.uid {
-            let mut c = Command::new(program);
-            c.env_clear();
-            c
+            Command::new(program)
         } else {
             let join = match &self.cgroup {
                 Some(cg) if cg.is_dir() => cg.join("cgroup.procs").display().to_string(),
                 _ => String::new(),
             };
-            // The shell joins the login cgroup, then becomes runuser: `env -i` clears what runuser keeps.
+            // The shell joins the login cgroup, then becomes runuser, which keeps the (cleared and
+            // rebuilt) environment and sets HOME, USER, LOGNAME and SHELL for the user.
             let mut c = Command::new("/bin/sh");
             c.arg("-c")
                 .arg(r#"[ -z "$0" ] || echo $$ >"$0"; exec "$@""#)
                 .arg(join)
-                .args(["runuser", "-u", &self.user, "--", "env", "-i"])
+                .args(["runuser", "-u", &self.user, "--"])
                 .arg(program);
             c
         };
-        cmd.env("PATH", BASE_PATH)
+        cmd.env_clear()
+            .env("PATH", BASE_PATH)
             .env("HOME", &self.home)
             .env("USER", &self.user)
             .env("LOGNAME", &self.user)
