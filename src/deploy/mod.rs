@@ -14,6 +14,7 @@ pub mod podman;
 pub mod prepare;
 pub mod pulls;
 pub mod restart;
+pub mod runtime;
 pub mod store;
 pub mod systemd;
 pub mod transaction;
