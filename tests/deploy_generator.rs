@@ -13,7 +13,7 @@ use release_tool::deploy::store::StateStore;
 fn quadlet() -> Option<PathBuf> {
     let from_env = ["QUADLET", "RELEASE_TOOL_QUADLET"]
         .iter()
-        .filter_map(|v| std::env::var_os(v))
+        .filter_map(std::env::var_os)
         .map(PathBuf::from);
     let found = from_env
         .chain(QUADLET_PATHS.iter().map(PathBuf::from))
