@@ -13,6 +13,7 @@ pub mod planner;
 pub mod podman;
 pub mod prepare;
 pub mod pulls;
+pub mod render;
 pub mod restart;
 pub mod runtime;
 pub mod store;

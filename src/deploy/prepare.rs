@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use super::effects::Effects;
 use super::fsutil::{copy_file, copy_tree, list_files, write_atomic};
-use super::manifest::{stack_manifest, Manifest, Outcome, SecretManifest};
+use super::manifest::{stack_manifest, Manifest, Outcome, SecretManifest, StackManifest};
 use super::planner::plan;
 use super::pulls::{pull_all, PullOptions};
 use super::store::{git_revision, StateStore};
@@ -182,8 +182,20 @@ fn stage(
         message: None,
         stacks: BTreeMap::new(),
     };
-    for s in &stacks {
-        let inputs_hash = hash_dir(&inputs.join("services").join(&s.stack)).map_err(io)?;
+    manifest.stacks = stack_manifests(store, &stacks, &inputs, &digests).map_err(io)?;
+    Ok(Ok(manifest))
+}
+
+/// Each stack's manifest entry: its units, the hash of its snapshot files and its images' digests.
+pub fn stack_manifests(
+    store: &StateStore,
+    stacks: &[RenderedStack],
+    inputs: &Path,
+    digests: &BTreeMap<String, String>,
+) -> std::io::Result<BTreeMap<String, StackManifest>> {
+    let mut out = BTreeMap::new();
+    for s in stacks {
+        let inputs_hash = hash_dir(&inputs.join("services").join(&s.stack))?;
         let secrets = s
             .secrets
             .iter()
@@ -192,12 +204,12 @@ fn stage(
                 file: secret_file(store, &sec.file),
             })
             .collect();
-        manifest.stacks.insert(
+        out.insert(
             s.stack.clone(),
-            stack_manifest(s, &inputs_hash, &digests, secrets),
+            stack_manifest(s, &inputs_hash, digests, secrets),
         );
     }
-    Ok(Ok(manifest))
+    Ok(out)
 }
 
 /// The whole deploy. The caller holds the lock.

@@ -78,6 +78,14 @@ impl StateStore {
             .then_some(StateStore { root })
     }
 
+    /// The store at `root` as `open` would name it, creating nothing (`plan` touches nothing).
+    pub fn at(root: &Path) -> StateStore {
+        let root = fs::canonicalize(root)
+            .or_else(|_| std::path::absolute(root))
+            .unwrap_or_else(|_| root.to_path_buf());
+        StateStore { root }
+    }
+
     pub fn root(&self) -> &Path {
         &self.root
     }
