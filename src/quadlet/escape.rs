@@ -150,7 +150,10 @@ mod tests {
         assert_eq!(raw("a\nb", Context::Exec), Err(EscapeError::Newline));
         assert_eq!(raw("a\0b", Context::Exec), Err(EscapeError::Nul));
         assert_eq!(raw(" a", Context::Exec), Err(EscapeError::Blank));
-        assert_eq!(raw("a\\", Context::Exec), Err(EscapeError::TrailingBackslash));
+        assert_eq!(
+            raw("a\\", Context::Exec),
+            Err(EscapeError::TrailingBackslash)
+        );
         assert_eq!(raw("", Context::Exec), Err(EscapeError::Empty));
     }
 

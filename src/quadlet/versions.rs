@@ -46,6 +46,8 @@ pub const KEY_VERSIONS: &[(&str, &str, PodmanVersion)] = &[
     ("Container", "NetworkAlias", v(5, 2)),
     ("Container", "AddHost", v(5, 3)),
     ("Volume", "VolumeName", v(4, 6)),
+    ("Volume", "PodmanArgs", v(4, 6)),
+    ("Volume", "Driver", v(4, 8)),
     ("Network", "NetworkName", v(4, 6)),
     ("Image", "(unit kind)", v(4, 8)),
     ("Build", "(unit kind)", v(5, 0)),
@@ -84,8 +86,9 @@ fn flag_all(args: &mut Vec<String>, flag: &str, vs: Vec<String>) {
     }
 }
 
-/// Rewrites `unit` for `target`. Returns the keys moved to `PodmanArgs=` (for a note), or the
-/// first key that cannot be expressed at all.
+/// Rewrites `unit` for `target`. Returns the keys moved to `PodmanArgs=` or dropped
+/// (`VolumeName`, `NetworkName`: the object is then named `systemd-<unit>`), or the first key
+/// that cannot be expressed at all.
 pub fn downgrade(unit: &mut UnitFile, target: PodmanVersion) -> Result<Vec<String>, Unsupported> {
     let kind = match &unit.body {
         Body::Image(_) => Some("Image"),
@@ -105,21 +108,29 @@ pub fn downgrade(unit: &mut UnitFile, target: PodmanVersion) -> Result<Vec<Strin
     let mut moved = Vec::new();
     match &mut unit.body {
         Body::Container(c) => downgrade_container(c, target, &mut moved)?,
-        Body::Volume(vol) if !has_in(target, "Volume", "VolumeName") => {
-            if vol.volume_name.is_some() {
+        Body::Volume(vol) => {
+            if !has_in(target, "Volume", "Driver") {
+                if let Some(d) = vol.driver.take() {
+                    moved.push("Driver".into());
+                    vol.podman_args.push(format!("--driver={d}"));
+                }
+            }
+            if !has_in(target, "Volume", "PodmanArgs") && !vol.podman_args.is_empty() {
                 return Err(Unsupported {
-                    key: "VolumeName".into(),
-                    needs: first_version("Volume", "VolumeName"),
+                    key: "PodmanArgs (volume driver and options)".into(),
+                    needs: first_version("Volume", "PodmanArgs"),
                 });
+            }
+            // Without the key Quadlet names the object `systemd-<unit>`; the caller warns.
+            if !has_in(target, "Volume", "VolumeName") && vol.volume_name.take().is_some() {
+                moved.push("VolumeName".into());
             }
         }
-        Body::Network(n) if !has_in(target, "Network", "NetworkName") => {
-            if n.network_name.is_some() {
-                return Err(Unsupported {
-                    key: "NetworkName".into(),
-                    needs: first_version("Network", "NetworkName"),
-                });
-            }
+        Body::Network(n)
+            if !has_in(target, "Network", "NetworkName") && n.network_name.is_some() =>
+        {
+            n.network_name = None;
+            moved.push("NetworkName".into());
         }
         _ => {}
     }
@@ -158,8 +169,16 @@ fn downgrade_container(
     opt!("HealthInterval", health_interval, "health-interval");
     opt!("HealthTimeout", health_timeout, "health-timeout");
     opt!("HealthRetries", health_retries, "health-retries");
-    opt!("HealthStartPeriod", health_start_period, "health-start-period");
-    opt!("HealthStartupInterval", health_startup_interval, "health-startup-interval");
+    opt!(
+        "HealthStartPeriod",
+        health_start_period,
+        "health-start-period"
+    );
+    opt!(
+        "HealthStartupInterval",
+        health_startup_interval,
+        "health-startup-interval"
+    );
     opt!("HostName", host_name, "hostname");
     opt!("Pull", pull, "pull");
     opt!("WorkingDir", working_dir, "workdir");

@@ -73,7 +73,12 @@ impl Out<'_> {
     }
 
     /// `KEY=k=v` pairs, one line each, each pair one word.
-    fn pairs(&mut self, key: &str, vs: &[(String, String)], ctx: Context) -> Result<(), WriteError> {
+    fn pairs(
+        &mut self,
+        key: &str,
+        vs: &[(String, String)],
+        ctx: Context,
+    ) -> Result<(), WriteError> {
         for (k, v) in vs {
             let w = escape::word(&format!("{k}={v}"), ctx).map_err(|e| self.err(key, e))?;
             self.line(key, &w);

@@ -38,7 +38,10 @@ pub fn container_units(cx: &mut Ctx, name: &str, svc: &Service) -> Option<Contai
     let mut units = Vec::new();
     let container_name = cx.container_name(name);
     if !is_valid_object_name(&container_name) {
-        cx.error(&format!("{f}.container_name"), format!("{container_name:?} is not a valid container name"));
+        cx.error(
+            &format!("{f}.container_name"),
+            format!("{container_name:?} is not a valid container name"),
+        );
         return None;
     }
     p.c.container_name = Some(container_name.clone());
@@ -62,7 +65,10 @@ pub fn container_units(cx: &mut Ctx, name: &str, svc: &Service) -> Option<Contai
             return None;
         };
         let Some(q) = qualify_image(img) else {
-            cx.error(&format!("{f}.image"), format!("{img:?} is not a valid image reference"));
+            cx.error(
+                &format!("{f}.image"),
+                format!("{img:?} is not a valid image reference"),
+            );
             return None;
         };
         p.c.image = q.clone();
@@ -74,7 +80,10 @@ pub fn container_units(cx: &mut Ctx, name: &str, svc: &Service) -> Option<Contai
         Some("never") => p.c.pull = Some("never".into()),
         Some("missing" | "if_not_present") => p.c.pull = Some("missing".into()),
         Some("build") if svc.build.is_some() => {}
-        Some(other) => cx.warn(&format!("{f}.pull_policy"), format!("{other:?} has no Podman equivalent; Podman's default (missing) applies")),
+        Some(other) => cx.warn(
+            &format!("{f}.pull_policy"),
+            format!("{other:?} has no Podman equivalent; Podman's default (missing) applies"),
+        ),
     }
 
     // Command line.
@@ -87,7 +96,10 @@ pub fn container_units(cx: &mut Ctx, name: &str, svc: &Service) -> Option<Contai
     for (k, v) in &svc.environment {
         match v {
             Some(v) => p.c.environment.push((k.clone(), v.clone())),
-            None => cx.warn(&format!("{f}.environment.{k}"), "declared without a value and no variable gives one; not set"),
+            None => cx.warn(
+                &format!("{f}.environment.{k}"),
+                "declared without a value and no variable gives one; not set",
+            ),
         }
     }
     for (i, e) in svc.env_file.iter().enumerate() {
@@ -116,7 +128,10 @@ pub fn container_units(cx: &mut Ctx, name: &str, svc: &Service) -> Option<Contai
     ports(cx, name, svc, &mut p);
     p.c.host_name = svc.hostname.clone();
     if svc.domainname.is_some() {
-        cx.warn(&format!("{f}.domainname"), "Podman has no domain name option; set hostname: to a fully qualified name instead");
+        cx.warn(
+            &format!("{f}.domainname"),
+            "Podman has no domain name option; set hostname: to a fully qualified name instead",
+        );
     }
     p.c.dns = svc.dns.clone();
     p.c.dns_search = svc.dns_search.clone();
@@ -133,7 +148,10 @@ pub fn container_units(cx: &mut Ctx, name: &str, svc: &Service) -> Option<Contai
         cx.warn(&format!("{f}.links[{i}]"), format!("{l:?}: services already resolve each other by name on the stack network; a link alias is not created"));
     }
     for (i, l) in svc.external_links.iter().enumerate() {
-        cx.warn(&format!("{f}.external_links[{i}]"), format!("{l:?}: external links have no Podman equivalent"));
+        cx.warn(
+            &format!("{f}.external_links[{i}]"),
+            format!("{l:?}: external links have no Podman equivalent"),
+        );
     }
 
     // Storage, secrets, configs.
@@ -169,9 +187,15 @@ pub fn container_units(cx: &mut Ctx, name: &str, svc: &Service) -> Option<Contai
     }
     let waits_healthy = cx.healthy_deps.contains(name) && !oneshot;
     if waits_healthy {
-        let disabled = svc.healthcheck.as_ref().is_some_and(|h| h.disable == Some(true) || h.test.as_ref().and_then(|t| t.first()).map(String::as_str) == Some("NONE"));
+        let disabled = svc.healthcheck.as_ref().is_some_and(|h| {
+            h.disable == Some(true)
+                || h.test.as_ref().and_then(|t| t.first()).map(String::as_str) == Some("NONE")
+        });
         if disabled {
-            cx.error(&format!("{f}.healthcheck"), "another service waits for this one to be healthy, but its healthcheck is disabled");
+            cx.error(
+                &format!("{f}.healthcheck"),
+                "another service waits for this one to be healthy, but its healthcheck is disabled",
+            );
         } else {
             lifecycle::wait_healthy(cx, svc, &container_name, &mut p);
         }
@@ -179,6 +203,17 @@ pub fn container_units(cx: &mut Ctx, name: &str, svc: &Service) -> Option<Contai
     replicas(cx, name, svc);
     unsupported(cx, name, svc);
 
+    for list in [
+        &mut p.unit.requires,
+        &mut p.unit.wants,
+        &mut p.unit.part_of,
+        &mut p.unit.after,
+    ] {
+        dedup_keep_order(list);
+    }
+    // A hard requirement wins over a soft one on the same unit.
+    let requires = p.unit.requires.clone();
+    p.unit.wants.retain(|w| !requires.contains(w));
     p.unit.description = Some(format!("Compose service {name} of stack {}", cx.stack.name));
     let mut unit = UnitFile::new(cx.unit(name, "container"), Body::Container(Box::new(p.c)));
     unit.unit = p.unit;
@@ -194,7 +229,6 @@ pub fn container_units(cx: &mut Ctx, name: &str, svc: &Service) -> Option<Contai
             after,
             healthcheck: waits_healthy && (has_health || svc.healthcheck.is_none()),
             oneshot,
-            container_name,
         },
         secrets,
     })
@@ -207,7 +241,10 @@ fn ports(cx: &mut Ctx, name: &str, svc: &Service, p: &mut Parts) {
             None | Some("tcp") => String::new(),
             Some(pr @ ("udp" | "sctp")) => format!("/{pr}"),
             Some(other) => {
-                cx.error(&format!("{f}.protocol"), format!("unknown protocol {other:?}"));
+                cx.error(
+                    &format!("{f}.protocol"),
+                    format!("unknown protocol {other:?}"),
+                );
                 continue;
             }
         };
@@ -245,13 +282,22 @@ fn replicas(cx: &mut Ctx, name: &str, svc: &Service) {
 fn unsupported(cx: &mut Ctx, name: &str, svc: &Service) {
     let f = format!("services.{name}");
     if svc.develop.is_some() {
-        cx.warn(&format!("{f}.develop"), "develop/watch is a docker compose development feature; ignored");
+        cx.warn(
+            &format!("{f}.develop"),
+            "develop/watch is a docker compose development feature; ignored",
+        );
     }
     if !svc.post_start.is_empty() {
-        cx.warn(&format!("{f}.post_start"), "lifecycle hooks are not supported; not run");
+        cx.warn(
+            &format!("{f}.post_start"),
+            "lifecycle hooks are not supported; not run",
+        );
     }
     if !svc.pre_stop.is_empty() {
-        cx.warn(&format!("{f}.pre_stop"), "lifecycle hooks are not supported; not run");
+        cx.warn(
+            &format!("{f}.pre_stop"),
+            "lifecycle hooks are not supported; not run",
+        );
     }
     for k in svc.extensions.keys() {
         if !k.starts_with("x-") {
@@ -263,21 +309,29 @@ fn unsupported(cx: &mut Ctx, name: &str, svc: &Service) {
 fn build_unit(cx: &mut Ctx, name: &str, b: &crate::compose::Build, tag: &str) -> Option<UnitFile> {
     let f = format!("services.{name}.build");
     let context = b.context.clone().unwrap_or_else(|| ".".into());
-    let context = if context.contains("://") || context.starts_with('/') || context.starts_with("git@") {
-        context
-    } else {
-        cx.stack.dir.join(&context).to_string_lossy().into_owned()
-    };
+    let context =
+        if context.contains("://") || context.starts_with('/') || context.starts_with("git@") {
+            context
+        } else {
+            cx.stack.dir.join(&context).to_string_lossy().into_owned()
+        };
     let mut s = BuildSection {
         image_tag: vec![tag.to_string()],
         set_working_directory: Some(context.clone()),
         ..Default::default()
     };
     if let Some(df) = &b.dockerfile {
-        s.file = Some(if df.starts_with('/') { df.clone() } else { format!("{}/{df}", context.trim_end_matches('/')) });
+        s.file = Some(if df.starts_with('/') {
+            df.clone()
+        } else {
+            format!("{}/{df}", context.trim_end_matches('/'))
+        });
     }
     if b.dockerfile_inline.is_some() {
-        cx.error(&format!("{f}.dockerfile_inline"), "an inline Dockerfile cannot be given to a .build unit; put it in a file");
+        cx.error(
+            &format!("{f}.dockerfile_inline"),
+            "an inline Dockerfile cannot be given to a .build unit; put it in a file",
+        );
         return None;
     }
     s.target = b.target.clone();
@@ -291,7 +345,10 @@ fn build_unit(cx: &mut Ctx, name: &str, b: &crate::compose::Build, tag: &str) ->
     for (k, v) in &b.args {
         match v {
             Some(v) => s.podman_args.push(format!("--build-arg={k}={v}")),
-            None => cx.warn(&format!("{f}.args.{k}"), "declared without a value; not passed"),
+            None => cx.warn(
+                &format!("{f}.args.{k}"),
+                "declared without a value; not passed",
+            ),
         }
     }
     for t in &b.tags {
@@ -300,27 +357,49 @@ fn build_unit(cx: &mut Ctx, name: &str, b: &crate::compose::Build, tag: &str) ->
         }
     }
     for h in &b.extra_hosts {
-        let e = match h.split_once('=') { Some((a, b)) => format!("{a}:{b}"), None => h.clone() };
+        let e = match h.split_once('=') {
+            Some((a, b)) => format!("{a}:{b}"),
+            None => h.clone(),
+        };
         s.podman_args.push(format!("--add-host={e}"));
     }
     if b.no_cache == Some(true) {
         s.podman_args.push("--no-cache".into());
     }
     if let Some(sz) = &b.shm_size {
-        s.podman_args.push(format!("--shm-size={}", json_scalar(sz)));
+        s.podman_args
+            .push(format!("--shm-size={}", json_scalar(sz)));
     }
     for (k, u) in &b.ulimits {
-        s.podman_args.push(format!("--ulimit={}", resources::ulimit(k, u)));
+        s.podman_args
+            .push(format!("--ulimit={}", resources::ulimit(k, u)));
     }
     for p in &b.platforms {
         s.podman_args.push(format!("--platform={p}"));
     }
-    for (field, set) in [("secrets", !b.secrets.is_empty()), ("ssh", !b.ssh.is_empty()), ("cache_from", !b.cache_from.is_empty()), ("cache_to", !b.cache_to.is_empty()), ("additional_contexts", !b.additional_contexts.is_empty())] {
+    for (field, set) in [
+        ("secrets", !b.secrets.is_empty()),
+        ("ssh", !b.ssh.is_empty()),
+        ("cache_from", !b.cache_from.is_empty()),
+        ("cache_to", !b.cache_to.is_empty()),
+        ("additional_contexts", !b.additional_contexts.is_empty()),
+    ] {
         if set {
-            cx.warn(&format!("{f}.{field}"), "not supported by the .build unit; ignored");
+            cx.warn(
+                &format!("{f}.{field}"),
+                "not supported by the .build unit; ignored",
+            );
         }
     }
     let mut unit = UnitFile::new(cx.unit(name, "build"), Body::Build(s));
-    unit.unit.description = Some(format!("Image build of service {name} of stack {}", cx.stack.name));
+    unit.unit.description = Some(format!(
+        "Image build of service {name} of stack {}",
+        cx.stack.name
+    ));
     Some(unit)
+}
+
+fn dedup_keep_order(v: &mut Vec<String>) {
+    let mut seen = std::collections::BTreeSet::new();
+    v.retain(|x| seen.insert(x.clone()));
 }

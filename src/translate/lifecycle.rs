@@ -48,7 +48,10 @@ pub fn healthcheck(cx: &mut Ctx, name: &str, svc: &Service, u: &mut Parts) -> bo
             // Only timings: they tune the image's own HEALTHCHECK.
         }
         _ => {
-            cx.error(&format!("{f}.test"), "must be [\"CMD\", args...], [\"CMD-SHELL\", command] or [\"NONE\"]");
+            cx.error(
+                &format!("{f}.test"),
+                "must be [\"CMD\", args...], [\"CMD-SHELL\", command] or [\"NONE\"]",
+            );
             return false;
         }
     }
@@ -57,7 +60,10 @@ pub fn healthcheck(cx: &mut Ctx, name: &str, svc: &Service, u: &mut Parts) -> bo
     c.health_retries = h.retries;
     c.health_start_period = h.start_period.clone();
     if h.start_interval.is_some() {
-        cx.warn(&format!("{f}.start_interval"), "Podman has no start interval; the regular interval applies during the start period");
+        cx.warn(
+            &format!("{f}.start_interval"),
+            "Podman has no start interval; the regular interval applies during the start period",
+        );
     }
     true
 }
@@ -72,7 +78,10 @@ pub fn restart(cx: &mut Ctx, name: &str, svc: &Service, u: &mut Parts) {
             Some("on-failure") => "on-failure",
             Some("none") => "no",
             Some(other) => {
-                cx.warn(&format!("{f}.deploy.restart_policy.condition"), format!("unknown condition {other:?}; no restart"));
+                cx.warn(
+                    &format!("{f}.deploy.restart_policy.condition"),
+                    format!("unknown condition {other:?}; no restart"),
+                );
                 "no"
             }
         };
@@ -84,7 +93,10 @@ pub fn restart(cx: &mut Ctx, name: &str, svc: &Service, u: &mut Parts) {
             u.unit.start_limit_burst = u32::try_from(n.saturating_add(1)).ok();
         }
         if p.window.is_some() {
-            cx.warn(&format!("{f}.deploy.restart_policy.window"), "no systemd equivalent; ignored");
+            cx.warn(
+                &format!("{f}.deploy.restart_policy.window"),
+                "no systemd equivalent; ignored",
+            );
         }
         return;
     }
@@ -98,7 +110,10 @@ pub fn restart(cx: &mut Ctx, name: &str, svc: &Service, u: &mut Parts) {
         "always" | "unless-stopped" => "always",
         "on-failure" => "on-failure",
         other => {
-            cx.warn(&format!("{f}.restart"), format!("unknown restart policy {other:?}; no restart"));
+            cx.warn(
+                &format!("{f}.restart"),
+                format!("unknown restart policy {other:?}; no restart"),
+            );
             return;
         }
     };
@@ -119,14 +134,20 @@ pub fn depends_on(cx: &mut Ctx, name: &str, svc: &Service, u: &mut Parts) -> Vec
             if d.required {
                 cx.error(&f, format!("service {dep:?} is not in this stack"));
             } else {
-                cx.warn(&f, format!("optional dependency {dep:?} is not in this stack; ignored"));
+                cx.warn(
+                    &f,
+                    format!("optional dependency {dep:?} is not in this stack; ignored"),
+                );
             }
             continue;
         }
         let unit = cx.service_unit(dep);
         match d.condition.as_str() {
             "" | "service_started" | "service_healthy" | "service_completed_successfully" => {}
-            other => cx.warn(&format!("{f}.condition"), format!("unknown condition {other:?}; treated as service_started")),
+            other => cx.warn(
+                &format!("{f}.condition"),
+                format!("unknown condition {other:?}; treated as service_started"),
+            ),
         }
         if d.required {
             u.unit.requires.push(unit.clone());
@@ -162,7 +183,9 @@ pub fn wait_healthy(cx: &Ctx, svc: &Service, container_name: &str, u: &mut Parts
          i=$((i+1)); if [ \"$i\" -ge {limit} ]; then echo '{container_name} did not become healthy' >&2; exit 1; fi; \
          sleep 1; done"
     );
-    u.service.exec_start_post.push(vec!["/bin/sh".into(), "-c".into(), script]);
+    u.service
+        .exec_start_post
+        .push(vec!["/bin/sh".into(), "-c".into(), script]);
     u.service.timeout_start_sec = Some((limit + 90).to_string());
 }
 
@@ -184,7 +207,10 @@ pub fn stop(cx: &mut Ctx, name: &str, svc: &Service, u: &mut Parts) {
     if let Some(g) = &svc.stop_grace_period {
         match duration_seconds(g) {
             Some(s) => c.stop_timeout = Some(s),
-            None => cx.warn(&format!("services.{name}.stop_grace_period"), format!("{g:?} is not a duration; ignored")),
+            None => cx.warn(
+                &format!("services.{name}.stop_grace_period"),
+                format!("{g:?} is not a duration; ignored"),
+            ),
         }
     }
 }

@@ -62,8 +62,6 @@ pub struct ContainerInfo {
     pub healthcheck: bool,
     /// Whether it runs to completion (a oneshot for `service_completed_successfully`).
     pub oneshot: bool,
-    /// The Podman container name (`ContainerName=`); unique across stacks.
-    pub container_name: String,
 }
 
 /// A file-based secret that the deploy creates as a Podman secret before starting the units.

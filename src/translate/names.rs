@@ -106,13 +106,13 @@ mod tests {
         assert_eq!(q("nginx"), "docker.io/library/nginx:latest");
         assert_eq!(q("nginx:1.25"), "docker.io/library/nginx:1.25");
         assert_eq!(q("user/x"), "docker.io/user/x:latest");
-        assert_eq!(q("127.0.0.1:5000/lab/busybox:1"), "127.0.0.1:5000/lab/busybox:1");
+        assert_eq!(
+            q("127.0.0.1:5000/lab/busybox:1"),
+            "127.0.0.1:5000/lab/busybox:1"
+        );
         assert_eq!(q("localhost/x"), "localhost/x:latest");
         assert_eq!(q("ghcr.io/a/b"), "ghcr.io/a/b:latest");
-        assert_eq!(
-            q("redis@sha256:abc"),
-            "docker.io/library/redis@sha256:abc"
-        );
+        assert_eq!(q("redis@sha256:abc"), "docker.io/library/redis@sha256:abc");
         assert_eq!(
             q("redis:7@sha256:abc"),
             "docker.io/library/redis:7@sha256:abc"

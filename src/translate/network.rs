@@ -24,7 +24,10 @@ pub fn network_units(cx: &mut Ctx) -> Vec<UnitFile> {
             .clone()
             .unwrap_or_else(|| format!("{}_{key}", cx.project_name()));
         if !is_valid_object_name(&name) {
-            cx.error(&format!("{field}.name"), format!("{name:?} is not a valid network name"));
+            cx.error(
+                &format!("{field}.name"),
+                format!("{name:?} is not a valid network name"),
+            );
             continue;
         }
         let mut n = NetworkSection {
@@ -116,11 +119,19 @@ pub fn attach(cx: &mut Ctx, name: &str, svc: &Service, c: &mut ContainerSection)
     }
     // Sort by priority (higher first) like docker compose, then by key for stable bytes.
     let mut nets: Vec<(&String, &Option<ServiceNetwork>)> = svc.networks.iter().collect();
-    nets.sort_by_key(|(k, n)| (-(n.as_ref().and_then(|n| n.priority).unwrap_or(0)), (*k).clone()));
+    nets.sort_by_key(|(k, n)| {
+        (
+            -(n.as_ref().and_then(|n| n.priority).unwrap_or(0)),
+            (*k).clone(),
+        )
+    });
     for (key, opts) in nets {
         let f = format!("{field}.networks.{key}");
         let Some(net) = cx.stack.project.networks.get(key.as_str()) else {
-            cx.error(&f, format!("network {key:?} is not declared in the top-level networks"));
+            cx.error(
+                &f,
+                format!("network {key:?} is not declared in the top-level networks"),
+            );
             continue;
         };
         let base = if net.external == Some(true) {
@@ -149,14 +160,23 @@ pub fn attach(cx: &mut Ctx, name: &str, svc: &Service, c: &mut ContainerSection)
                 o.push(format!("interface_name={ifn}"));
             }
             if !n.link_local_ips.is_empty() {
-                cx.warn(&format!("{f}.link_local_ips"), "link-local IPs have no Podman equivalent");
+                cx.warn(
+                    &format!("{f}.link_local_ips"),
+                    "link-local IPs have no Podman equivalent",
+                );
             }
             if !n.driver_opts.is_empty() {
-                cx.warn(&format!("{f}.driver_opts"), "per-attachment driver options have no Podman equivalent");
+                cx.warn(
+                    &format!("{f}.driver_opts"),
+                    "per-attachment driver options have no Podman equivalent",
+                );
             }
         }
         if o.iter().any(|x| x.contains(',')) {
-            cx.error(&f, "an alias or address contains ',' or '=' and cannot be passed to --network");
+            cx.error(
+                &f,
+                "an alias or address contains ',' or '=' and cannot be passed to --network",
+            );
             continue;
         }
         c.network.push(format!("{base}:{}", o.join(",")));

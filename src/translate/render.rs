@@ -74,6 +74,18 @@ pub fn render_stack(
     for mut unit in units {
         match quadlet::versions::downgrade(&mut unit, opts.podman_version) {
             Ok(moved) => {
+                for key in ["VolumeName", "NetworkName"] {
+                    if moved.iter().any(|m| m == key) {
+                        let field = field_of(&cx, &unit.file_name);
+                        cx.warn(
+                            &format!("{field}.name"),
+                            format!(
+                                "{key}= needs Podman 4.6; the object is named systemd-{}",
+                                unit.file_name.rsplit_once('.').map_or("", |p| p.0)
+                            ),
+                        );
+                    }
+                }
                 if !moved.is_empty() {
                     log::debug!(
                         "{}: {} emitted as PodmanArgs= for Podman {}.{}",

@@ -53,11 +53,16 @@ pub fn process(cx: &mut Ctx, name: &str, svc: &Service, c: &mut ContainerSection
     c.drop_capability = svc.cap_drop.clone();
     for (i, s) in svc.security_opt.iter().enumerate() {
         match s.as_str() {
-            "no-new-privileges" | "no-new-privileges:true" | "no-new-privileges=true" => c.no_new_privileges = true,
+            "no-new-privileges" | "no-new-privileges:true" | "no-new-privileges=true" => {
+                c.no_new_privileges = true
+            }
             "no-new-privileges:false" | "no-new-privileges=false" => {}
             "label:disable" | "label=disable" => c.security_label_disable = true,
             other => {
-                if let Some(p) = other.strip_prefix("seccomp:").or_else(|| other.strip_prefix("seccomp=")) {
+                if let Some(p) = other
+                    .strip_prefix("seccomp:")
+                    .or_else(|| other.strip_prefix("seccomp="))
+                {
                     c.seccomp_profile = Some(p.to_string());
                 } else if other.is_empty() {
                     cx.warn(&format!("{f}.security_opt[{i}]"), "empty; ignored");
@@ -143,7 +148,10 @@ pub fn limits(cx: &mut Ctx, name: &str, svc: &Service, c: &mut ContainerSection)
                 c.pids_limit = Some(p.to_string());
             }
             if !l.devices.is_empty() || !l.generic_resources.is_empty() {
-                cx.warn(&format!("{df}.resources.limits"), "device and generic resource limits have no Podman equivalent");
+                cx.warn(
+                    &format!("{df}.resources.limits"),
+                    "device and generic resource limits have no Podman equivalent",
+                );
             }
         }
         if let Some(r) = &r.reservations {
@@ -151,10 +159,16 @@ pub fn limits(cx: &mut Ctx, name: &str, svc: &Service, c: &mut ContainerSection)
                 c.podman_args.push(format!("--memory-reservation={m}"));
             }
             if r.cpus.is_some() {
-                cx.warn(&format!("{df}.resources.reservations.cpus"), "Podman cannot reserve CPUs; ignored");
+                cx.warn(
+                    &format!("{df}.resources.reservations.cpus"),
+                    "Podman cannot reserve CPUs; ignored",
+                );
             }
             if r.pids.is_some() {
-                cx.warn(&format!("{df}.resources.reservations.pids"), "Podman cannot reserve PIDs; ignored");
+                cx.warn(
+                    &format!("{df}.resources.reservations.pids"),
+                    "Podman cannot reserve PIDs; ignored",
+                );
             }
             for (i, dev) in r.devices.iter().enumerate() {
                 let gpu = dev.capabilities.iter().any(|c| c == "gpu");
@@ -167,25 +181,54 @@ pub fn limits(cx: &mut Ctx, name: &str, svc: &Service, c: &mut ContainerSection)
                         }
                     }
                 } else {
-                    cx.warn(&format!("{df}.resources.reservations.devices[{i}]"), "only NVIDIA GPUs (via CDI) are mapped; this device request is ignored");
+                    cx.warn(
+                        &format!("{df}.resources.reservations.devices[{i}]"),
+                        "only NVIDIA GPUs (via CDI) are mapped; this device request is ignored",
+                    );
                 }
             }
             if !r.generic_resources.is_empty() {
-                cx.warn(&format!("{df}.resources.reservations.generic_resources"), "swarm-only; ignored");
+                cx.warn(
+                    &format!("{df}.resources.reservations.generic_resources"),
+                    "swarm-only; ignored",
+                );
             }
         }
     }
     if !d.labels.is_empty() {
-        cx.warn(&format!("{df}.labels"), "swarm service labels; use labels: for container labels; ignored");
+        cx.warn(
+            &format!("{df}.labels"),
+            "swarm service labels; use labels: for container labels; ignored",
+        );
     }
-    for (field, set) in [("placement", d.placement.is_some()), ("endpoint_mode", d.endpoint_mode.is_some()), ("update_config", d.update_config.is_some()), ("rollback_config", d.rollback_config.is_some())] {
+    // docker compose prints `placement: {}` when nothing is set.
+    let given = |v: &Option<serde_json::Value>| {
+        v.as_ref().is_some_and(|v| match v {
+            serde_json::Value::Null => false,
+            serde_json::Value::Object(o) => !o.is_empty(),
+            serde_json::Value::Array(a) => !a.is_empty(),
+            _ => true,
+        })
+    };
+    for (field, set) in [
+        ("placement", given(&d.placement)),
+        ("endpoint_mode", d.endpoint_mode.is_some()),
+        ("update_config", given(&d.update_config)),
+        ("rollback_config", given(&d.rollback_config)),
+    ] {
         if set {
-            cx.warn(&format!("{df}.{field}"), "swarm-only; ignored on a single host");
+            cx.warn(
+                &format!("{df}.{field}"),
+                "swarm-only; ignored on a single host",
+            );
         }
     }
     if let Some(m) = &d.mode {
         if m != "replicated" && m != "global" {
-            cx.warn(&format!("{df}.mode"), format!("mode {m:?} is swarm-only; one container runs"));
+            cx.warn(
+                &format!("{df}.mode"),
+                format!("mode {m:?} is swarm-only; one container runs"),
+            );
         }
     }
 }

@@ -31,7 +31,10 @@ pub fn volume_units(cx: &mut Ctx) -> Vec<UnitFile> {
             .clone()
             .unwrap_or_else(|| format!("{}_{key}", cx.project_name()));
         if !is_valid_object_name(&name) {
-            cx.error(&format!("{field}.name"), format!("{name:?} is not a valid volume name"));
+            cx.error(
+                &format!("{field}.name"),
+                format!("{name:?} is not a valid volume name"),
+            );
             continue;
         }
         let mut v = VolumeSection {
@@ -65,7 +68,10 @@ pub fn mounts(cx: &mut Ctx, name: &str, svc: &Service, c: &mut ContainerSection)
     }
     for (i, t) in svc.tmpfs.iter().enumerate() {
         if t.is_empty() {
-            cx.warn(&format!("services.{name}.tmpfs[{i}]"), "empty tmpfs entry ignored");
+            cx.warn(
+                &format!("services.{name}.tmpfs[{i}]"),
+                "empty tmpfs entry ignored",
+            );
         } else {
             c.tmpfs.push(t.clone());
         }
@@ -98,7 +104,10 @@ fn mount_one(cx: &mut Ctx, f: &str, v: &ServiceVolume, c: &mut ContainerSection)
         opts.push("ro".into());
     }
     if !path_str(&v.target) {
-        cx.error(&format!("{f}.target"), "a target containing ':' or ',' cannot be mounted");
+        cx.error(
+            &format!("{f}.target"),
+            "a target containing ':' or ',' cannot be mounted",
+        );
         return;
     }
     match v.kind.as_str() {
@@ -117,7 +126,10 @@ fn mount_one(cx: &mut Ctx, f: &str, v: &ServiceVolume, c: &mut ContainerSection)
                 }
                 Some(_) => cx.unit(src, "volume"),
                 None => {
-                    cx.error(&format!("{f}.source"), format!("volume {src:?} is not declared in the top-level volumes"));
+                    cx.error(
+                        &format!("{f}.source"),
+                        format!("volume {src:?} is not declared in the top-level volumes"),
+                    );
                     return;
                 }
             };
@@ -126,10 +138,14 @@ fn mount_one(cx: &mut Ctx, f: &str, v: &ServiceVolume, c: &mut ContainerSection)
                     opts.push("nocopy".into());
                 }
                 if vo.subpath.is_some() {
-                    cx.warn(&format!("{f}.volume.subpath"), "volume subpath is not supported by -v; the whole volume is mounted");
+                    cx.warn(
+                        &format!("{f}.volume.subpath"),
+                        "volume subpath is not supported by -v; the whole volume is mounted",
+                    );
                 }
             }
-            c.volume.push(with_opts(format!("{source}:{}", v.target), &opts));
+            c.volume
+                .push(with_opts(format!("{source}:{}", v.target), &opts));
         }
         "bind" => {
             let Some(src) = &v.source else {
@@ -137,7 +153,10 @@ fn mount_one(cx: &mut Ctx, f: &str, v: &ServiceVolume, c: &mut ContainerSection)
                 return;
             };
             if !path_str(src) {
-                cx.error(&format!("{f}.source"), "a source path containing ':' or ',' cannot be mounted");
+                cx.error(
+                    &format!("{f}.source"),
+                    "a source path containing ':' or ',' cannot be mounted",
+                );
                 return;
             }
             if let Some(b) = &v.bind {
@@ -150,10 +169,14 @@ fn mount_one(cx: &mut Ctx, f: &str, v: &ServiceVolume, c: &mut ContainerSection)
                     _ => {}
                 }
                 if b.recursive.is_some() {
-                    cx.warn(&format!("{f}.bind.recursive"), "recursive bind options are not mapped; Podman binds recursively");
+                    cx.warn(
+                        &format!("{f}.bind.recursive"),
+                        "recursive bind options are not mapped; Podman binds recursively",
+                    );
                 }
             }
-            c.volume.push(with_opts(format!("{src}:{}", v.target), &opts));
+            c.volume
+                .push(with_opts(format!("{src}:{}", v.target), &opts));
         }
         "tmpfs" => {
             let mut o = Vec::new();
@@ -163,7 +186,10 @@ fn mount_one(cx: &mut Ctx, f: &str, v: &ServiceVolume, c: &mut ContainerSection)
                 }
                 if let Some(mode) = &t.mode {
                     let m = match mode {
-                        serde_json::Value::Number(n) => n.as_u64().map(|n| format!("{n:o}")).unwrap_or_else(|| n.to_string()),
+                        serde_json::Value::Number(n) => n
+                            .as_u64()
+                            .map(|n| format!("{n:o}"))
+                            .unwrap_or_else(|| n.to_string()),
                         other => json_scalar(other),
                     };
                     o.push(format!("mode={m}"));
@@ -172,7 +198,11 @@ fn mount_one(cx: &mut Ctx, f: &str, v: &ServiceVolume, c: &mut ContainerSection)
             if v.read_only == Some(true) {
                 o.push("ro".into());
             }
-            c.tmpfs.push(if o.is_empty() { v.target.clone() } else { format!("{}:{}", v.target, o.join(",")) });
+            c.tmpfs.push(if o.is_empty() {
+                v.target.clone()
+            } else {
+                format!("{}:{}", v.target, o.join(","))
+            });
         }
         "image" => {
             let Some(src) = &v.source else {
@@ -180,12 +210,19 @@ fn mount_one(cx: &mut Ctx, f: &str, v: &ServiceVolume, c: &mut ContainerSection)
                 return;
             };
             let img = super::qualify_image(src).unwrap_or_else(|| src.clone());
-            c.mount.push(format!("type=image,source={img},destination={}", v.target));
+            c.mount
+                .push(format!("type=image,source={img},destination={}", v.target));
         }
-        other => cx.warn(f, format!("volume type {other:?} has no Podman equivalent; not mounted")),
+        other => cx.warn(
+            f,
+            format!("volume type {other:?} has no Podman equivalent; not mounted"),
+        ),
     }
     if v.consistency.is_some() {
-        cx.warn(&format!("{f}.consistency"), "consistency applies to Docker Desktop only; ignored");
+        cx.warn(
+            &format!("{f}.consistency"),
+            "consistency applies to Docker Desktop only; ignored",
+        );
     }
 }
 
@@ -205,27 +242,48 @@ pub fn json_scalar(v: &serde_json::Value) -> String {
 }
 
 /// Secrets and configs of one service. Returns the Podman secrets the deploy must create.
-pub fn secrets_and_configs(cx: &mut Ctx, name: &str, svc: &Service, c: &mut ContainerSection) -> Vec<SecretSpec> {
+pub fn secrets_and_configs(
+    cx: &mut Ctx,
+    name: &str,
+    svc: &Service,
+    c: &mut ContainerSection,
+) -> Vec<SecretSpec> {
     let mut specs = Vec::new();
     for (i, r) in svc.secrets.iter().enumerate() {
         let f = format!("services.{name}.secrets[{i}]");
         let Some(obj) = cx.stack.project.secrets.get(&r.source) else {
-            cx.error(&f, format!("secret {:?} is not declared in the top-level secrets", r.source));
+            cx.error(
+                &f,
+                format!(
+                    "secret {:?} is not declared in the top-level secrets",
+                    r.source
+                ),
+            );
             continue;
         };
         let podman_name = if obj.external == Some(true) {
             obj.name.clone().unwrap_or_else(|| r.source.clone())
         } else if let Some(file) = &obj.file {
             let n = format!("{}-{}", cx.stack.name, r.source);
-            specs.push(SecretSpec { name: n.clone(), file: abs(cx, file) });
+            specs.push(SecretSpec {
+                name: n.clone(),
+                file: abs(cx, file),
+            });
             n
         } else {
-            let how = if obj.environment.is_some() { "environment:" } else { "content:" };
+            let how = if obj.environment.is_some() {
+                "environment:"
+            } else {
+                "content:"
+            };
             cx.warn(&format!("secrets.{}", r.source), format!("a secret from {how} cannot become a Podman secret here; use file: (not mounted)"));
             continue;
         };
         if !is_valid_object_name(&podman_name) {
-            cx.error(&f, format!("{podman_name:?} is not a valid Podman secret name"));
+            cx.error(
+                &f,
+                format!("{podman_name:?} is not a valid Podman secret name"),
+            );
             continue;
         }
         let target = match &r.target {
@@ -244,7 +302,10 @@ pub fn secrets_and_configs(cx: &mut Ctx, name: &str, svc: &Service, c: &mut Cont
             s.push_str(&format!(",mode={mode:o}"));
         }
         if target.contains(',') {
-            cx.error(&f, "a secret target containing ',' cannot be passed to --secret");
+            cx.error(
+                &f,
+                "a secret target containing ',' cannot be passed to --secret",
+            );
             continue;
         }
         c.secret.push(s);
@@ -252,12 +313,24 @@ pub fn secrets_and_configs(cx: &mut Ctx, name: &str, svc: &Service, c: &mut Cont
     for (i, r) in svc.configs.iter().enumerate() {
         let f = format!("services.{name}.configs[{i}]");
         let Some(obj) = cx.stack.project.configs.get(&r.source) else {
-            cx.error(&f, format!("config {:?} is not declared in the top-level configs", r.source));
+            cx.error(
+                &f,
+                format!(
+                    "config {:?} is not declared in the top-level configs",
+                    r.source
+                ),
+            );
             continue;
         };
         let target = r.target.clone().unwrap_or_else(|| format!("/{}", r.source));
         let Some(file) = &obj.file else {
-            let how = if obj.external == Some(true) { "external" } else if obj.content.is_some() { "inline content:" } else { "environment:" };
+            let how = if obj.external == Some(true) {
+                "external"
+            } else if obj.content.is_some() {
+                "inline content:"
+            } else {
+                "environment:"
+            };
             cx.warn(&format!("configs.{}", r.source), format!("an {how} config has no file to mount; write it to a file and use file: (not mounted)"));
             continue;
         };
