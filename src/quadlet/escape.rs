@@ -21,6 +21,7 @@ pub enum EscapeError {
     Control(char),
     Blank,
     Empty,
+    EmptyWord,
     TrailingBackslash,
 }
 
@@ -37,6 +38,10 @@ impl fmt::Display for EscapeError {
                 "starts or ends with blanks, which the unit-file parser would strip"
             ),
             EscapeError::Empty => write!(f, "is empty, which would reset the key"),
+            EscapeError::EmptyWord => write!(
+                f,
+                "holds an empty argument, which Quadlet's word splitting drops with every argument after it"
+            ),
             EscapeError::TrailingBackslash => write!(
                 f,
                 "ends with a backslash, which the unit-file parser reads as a line continuation"
@@ -97,8 +102,11 @@ fn is_bare_safe(c: char) -> bool {
 
 /// Quotes one word so that systemd's and Quadlet's word splitting give it back exactly.
 pub fn word(value: &str, ctx: Context) -> Result<String, EscapeError> {
+    if value.is_empty() {
+        return Err(EscapeError::EmptyWord);
+    }
     let mut out = String::with_capacity(value.len() + 2);
-    let bare = !value.is_empty() && value.chars().all(is_bare_safe);
+    let bare = value.chars().all(is_bare_safe);
     if !bare {
         out.push('"');
     }
@@ -160,7 +168,7 @@ mod tests {
     #[test]
     fn words_quote_what_is_not_plain() {
         assert_eq!(word("plain-1.2", Context::Exec).unwrap(), "plain-1.2");
-        assert_eq!(word("", Context::Exec).unwrap(), "\"\"");
+        assert_eq!(word("", Context::Exec), Err(EscapeError::EmptyWord));
         assert_eq!(
             word("a \"b\"\n\\ $X %h", Context::Exec).unwrap(),
             "\"a \\\"b\\\"\\n\\\\ $$X %%h\""
