@@ -10,7 +10,7 @@ mod support;
 
 use release_tool::compose::{LoadedStack, Project, SourceMap};
 use release_tool::quadlet::{write_unit, Body, ContainerSection, UnitFile};
-use release_tool::translate::{render_stack, PodmanVersion};
+use release_tool::translate::render_stack;
 
 const HOSTILE: &[&str] = &[
     "[Service]\nExecStartPre=/bin/sh -c \"touch /tmp/pwned\"",
