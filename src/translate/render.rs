@@ -152,6 +152,7 @@ fn stack_target(cx: &Ctx, containers: &[super::ContainerInfo]) -> UnitFile {
     let mut t = UnitFile::new(format!("{}.target", cx.stack.name), Body::Target);
     t.unit.description = Some(format!("Compose stack {}", cx.stack.name));
     t.unit.wants = containers.iter().map(|c| c.unit.clone()).collect();
+    t.unit.wants.sort();
     t.install.wanted_by = vec!["default.target".into()];
     t
 }
