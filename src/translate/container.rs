@@ -161,6 +161,7 @@ pub fn container_units(cx: &mut Ctx, name: &str, svc: &Service) -> Option<Contai
     // Process and security.
     resources::process(cx, name, svc, &mut p.c);
     resources::limits(cx, name, svc, &mut p.c);
+    resources::untyped_fields(cx, name, svc, &mut p.c);
     if let Some(l) = &svc.logging {
         p.c.log_driver = l.driver.clone();
         for (k, v) in &l.options {
@@ -300,7 +301,7 @@ fn unsupported(cx: &mut Ctx, name: &str, svc: &Service) {
         );
     }
     for k in svc.extensions.keys() {
-        if !k.starts_with("x-") {
+        if !k.starts_with("x-") && !resources::EXTENSION_FIELDS.contains(&k.as_str()) {
             cx.warn(&format!("{f}.{k}"), "unknown field; ignored");
         }
     }
@@ -390,6 +391,12 @@ fn build_unit(cx: &mut Ctx, name: &str, b: &crate::compose::Build, tag: &str) ->
                 "not supported by the .build unit; ignored",
             );
         }
+    }
+    for k in b.extensions.keys().filter(|k| !k.starts_with("x-")) {
+        cx.warn(
+            &format!("{f}.{k}"),
+            "not supported by the .build unit; ignored",
+        );
     }
     let mut unit = UnitFile::new(cx.unit(name, "build"), Body::Build(s));
     unit.unit.description = Some(format!(

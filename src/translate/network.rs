@@ -79,6 +79,9 @@ pub fn network_units(cx: &mut Ctx) -> Vec<UnitFile> {
         for (k, v) in &net.labels {
             n.label.push((k.clone(), v.clone()));
         }
+        for k in net.extensions.keys().filter(|k| !k.starts_with("x-")) {
+            cx.warn(&format!("{field}.{k}"), "no Podman equivalent; ignored");
+        }
         let mut unit = UnitFile::new(cx.unit(key, "network"), Body::Network(n));
         unit.unit.description = Some(format!("Compose network {key} of stack {}", cx.stack.name));
         out.push(unit);

@@ -232,3 +232,125 @@ pub fn limits(cx: &mut Ctx, name: &str, svc: &Service, c: &mut ContainerSection)
         }
     }
 }
+
+/// Compose fields the typed model does not name (they arrive in `Service::extensions`) and
+/// that this module handles.
+pub const EXTENSION_FIELDS: &[&str] = &[
+    "cpu_period",
+    "cpu_quota",
+    "cpu_rt_period",
+    "cpu_rt_runtime",
+    "mem_swappiness",
+    "oom_kill_disable",
+    "uts",
+    "blkio_config",
+    "gpus",
+    "cpu_count",
+    "cpu_percent",
+    "credential_spec",
+    "isolation",
+    "attach",
+    "label_file",
+    "models",
+    "provider",
+    "pre_start",
+    "pull_refresh_after",
+    "use_api_socket",
+    "extends",
+];
+
+pub fn untyped_fields(cx: &mut Ctx, name: &str, svc: &Service, c: &mut ContainerSection) {
+    let f = format!("services.{name}");
+    let get = |k: &str| svc.extensions.get(k).filter(|v| !v.is_null());
+    for (key, flag) in [
+        ("cpu_period", "cpu-period"),
+        ("cpu_quota", "cpu-quota"),
+        ("cpu_rt_period", "cpu-rt-period"),
+        ("cpu_rt_runtime", "cpu-rt-runtime"),
+        ("mem_swappiness", "memory-swappiness"),
+        ("uts", "uts"),
+    ] {
+        if let Some(v) = get(key) {
+            c.podman_args.push(format!("--{flag}={}", json_scalar(v)));
+        }
+    }
+    if get("oom_kill_disable").and_then(|v| v.as_bool()) == Some(true) {
+        c.podman_args.push("--oom-kill-disable".into());
+    }
+    if let Some(b) = get("blkio_config") {
+        if let Some(w) = b.get("weight") {
+            c.podman_args
+                .push(format!("--blkio-weight={}", json_scalar(w)));
+        }
+        let flags = [
+            ("weight_device", "blkio-weight-device", "weight"),
+            ("device_read_bps", "device-read-bps", "rate"),
+            ("device_write_bps", "device-write-bps", "rate"),
+            ("device_read_iops", "device-read-iops", "rate"),
+            ("device_write_iops", "device-write-iops", "rate"),
+        ];
+        for (key, flag, value) in flags {
+            for d in b.get(key).and_then(|v| v.as_array()).into_iter().flatten() {
+                if let (Some(p), Some(v)) = (d.get("path").and_then(|p| p.as_str()), d.get(value)) {
+                    c.podman_args
+                        .push(format!("--{flag}={p}:{}", json_scalar(v)));
+                }
+            }
+        }
+    }
+    if let Some(g) = get("gpus") {
+        // `gpus: all` or a list of device requests: NVIDIA through CDI, as for deploy devices.
+        let ids: Vec<String> = g
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|d| {
+                d.get("device_ids")
+                    .and_then(|i| i.as_array())
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .filter_map(|i| i.as_str().map(str::to_string))
+            .collect();
+        if ids.is_empty() {
+            c.add_device.push("nvidia.com/gpu=all".into());
+        } else {
+            c.add_device
+                .extend(ids.iter().map(|i| format!("nvidia.com/gpu={i}")));
+        }
+    }
+    let warn = [
+        ("cpu_count", "Windows-only; ignored"),
+        ("cpu_percent", "Windows-only; ignored"),
+        ("credential_spec", "Windows-only; ignored"),
+        ("isolation", "Windows-only; ignored"),
+        (
+            "attach",
+            "log attachment of `docker compose up`; journald collects the logs",
+        ),
+        (
+            "label_file",
+            "should have been merged into labels by the loader; ignored",
+        ),
+        ("models", "AI model bindings are not supported; ignored"),
+        ("provider", "provider services are not supported; ignored"),
+        ("pre_start", "lifecycle hooks are not supported; not run"),
+        (
+            "pull_refresh_after",
+            "no Podman equivalent; Podman's pull policy applies",
+        ),
+        (
+            "use_api_socket",
+            "the Docker API socket is not mounted; mount the Podman socket explicitly",
+        ),
+        (
+            "extends",
+            "should have been resolved by the loader; ignored",
+        ),
+    ];
+    for (key, why) in warn {
+        if get(key).is_some() {
+            cx.warn(&format!("{f}.{key}"), why);
+        }
+    }
+}

@@ -51,6 +51,9 @@ pub fn volume_units(cx: &mut Ctx) -> Vec<UnitFile> {
         for (k, val) in &vol.labels {
             v.label.push((k.clone(), val.clone()));
         }
+        for k in vol.extensions.keys().filter(|k| !k.starts_with("x-")) {
+            cx.warn(&format!("{field}.{k}"), "no Podman equivalent; ignored");
+        }
         let mut unit = UnitFile::new(cx.unit(key, "volume"), Body::Volume(v));
         unit.unit.description = Some(format!("Compose volume {key} of stack {}", cx.stack.name));
         out.push(unit);
