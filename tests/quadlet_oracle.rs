@@ -283,3 +283,36 @@ fn corpus_passes_real_quadlet() {
     );
     assert!(unexpected.is_empty(), "{}", unexpected.join("\n"));
 }
+
+/// A tool, not a check: `RT_RENDER_SERVICES=dir RT_RENDER_OUT=dir RT_RENDER_VERSION=4.4 cargo
+/// test --test quadlet_oracle render_to_dir -- --ignored` renders every stack of a services dir
+/// (loaded by docker compose) for manual runs on the lab.
+#[test]
+#[ignore]
+fn render_to_dir() {
+    let (Ok(services), Ok(out)) = (
+        std::env::var("RT_RENDER_SERVICES"),
+        std::env::var("RT_RENDER_OUT"),
+    ) else {
+        return;
+    };
+    let dc = support::docker_compose("render_to_dir").unwrap();
+    let v = std::env::var("RT_RENDER_VERSION").unwrap_or_else(|_| "5.4".into());
+    let (a, b) = v.split_once('.').unwrap();
+    let v = PodmanVersion {
+        major: a.parse().unwrap(),
+        minor: b.parse().unwrap(),
+    };
+    let services = PathBuf::from(services);
+    let vars = support::read_vars(&services.join("../values.env"));
+    std::fs::create_dir_all(&out).unwrap();
+    for dir in stacks_of(&services) {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let stack = support::load_with_docker_compose(&dc, &name, &dir, &[], &vars).unwrap();
+        let r = support::render(&stack, v).unwrap();
+        support::write_units(Path::new(&out), &r);
+        for s in &r.secrets {
+            println!("secret {} {}", s.name, s.file.display());
+        }
+    }
+}
