@@ -1,0 +1,170 @@
+//! Phase `normalize`, the project: every service through `service::normalize`, the implicit
+//! `default` network, resource names (`<project>_<key>` unless `name:` or external), unused
+//! networks/volumes/secrets/configs dropped, secret/config files made absolute — the shape
+//! `docker compose config --format json` prints.
+
+use indexmap::IndexSet;
+use serde_json::{json, Map, Value as Json};
+
+use super::convert::{self, boolean, plain, string, string_map, Res};
+use super::node::{Node, Value};
+use super::service::{self, Ctx};
+
+/// Normalizes the merged tree into docker compose's JSON shape.
+pub fn project(root: &Node, name: &str, ctx: &mut Ctx) -> Json {
+    let mut out = Map::new();
+    out.insert("name".into(), json!(name));
+    let empty = Default::default();
+    let top = root.as_map().unwrap_or(&empty);
+    let mut services = Map::new();
+    if let Some(svcs) = top.get("services").and_then(Node::as_map) {
+        for (sname, svc) in svcs {
+            let mut s = service::normalize(sname, svc, ctx);
+            if let Json::Object(o) = &mut s {
+                if !o.contains_key("networks") && !o.contains_key("network_mode") {
+                    o.insert("networks".into(), json!({"default": null}));
+                }
+            }
+            services.insert(sname.clone(), s);
+        }
+    }
+    let used = |field: &str, f: &dyn Fn(&Json) -> Vec<String>| -> IndexSet<String> {
+        services
+            .values()
+            .filter_map(|s| s.get(field))
+            .flat_map(f)
+            .collect()
+    };
+    let used_networks = used("networks", &|n| {
+        n.as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default()
+    });
+    let used_volumes = used("volumes", &|v| {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter(|m| m.get("type").and_then(Json::as_str) == Some("volume"))
+                    .filter_map(|m| m.get("source").and_then(Json::as_str).map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    });
+    let refs = |s: &Json| -> Vec<String> {
+        s.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|r| r.get("source").and_then(Json::as_str).map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let used_secrets = used("secrets", &refs);
+    let used_configs = used("configs", &refs);
+
+    for (section, used) in [
+        ("networks", &used_networks),
+        ("volumes", &used_volumes),
+        ("secrets", &used_secrets),
+        ("configs", &used_configs),
+    ] {
+        let declared = top.get(section).and_then(Node::as_map);
+        let mut objs = Map::new();
+        if section == "networks"
+            && used.contains("default")
+            && declared.is_none_or(|d| !d.contains_key("default"))
+        {
+            objs.insert(
+                "default".into(),
+                json!({"name": format!("{name}_default"), "ipam": {}}),
+            );
+        }
+        if let Some(declared) = declared {
+            for (key, node) in declared {
+                if !used.contains(key) {
+                    continue;
+                }
+                let path = format!("{section}.{key}");
+                let r = resource(section, key, node, name, &path, ctx);
+                if let Some(v) = ctx_keep(ctx, r) {
+                    objs.insert(key.clone(), v);
+                }
+            }
+        }
+        if !objs.is_empty() {
+            out.insert(section.into(), Json::Object(objs));
+        }
+    }
+    out.insert("services".into(), Json::Object(services));
+    for (k, v) in top {
+        if k.starts_with("x-") {
+            out.insert(k.clone(), plain(v));
+        }
+    }
+    Json::Object(out)
+}
+
+fn ctx_keep<T>(ctx: &mut Ctx, r: Res<T>) -> Option<T> {
+    r.map_err(|e| ctx.errors.push(e)).ok()
+}
+
+fn resource(
+    section: &str,
+    key: &str,
+    node: &Node,
+    project: &str,
+    path: &str,
+    ctx: &Ctx,
+) -> Res<Json> {
+    let mut o = Map::new();
+    let empty = Default::default();
+    let m = match &node.value {
+        Value::Null => &empty,
+        _ => convert::map(node, path)?,
+    };
+    let external = match m.get("external") {
+        Some(e) => match &e.value {
+            // Compose file format 2/3: `external: {name: x}`.
+            Value::Map(em) => {
+                if let Some(n) = em.get("name") {
+                    o.insert(
+                        "name".into(),
+                        Json::String(string(n, &format!("{path}.external.name"))?),
+                    );
+                }
+                true
+            }
+            _ => boolean(e, &format!("{path}.external"))?,
+        },
+        None => false,
+    };
+    if !o.contains_key("name") {
+        let n = match m.get("name") {
+            Some(n) => string(n, &format!("{path}.name"))?,
+            None if external => key.to_string(),
+            None => format!("{project}_{key}"),
+        };
+        o.insert("name".into(), Json::String(n));
+    }
+    for (k, v) in m {
+        let p = format!("{path}.{k}");
+        let j = match k.as_str() {
+            "name" => continue,
+            "external" => Json::Bool(external),
+            "internal" | "attachable" | "enable_ipv6" | "enable_ipv4" => {
+                Json::Bool(boolean(v, &p)?)
+            }
+            "labels" | "driver_opts" => string_map(v, &p, false)?,
+            "file" => Json::String(ctx.dirs.show(&ctx.dirs.resolve(&string(v, &p)?))),
+            "driver" | "environment" | "content" | "template_driver" => {
+                Json::String(string(v, &p)?)
+            }
+            _ => plain(v),
+        };
+        o.insert(k.clone(), j);
+    }
+    if section == "networks" && !external && !o.contains_key("ipam") {
+        o.insert("ipam".into(), json!({}));
+    }
+    Ok(Json::Object(o))
+}
