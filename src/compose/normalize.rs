@@ -28,6 +28,7 @@ pub fn project(root: &Node, name: &str, ctx: &mut Ctx) -> Json {
             services.insert(sname.clone(), s);
         }
     }
+    check_references(top, &services, ctx);
     let used = |field: &str, f: &dyn Fn(&Json) -> Vec<String>| -> IndexSet<String> {
         services
             .values()
@@ -140,11 +141,14 @@ fn resource(
     };
     if !o.contains_key("name") {
         let n = match m.get("name") {
-            Some(n) => string(n, &format!("{path}.name"))?,
-            None if external => key.to_string(),
-            None => format!("{project}_{key}"),
+            // docker compose prints no name when `name:` interpolates to nothing.
+            Some(n) => Some(string(n, &format!("{path}.name"))?).filter(|n| !n.is_empty()),
+            None if external => Some(key.to_string()),
+            None => Some(format!("{project}_{key}")),
         };
-        o.insert("name".into(), Json::String(n));
+        if let Some(n) = n {
+            o.insert("name".into(), Json::String(n));
+        }
     }
     for (k, v) in m {
         let p = format!("{path}.{k}");
@@ -163,8 +167,101 @@ fn resource(
         };
         o.insert(k.clone(), j);
     }
-    if section == "networks" && !external && !o.contains_key("ipam") {
+    if section == "networks" && !o.contains_key("ipam") {
         o.insert("ipam".into(), json!({}));
     }
     Ok(Json::Object(o))
+}
+
+/// The checks docker compose makes across fields: every service has an image or a build, and
+/// refers only to declared networks, volumes, secrets and configs and to existing services.
+fn check_references(
+    top: &indexmap::IndexMap<String, Node>,
+    services: &Map<String, Json>,
+    ctx: &mut Ctx,
+) {
+    let declared = |section: &str| -> Vec<String> {
+        top.get(section)
+            .and_then(Node::as_map)
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    let networks = declared("networks");
+    let volumes = declared("volumes");
+    let secrets = declared("secrets");
+    let configs = declared("configs");
+    let svc_nodes = top.get("services").and_then(Node::as_map);
+    for (name, svc) in services {
+        let node = svc_nodes.and_then(|m| m.get(name));
+        let span = node.map(Node::span).unwrap_or_default();
+        let at = |field: &str| {
+            node.and_then(|n| n.get(field))
+                .map(Node::span)
+                .unwrap_or_else(|| span.clone())
+        };
+        if svc.get("image").is_none() && svc.get("build").is_none() {
+            ctx.errors.push(crate::diag::Diagnostic::error(
+                span.clone(),
+                format!("services.{name}"),
+                format!("service \"{name}\" has neither an image nor a build context specified"),
+            ));
+        }
+        let mut fail = |field: &str, msg: String| {
+            ctx.errors.push(crate::diag::Diagnostic::error(
+                at(field),
+                format!("services.{name}.{field}"),
+                msg,
+            ));
+        };
+
+        if let Some(Json::Object(n)) = svc.get("networks") {
+            for k in n
+                .keys()
+                .filter(|k| *k != "default" && !networks.contains(k))
+            {
+                fail(
+                    "networks",
+                    format!("service \"{name}\" refers to undefined network {k}"),
+                );
+            }
+        }
+        if let Some(Json::Array(v)) = svc.get("volumes") {
+            for vol in v {
+                if vol.get("type").and_then(Json::as_str) != Some("volume") {
+                    continue;
+                }
+                if let Some(src) = vol.get("source").and_then(Json::as_str) {
+                    if !volumes.iter().any(|d| d == src) {
+                        fail(
+                            "volumes",
+                            format!("service \"{name}\" refers to undefined volume {src}"),
+                        );
+                    }
+                }
+            }
+        }
+        for (field, known) in [("secrets", &secrets), ("configs", &configs)] {
+            if let Some(Json::Array(refs)) = svc.get(field) {
+                for r in refs {
+                    if let Some(src) = r.get("source").and_then(Json::as_str) {
+                        if !known.iter().any(|d| d == src) {
+                            let kind = &field[..field.len() - 1];
+                            fail(
+                                field,
+                                format!("service \"{name}\" refers to undefined {kind} {src}"),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(Json::Object(deps)) = svc.get("depends_on") {
+            for k in deps.keys().filter(|k| !services.contains_key(*k)) {
+                fail(
+                    "depends_on",
+                    format!("service \"{name}\" depends on undefined service \"{k}\""),
+                );
+            }
+        }
+    }
 }

@@ -117,6 +117,7 @@ pub fn normalize(name: &str, svc: &Node, ctx: &mut Ctx) -> Json {
             "labels" | "annotations" | "sysctls" | "storage_opt" => string_map(node, &path, false),
             "secrets" | "configs" => file_refs(node, &path, key == "secrets"),
             "deploy" => deploy(node, &path),
+            "develop" => Ok(develop(node, ctx)),
             "devices" => devices(node, &path),
             "ulimits" => ulimits(node, &path),
             "logging" => logging(node, &path),
@@ -149,6 +150,9 @@ pub fn normalize(name: &str, svc: &Node, ctx: &mut Ctx) -> Json {
             _ => Ok(plain(node)),
         };
         if let Some(v) = ctx.keep(value) {
+            if key == "depends_on" && v.as_object().is_some_and(Map::is_empty) {
+                continue;
+            }
             out.insert(key.clone(), v);
         }
     }
@@ -390,27 +394,38 @@ fn volumes(node: &Node, path: &str, ctx: &mut Ctx) -> Res<Json> {
                 }
                 if kind == "bind" {
                     if let Some(Json::String(src)) = o.get("source") {
-                        let abs = ctx.dirs.show(&ctx.dirs.resolve(src));
+                        let abs = bind_source(src, ctx);
                         o.insert("source".into(), Json::String(abs));
                     }
+                }
+                if let Some(Json::String(t)) = o.get("target") {
+                    let t = clean_target(t);
+                    o.insert("target".into(), Json::String(t));
                 }
                 Json::Object(o)
             }
             _ => {
                 let s = string(item, &p)?;
                 let sv = short::parse_volume(&s).map_err(|e| err(item, &p, e))?;
+                if sv.source.is_empty() && !sv.options.is_empty() {
+                    return Err(err(
+                        item,
+                        &p,
+                        format!("invalid volume '{s}': empty section between colons"),
+                    ));
+                }
                 let mut o = Map::new();
                 let bind = short::is_path_source(&sv.source);
                 o.insert("type".into(), json!(if bind { "bind" } else { "volume" }));
                 if !sv.source.is_empty() {
                     let src = if bind {
-                        ctx.dirs.show(&ctx.dirs.resolve(&sv.source))
+                        bind_source(&sv.source, ctx)
                     } else {
                         sv.source.clone()
                     };
                     o.insert("source".into(), json!(src));
                 }
-                o.insert("target".into(), json!(sv.target));
+                o.insert("target".into(), json!(clean_target(&sv.target)));
                 let mut bind_opts = Map::new();
                 let mut vol_opts = Map::new();
                 for opt in &sv.options {
@@ -422,6 +437,8 @@ fn volumes(node: &Node, path: &str, ctx: &mut Ctx) -> Res<Json> {
                         "z" | "Z" => {
                             bind_opts.insert("selinux".into(), json!(opt));
                         }
+                        // docker compose accepts and drops these (Docker Desktop hints).
+                        "delegated" | "cached" | "consistent" => {}
                         "nocopy" => {
                             vol_opts.insert("nocopy".into(), json!(true));
                         }
@@ -441,6 +458,10 @@ fn volumes(node: &Node, path: &str, ctx: &mut Ctx) -> Res<Json> {
                     bind_opts.insert("create_host_path".into(), json!(true));
                     o.insert("bind".into(), Json::Object(bind_opts));
                 } else {
+                    // docker compose keeps `:z`/propagation on a named volume under `bind`.
+                    if !bind_opts.is_empty() {
+                        o.insert("bind".into(), Json::Object(bind_opts));
+                    }
                     o.insert("volume".into(), Json::Object(vol_opts));
                 }
                 Json::Object(o)
@@ -617,6 +638,9 @@ fn resource(node: &Node, path: &str) -> Res<Json> {
 
 fn deploy(node: &Node, path: &str) -> Res<Json> {
     let mut out = Map::new();
+    // docker compose always prints these two.
+    out.insert("resources".into(), json!({}));
+    out.insert("placement".into(), json!({}));
     for (k, v) in convert::map(node, path)? {
         let p = format!("{path}.{k}");
         out.insert(
@@ -711,4 +735,39 @@ fn logging(node: &Node, path: &str) -> Res<Json> {
         );
     }
     Ok(Json::Object(out))
+}
+
+/// A bind source: relative paths joined to the stack directory (cleaned, as Go's `filepath.Join`
+/// does), absolute ones kept as written.
+fn bind_source(src: &str, ctx: &Ctx) -> String {
+    if src.starts_with('/') {
+        src.to_string()
+    } else {
+        ctx.dirs.show(&ctx.dirs.resolve(src))
+    }
+}
+
+/// Go's `path.Clean` of a container path (`/app/` → `/app`).
+fn clean_target(t: &str) -> String {
+    if t.is_empty() || !t.starts_with('/') {
+        return t.to_string();
+    }
+    super::paths::clean(std::path::Path::new(t))
+        .display()
+        .to_string()
+}
+
+/// `develop.watch[].path` made absolute, `exec` filled in, as docker compose prints it.
+fn develop(node: &Node, ctx: &Ctx) -> Json {
+    let mut v = plain(node);
+    if let Some(Json::Array(watch)) = v.get_mut("watch") {
+        for w in watch.iter_mut().filter_map(Json::as_object_mut) {
+            if let Some(Json::String(p)) = w.get("path") {
+                let abs = ctx.dirs.show(&ctx.dirs.resolve(p));
+                w.insert("path".into(), Json::String(abs));
+            }
+            w.entry("exec").or_insert(json!({"command": null}));
+        }
+    }
+    v
 }
