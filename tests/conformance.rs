@@ -341,3 +341,116 @@ fn check_stack(bin: &Path, case: &Case) -> Result<(), String> {
         }
     }
 }
+
+/// compose-go's own loader fixtures (extends, include, cycles, profiles, version key), run
+/// through docker compose (which is compose-go) and through ours: both load the same model, or
+/// both refuse. Remote includes (network) are left out.
+#[test]
+fn compose_go_fixtures_agree() {
+    let Some(corpus) = corpus() else {
+        return skip_or_fail("the corpus (/work/shared/corpus or ../shared/corpus) is missing");
+    };
+    let Some(bin) = docker_compose() else {
+        return skip_or_fail("docker compose not found (set DOCKER_COMPOSE)");
+    };
+    let td = corpus.join("compose-go/loader/testdata");
+    let mut files: Vec<PathBuf> = Vec::new();
+    for sub in ["", "extends", "include", "combined"] {
+        let Ok(rd) = std::fs::read_dir(td.join(sub)) else {
+            continue;
+        };
+        let mut v: Vec<PathBuf> = rd
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+            .collect();
+        v.sort();
+        files.extend(v);
+    }
+    let mut agree = 0;
+    let mut failures = Vec::new();
+    for f in &files {
+        let case = Case {
+            label: f.strip_prefix(&corpus).unwrap_or(f).display().to_string(),
+            dir: f.parent().unwrap_or(Path::new("/")).to_path_buf(),
+            file: f
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned(),
+            env: IndexMap::new(),
+        };
+        match check(&bin, &case) {
+            Ok(()) => agree += 1,
+            Err(e) => failures.push(format!("{}:\n    {e}", case.label)),
+        }
+    }
+    for f in &failures {
+        eprintln!("DIFFERS: {f}");
+    }
+    eprintln!(
+        "compose-go fixtures: {agree}/{} agree with docker compose config",
+        files.len()
+    );
+    assert!(
+        files.len() >= 10,
+        "too few fixtures found under {}",
+        td.display()
+    );
+    assert!(failures.is_empty(), "{} fixtures differ", failures.len());
+}
+
+/// compose-go's dotenv fixtures, each used as an `env_file`: the environment we read equals
+/// docker compose's (or both refuse the file).
+#[test]
+fn compose_go_dotenv_fixtures_agree() {
+    let Some(corpus) = corpus() else {
+        return skip_or_fail("the corpus (/work/shared/corpus or ../shared/corpus) is missing");
+    };
+    let Some(bin) = docker_compose() else {
+        return skip_or_fail("docker compose not found (set DOCKER_COMPOSE)");
+    };
+    let fixtures = corpus.join("compose-go/dotenv/fixtures");
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&fixtures)
+        .expect("dotenv fixtures")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    names.sort();
+    let mut failures = Vec::new();
+    for f in &names {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("dotenv");
+        std::fs::create_dir(&dir).expect("mkdir");
+        std::fs::write(
+            dir.join("compose.yaml"),
+            format!(
+                "services:\n  s:\n    image: x\n    env_file: {:?}\n",
+                f.display().to_string()
+            ),
+        )
+        .expect("write compose.yaml");
+        let case = Case {
+            label: f.display().to_string(),
+            dir,
+            file: "compose.yaml".into(),
+            env: IndexMap::new(),
+        };
+        if let Err(e) = check(&bin, &case) {
+            failures.push(format!("{}:\n    {e}", case.label));
+        }
+    }
+    for f in &failures {
+        eprintln!("DIFFERS: {f}");
+    }
+    eprintln!(
+        "dotenv fixtures: {}/{} agree",
+        names.len() - failures.len(),
+        names.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} dotenv fixtures differ",
+        failures.len()
+    );
+}

@@ -72,8 +72,8 @@ impl FileLoader<'_> {
     ) -> Result<Node, Diagnostic> {
         let mut root = yaml::read_file(file)?;
         self.inputs.push(file.to_path_buf());
-        if root.is_null() {
-            root.value = Value::Map(IndexMap::new());
+        if root.is_null() || root.as_map().is_some_and(IndexMap::is_empty) {
+            return Err(Diagnostic::error(root.span(), "", "empty compose file"));
         }
         interpolate::interpolate(&mut root, vars)?;
         canon::file(&mut root);

@@ -28,7 +28,16 @@ pub fn project(root: &Node, name: &str, ctx: &mut Ctx) -> Json {
             services.insert(sname.clone(), s);
         }
     }
+    implicit_dependencies(&mut services);
     check_references(top, &services, ctx);
+    if let Some(cycle) = dependency_cycle(&services) {
+        let span = top.get("services").map(Node::span).unwrap_or_default();
+        ctx.errors.push(crate::diag::Diagnostic::error(
+            span,
+            "services",
+            format!("dependency cycle detected: {}", cycle.join(" -> ")),
+        ));
+    }
     let used = |field: &str, f: &dyn Fn(&Json) -> Vec<String>| -> IndexSet<String> {
         services
             .values()
@@ -264,4 +273,96 @@ fn check_references(
             }
         }
     }
+}
+
+/// docker compose adds a `depends_on` for `links`, `volumes_from` and `network_mode`/`ipc`/`pid`
+/// set to `service:NAME` (the last three with `restart: true`).
+fn implicit_dependencies(services: &mut Map<String, Json>) {
+    for svc in services.values_mut().filter_map(Json::as_object_mut) {
+        let mut add: Vec<(String, bool)> = Vec::new();
+        let strings = |v: Option<&Json>| -> Vec<String> {
+            v.and_then(Json::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Json::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        for l in strings(svc.get("links")) {
+            add.push((l.split(':').next().unwrap_or_default().to_string(), false));
+        }
+        for v in strings(svc.get("volumes_from")) {
+            if v.starts_with("container:") {
+                continue;
+            }
+            let name = v.strip_prefix("service:").unwrap_or(&v);
+            add.push((
+                name.split(':').next().unwrap_or_default().to_string(),
+                false,
+            ));
+        }
+        for field in ["network_mode", "ipc", "pid"] {
+            if let Some(name) = svc
+                .get(field)
+                .and_then(Json::as_str)
+                .and_then(|m| m.strip_prefix("service:"))
+            {
+                add.push((name.to_string(), true));
+            }
+        }
+        if add.is_empty() {
+            continue;
+        }
+        let deps = svc.entry("depends_on").or_insert_with(|| json!({}));
+        if let Some(d) = deps.as_object_mut() {
+            for (name, restart) in add {
+                d.entry(name).or_insert_with(|| {
+                    let mut o = json!({"condition": "service_started", "required": true});
+                    if restart {
+                        o["restart"] = json!(true);
+                    }
+                    o
+                });
+            }
+        }
+    }
+}
+
+/// The first `depends_on` cycle found, as the chain of service names.
+fn dependency_cycle(services: &Map<String, Json>) -> Option<Vec<String>> {
+    fn visit(
+        name: &str,
+        services: &Map<String, Json>,
+        stack: &mut Vec<String>,
+        done: &mut IndexSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(i) = stack.iter().position(|s| s == name) {
+            let mut cycle = stack[i..].to_vec();
+            cycle.push(name.to_string());
+            return Some(cycle);
+        }
+        if done.contains(name) {
+            return None;
+        }
+        stack.push(name.to_string());
+        if let Some(Json::Object(deps)) = services.get(name).and_then(|s| s.get("depends_on")) {
+            for dep in deps.keys() {
+                if let Some(c) = visit(dep, services, stack, done) {
+                    return Some(c);
+                }
+            }
+        }
+        stack.pop();
+        done.insert(name.to_string());
+        None
+    }
+    let mut done = IndexSet::new();
+    for name in services.keys() {
+        if let Some(c) = visit(name, services, &mut Vec::new(), &mut done) {
+            return Some(c);
+        }
+    }
+    None
 }
