@@ -298,3 +298,20 @@ fn config_command_prints_good_stacks_and_fails_for_bad_ones() {
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("name: good\n"));
 }
+
+#[test]
+fn yaml_1_1_forms_and_single_ulimits_load_as_docker_compose_types_them() {
+    let (_t, r) = load(&[(
+        "compose.yaml",
+        "services:\n  web:\n    image: x\n    privileged: yes\n    environment: {C: yes, D: 0400, F: 1.50}\n    secrets: [{source: s, mode: 0o440}]\n    ulimits: {nproc: 3, nofile: {soft: 1, hard: 2}}\nsecrets:\n  s: {file: ./s.txt}\n",
+    )]);
+    let l = r.expect("loads");
+    let web = &l.project.services["web"];
+    assert_eq!(web.privileged, Some(true));
+    assert_eq!(web.environment["C"].as_deref(), Some("yes"));
+    assert_eq!(web.environment["D"].as_deref(), Some("256"));
+    assert_eq!(web.environment["F"].as_deref(), Some("1.5"));
+    assert_eq!(web.secrets[0].mode, Some(288));
+    assert_eq!(web.ulimits["nproc"].single, Some(3));
+    assert_eq!(web.ulimits["nofile"].hard, Some(2));
+}

@@ -99,6 +99,15 @@ mod tests {
         let v =
             serde_json::json!({"a": {"b": [1, "x", "80:80", "", true, null], "c": {}}, "d": "yes"});
         let s = emit(&v);
-        assert_eq!(s, "a:\n  b:\n  - 1\n  - x\n  - \"80:80\"\n  - \"\"\n  - true\n  - null\n  c: {}\nd: \"yes\"\n");
+        assert_eq!(
+            s,
+            "a:\n  b:\n    - 1\n    - x\n    - \"80:80\"\n    - \"\"\n    - true\n    - null\n  c: {}\nd: \"yes\"\n"
+        );
+        // It reads back to the same values.
+        let n = crate::compose::yaml::parse_str(&s, std::path::Path::new("out.yaml")).unwrap();
+        let b = n.get("a").unwrap().get("b").unwrap().as_seq().unwrap();
+        assert_eq!(b[2].as_str(), Some("80:80"));
+        assert_eq!(b[3].as_str(), Some(""));
+        assert_eq!(n.get("d").unwrap().as_str(), Some("yes"));
     }
 }
