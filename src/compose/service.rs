@@ -146,7 +146,11 @@ pub fn normalize(name: &str, svc: &Node, ctx: &mut Ctx) -> Json {
             "image" | "restart" | "container_name" | "hostname" | "domainname" | "user"
             | "working_dir" | "stop_signal" | "network_mode" | "pull_policy" | "platform"
             | "pid" | "ipc" | "userns_mode" | "cgroup" | "cgroup_parent" | "mac_address"
-            | "runtime" | "cpuset" | "isolation" => string(node, &path).map(Json::String),
+            | "runtime" | "cpuset" | "isolation" => match string(node, &path) {
+                // compose-go's `omitempty`: an empty string (often `${X:-}`) is no value.
+                Ok(s) if s.is_empty() => continue,
+                r => r.map(Json::String),
+            },
             _ => Ok(plain(node)),
         };
         if let Some(v) = ctx.keep(value) {
@@ -272,7 +276,24 @@ fn build(node: &Node, path: &str, ctx: &mut Ctx) -> Res<Json> {
         let p = format!("{path}.{k}");
         let j = match k.as_str() {
             "context" => continue,
-            "args" | "labels" => string_map(v, &p, true)?,
+            "labels" => string_map(v, &p, true)?,
+            // An arg written without a value takes the variable's value, as docker compose does.
+            "args" => match string_map(v, &p, true)? {
+                Json::Object(o) => Json::Object(
+                    o.into_iter()
+                        .map(|(k, v)| {
+                            let v = match v {
+                                Json::Null => {
+                                    ctx.vars.get(&k).map(|s| json!(s)).unwrap_or(Json::Null)
+                                }
+                                v => v,
+                            };
+                            (k, v)
+                        })
+                        .collect(),
+                ),
+                other => other,
+            },
             "tags" | "platforms" | "cache_from" | "cache_to" | "extra_hosts" => {
                 json!(string_list(v, &p)?)
             }

@@ -48,6 +48,43 @@ pub fn read_file(path: &Path) -> Result<Node, Diagnostic> {
 
 /// Parses one YAML document (an empty file is an empty mapping, as compose treats it).
 pub fn parse_str(text: &str, file: &Path) -> Result<Node, Diagnostic> {
+    let mut fixed = std::borrow::Cow::Borrowed(text);
+    let mut first_error = None;
+    for _ in 0..32 {
+        match parse_once(&fixed, file) {
+            Ok(n) => return Ok(n),
+            Err((d, scan_line)) => {
+                let d = first_error.get_or_insert(d).clone();
+                // go-yaml accepts a flow collection closed (`]`, `}`) at its key's indentation,
+                // which yaml-rust2 refuses; indenting such a line changes nothing else, so we
+                // retry with it indented.
+                let Some(line) = scan_line else { return Err(d) };
+                match indent_closing_line(&fixed, line) {
+                    Some(t) => fixed = std::borrow::Cow::Owned(t),
+                    None => return Err(d),
+                }
+            }
+        }
+    }
+    Err(first_error.unwrap_or_else(|| Diagnostic::error(Span::default(), "", "YAML syntax error")))
+}
+
+/// `text` with 2 more spaces before line `line` (1-based) if it starts with `]` or `}`.
+fn indent_closing_line(text: &str, line: usize) -> Option<String> {
+    let mut out = String::with_capacity(text.len() + 2);
+    let mut found = false;
+    for (i, l) in text.split_inclusive('\n').enumerate() {
+        if i + 1 == line && l.trim_start().starts_with([']', '}']) {
+            out.push_str("  ");
+            found = true;
+        }
+        out.push_str(l);
+    }
+    found.then_some(out)
+}
+
+/// One parse; a scanner error also gives its line, for the retry above.
+fn parse_once(text: &str, file: &Path) -> Result<Node, (Diagnostic, Option<usize>)> {
     let file = Arc::new(PathBuf::from(file));
     let mut b = Builder {
         file: file.clone(),
@@ -60,18 +97,22 @@ pub fn parse_str(text: &str, file: &Path) -> Result<Node, Diagnostic> {
     loop {
         let (ev, mark) = parser.next_token().map_err(|e| {
             let m = e.marker();
-            Diagnostic::error(b.span_at(m), "", format!("YAML syntax error: {}", e.info()))
+            let d = Diagnostic::error(b.span_at(m), "", format!("YAML syntax error: {}", e.info()));
+            (d, Some(m.line()))
         })?;
         match ev {
             Event::StreamEnd => break,
             Event::DocumentStart if b.root.is_some() => {
-                return Err(Diagnostic::error(
-                    b.span_at(&mark),
-                    "",
-                    "a compose file holds one YAML document, found a second",
+                return Err((
+                    Diagnostic::error(
+                        b.span_at(&mark),
+                        "",
+                        "a compose file holds one YAML document, found a second",
+                    ),
+                    None,
                 ));
             }
-            ev => b.event(ev, &mark)?,
+            ev => b.event(ev, &mark).map_err(|d| (d, None))?,
         }
     }
     Ok(b.root.unwrap_or_else(|| {
@@ -476,6 +517,14 @@ mod tests {
         let s = e.to_string();
         assert!(s.starts_with("c.yaml:3:"), "{s}");
         assert!(s.contains("YAML syntax error"), "{s}");
+    }
+
+    #[test]
+    fn flow_sequence_closed_at_key_indentation_is_accepted_like_go_yaml() {
+        let n = p("healthcheck:\n  test: [\n      \"CMD\",\n      \"x\"\n  ]\n  interval: 30s\n");
+        let h = n.get("healthcheck").unwrap();
+        assert_eq!(h.get("test").unwrap().as_seq().unwrap().len(), 2);
+        assert_eq!(h.get("interval").unwrap().pos.line, 6);
     }
 
     #[test]
