@@ -60,15 +60,17 @@ const HOME: &str = "/nonexistent-home";
 fn run_docker(
     bin: &Path,
     dir: &Path,
-    file: &str,
+    files: &[String],
     env: &IndexMap<String, String>,
 ) -> Result<Value, String> {
+    let mut args: Vec<&str> = files.iter().flat_map(|f| ["-f", f.as_str()]).collect();
+    args.extend(["config", "--format", "json"]);
     let out = Command::new(bin)
         .env_clear()
         .env("HOME", HOME)
         .envs(env)
         .current_dir(dir)
-        .args(["-f", file, "config", "--format", "json"])
+        .args(args)
         .output()
         .map_err(|e| e.to_string())?;
     if !out.status.success() {
@@ -127,24 +129,29 @@ fn prepare(
             deps.retain(|k, _| names.contains(k));
         }
     }
-    let docker_envs: Vec<Option<Value>> = docker
+    let docker_envs: IndexMap<String, Value> = docker
         .get("services")
         .and_then(Value::as_object)
         .map(|s| {
-            s.values()
-                .map(|svc| svc.get("environment").cloned())
+            s.iter()
+                .filter_map(|(k, svc)| svc.get("environment").map(|e| (k.clone(), e.clone())))
                 .collect()
         })
         .unwrap_or_default();
-    for (i, svc) in services_mut(&mut ours).into_iter().enumerate() {
-        svc.retain(|_, v| !v.is_null());
-        let theirs = docker_envs.get(i).cloned().flatten();
-        if let Some(Value::Object(env)) = svc.get_mut("environment") {
-            env.retain(|k, _| {
-                !globals.contains_key(k) || theirs.as_ref().is_some_and(|t| t.get(k).is_some())
-            });
-            if env.is_empty() {
-                svc.remove("environment");
+    if let Some(Value::Object(services)) = ours.get_mut("services") {
+        for (name, svc) in services.iter_mut() {
+            let Some(svc) = svc.as_object_mut() else {
+                continue;
+            };
+            svc.retain(|_, v| !v.is_null());
+            let theirs = docker_envs.get(name);
+            if let Some(Value::Object(env)) = svc.get_mut("environment") {
+                env.retain(|k, _| {
+                    !globals.contains_key(k) || theirs.is_some_and(|t| t.get(k).is_some())
+                });
+                if env.is_empty() {
+                    svc.remove("environment");
+                }
             }
         }
     }
@@ -180,21 +187,23 @@ fn show(v: Option<&Value>) -> String {
 struct Case {
     label: String,
     dir: PathBuf,
-    file: String,
+    /// `-f` files; empty for a whole stack (default files + override, as without `-f`).
+    files: Vec<String>,
     env: IndexMap<String, String>,
 }
 
 /// `Ok(true)` when both refuse the input, `Ok(false)` when both load the same model.
 fn check(bin: &Path, case: &Case) -> Result<bool, String> {
-    let docker = run_docker(bin, &case.dir, &case.file, &case.env);
+    let docker = run_docker(bin, &case.dir, &case.files, &case.env);
     let opts = LoadOptions {
         global_vars: case.env.clone(),
         home: Some(PathBuf::from(HOME)),
         display_dir: None,
     };
-    let ours = load_files_json(&case.dir, &[PathBuf::from(&case.file)], None, &opts);
+    let files: Vec<PathBuf> = case.files.iter().map(PathBuf::from).collect();
+    let ours = load_files_json(&case.dir, &files, None, &opts);
     match (docker, ours) {
-        (Err(_), Err(_)) => Ok(true),
+        (Err(d), Err(o)) => same_reason(&d, &o.to_string()).map(|()| true),
         (Err(d), Ok(_)) => Err(format!("docker compose fails but we load it: {d}")),
         (Ok(_), Err(e)) => Err(format!("we fail but docker compose loads it: {e}")),
         (Ok(d), Ok((_, o))) => {
@@ -226,27 +235,22 @@ fn cases(corpus: &Path) -> Vec<Case> {
         cases.push(Case {
             label: format!("real/{}/{}", cols[0].replace('/', "__"), cols[2]),
             dir: dir.to_path_buf(),
-            file: file.to_string_lossy().into_owned(),
+            files: vec![file.to_string_lossy().into_owned()],
             env: IndexMap::new(),
         });
     }
+    cases.extend(multi_file_cases(&real));
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     let globals = release_tool::compose::load_global_vars(Some(&examples.join("values.env")), None)
         .expect("examples/values.env");
     for stack in
         release_tool::compose::discover_stacks(&examples.join("services")).expect("example stacks")
     {
-        for file in release_tool::compose::stack_files(&stack.dir, &LoadOptions::default())
-            .expect("stack files")
-        {
-            // docker compose picks the override by itself; loading the main file with -f would
-            // skip it, so the examples are compared as whole stacks below.
-            let _ = file;
-        }
+        // Compared as whole stacks: docker compose picks the override file by itself.
         cases.push(Case {
             label: format!("examples/{}", stack.name),
             dir: stack.dir.clone(),
-            file: String::new(),
+            files: Vec::new(),
             env: globals.clone(),
         });
     }
@@ -269,7 +273,7 @@ fn docker_compose_config_agrees() {
         let expected = EXPECTED_DIFFERENCES
             .iter()
             .find(|(p, _)| case.label.ends_with(p));
-        let result = if case.file.is_empty() {
+        let result = if case.files.is_empty() {
             check_stack(&bin, case)
         } else {
             check(&bin, case)
@@ -373,11 +377,11 @@ fn compose_go_fixtures_agree() {
         let case = Case {
             label: f.strip_prefix(&corpus).unwrap_or(f).display().to_string(),
             dir: f.parent().unwrap_or(Path::new("/")).to_path_buf(),
-            file: f
+            files: vec![f
                 .file_name()
                 .unwrap_or_default()
                 .to_string_lossy()
-                .into_owned(),
+                .into_owned()],
             env: IndexMap::new(),
         };
         match check(&bin, &case) {
@@ -433,7 +437,7 @@ fn compose_go_dotenv_fixtures_agree() {
         let case = Case {
             label: f.display().to_string(),
             dir,
-            file: "compose.yaml".into(),
+            files: vec!["compose.yaml".into()],
             env: IndexMap::new(),
         };
         if let Err(e) = check(&bin, &case) {
@@ -453,4 +457,152 @@ fn compose_go_dotenv_fixtures_agree() {
         "{} dotenv fixtures differ",
         failures.len()
     );
+}
+
+/// The files meant to be combined with several `-f` (overrides with `!reset`, extends across
+/// files), with the variables their example env files give.
+fn multi_file_cases(real: &Path) -> Vec<Case> {
+    let env_of = |p: &Path| -> IndexMap<String, String> {
+        std::fs::read_to_string(p)
+            .ok()
+            .and_then(|t| release_tool::compose::dotenv::parse(&t, &|_| None).ok())
+            .unwrap_or_default()
+    };
+    let frappe = real.join("frappe__frappe_docker");
+    let mut frappe_env = env_of(&frappe.join("example.env"));
+    for (k, v) in [
+        ("DB_PASSWORD_SECRETS_FILE", "./example.env"),
+        ("HASHED_PASSWORD", "x"),
+        ("EMAIL", "a@b.c"),
+        ("ROUTER", "r"),
+        ("BENCH_NETWORK", "bench"),
+        ("SITES", "`a.example`"),
+    ] {
+        frappe_env.insert(k.into(), v.into());
+    }
+    let mattermost = real.join("mattermost__docker");
+    let mm_env = env_of(&mattermost.join("env.example"));
+    let mut out = Vec::new();
+    let mut add = |label: &str, dir: &Path, files: &[&str], env: &IndexMap<String, String>| {
+        out.push(Case {
+            label: format!("multi/{label}"),
+            dir: dir.to_path_buf(),
+            files: files.iter().map(|f| f.to_string()).collect(),
+            env: env.clone(),
+        });
+    };
+    add(
+        "frappe: mariadb+redis+noproxy",
+        &frappe,
+        &[
+            "compose.yaml",
+            "overrides/compose.mariadb.yaml",
+            "overrides/compose.redis.yaml",
+            "overrides/compose.noproxy.yaml",
+        ],
+        &frappe_env,
+    );
+    add(
+        "frappe: mariadb+secrets (!reset)",
+        &frappe,
+        &[
+            "compose.yaml",
+            "overrides/compose.mariadb.yaml",
+            "overrides/compose.mariadb-secrets.yaml",
+        ],
+        &frappe_env,
+    );
+    add(
+        "frappe: traefik-ssl+backup-cron",
+        &frappe,
+        &[
+            "compose.yaml",
+            "overrides/compose.mariadb.yaml",
+            "overrides/compose.redis.yaml",
+            "overrides/compose.traefik.yaml",
+            "overrides/compose.traefik-ssl.yaml",
+            "overrides/compose.backup-cron.yaml",
+        ],
+        &frappe_env,
+    );
+    add(
+        "frappe: multi-bench",
+        &frappe,
+        &["compose.yaml", "overrides/compose.multi-bench.yaml"],
+        &frappe_env,
+    );
+    add(
+        "mattermost: with nginx",
+        &mattermost,
+        &["docker-compose.yml", "docker-compose.nginx.yml"],
+        &mm_env,
+    );
+    add(
+        "mattermost: without nginx",
+        &mattermost,
+        &["docker-compose.yml", "docker-compose.without-nginx.yml"],
+        &mm_env,
+    );
+    add(
+        "appwrite: with override",
+        &real.join("appwrite__appwrite"),
+        &["docker-compose.yml", "docker-compose.override.yml"],
+        &IndexMap::new(),
+    );
+    let neosync = real.join("nucleuscloud__neosync");
+    add(
+        "neosync: compose+db",
+        &neosync,
+        &["compose.yml", "compose/compose-db.yml"],
+        &IndexMap::new(),
+    );
+    add(
+        "neosync: dev+auth",
+        &neosync,
+        &["compose.dev.yml", "compose.auth.yml"],
+        &IndexMap::new(),
+    );
+    out
+}
+
+/// Both refused the input: for the same reason? The reason's key words from docker compose's
+/// message must be in ours (the variable, the network, the file...).
+fn same_reason(docker: &str, ours: &str) -> Result<(), String> {
+    let msg: String = docker
+        .lines()
+        .filter(|l| !l.contains("level=warning"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let after = |marker: &str| -> Option<String> {
+        msg.split_once(marker).map(|(_, r)| {
+            r.split([' ', ':', '"'])
+                .find(|w| !w.is_empty())
+                .unwrap_or("")
+                .to_string()
+        })
+    };
+    let need: Vec<String> = if let Some(v) = after("required variable ") {
+        vec![format!("required variable {v}")]
+    } else if let Some(n) = after("undefined network ") {
+        vec![format!("undefined network {n}")]
+    } else if msg.contains("neither an image nor a build context") {
+        vec!["neither an image nor a build context".into()]
+    } else if let Some(f) = after("env file ") {
+        vec![format!("env file {f}"), "not found".into()]
+    } else if msg.contains("empty section between colons") {
+        vec!["empty section between colons".into()]
+    } else if msg.contains("invalid boolean") {
+        vec!["must be a boolean".into()]
+    } else if msg.contains("No port specified") {
+        vec!["invalid port".into()]
+    } else {
+        vec![]
+    };
+    if need.iter().all(|n| ours.contains(n.as_str())) {
+        Ok(())
+    } else {
+        Err(format!(
+            "both refuse, for different reasons:\n      docker: {msg}\n      ours: {ours}"
+        ))
+    }
 }

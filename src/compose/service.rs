@@ -125,7 +125,11 @@ pub fn normalize(name: &str, svc: &Node, ctx: &mut Ctx) -> Json {
             "mem_limit" | "mem_reservation" | "memswap_limit" | "shm_size" => bytes(node, &path),
             "cpus" => number(node, &path).map(float_json),
             "privileged" | "read_only" | "tty" | "stdin_open" | "init" | "oom_kill_disable" => {
-                boolean(node, &path).map(Json::Bool)
+                match boolean(node, &path) {
+                    // compose-go's `omitempty`: false is printed as nothing.
+                    Ok(false) => continue,
+                    r => r.map(Json::Bool),
+                }
             }
             "scale" | "cpu_shares" | "pids_limit" | "oom_score_adj" | "cpu_count"
             | "cpu_percent" => integer(node, &path).map(|i| json!(i)),
@@ -428,7 +432,7 @@ fn volumes(node: &Node, path: &str, ctx: &mut Ctx) -> Res<Json> {
             _ => {
                 let s = string(item, &p)?;
                 let sv = short::parse_volume(&s).map_err(|e| err(item, &p, e))?;
-                if sv.source.is_empty() && !sv.options.is_empty() {
+                if sv.source.is_empty() && s.contains(':') {
                     return Err(err(
                         item,
                         &p,
