@@ -240,6 +240,31 @@ fn cases(corpus: &Path) -> Vec<Case> {
         });
     }
     cases.extend(multi_file_cases(&real));
+    // Our own cases (tests/conformance/cases/<case>/), written to cover the fields, override
+    // rules, extends/include and profile forms the corpus uses little.
+    let own = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/cases");
+    let mut own_dirs: Vec<PathBuf> = std::fs::read_dir(&own)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect()
+        })
+        .unwrap_or_default();
+    own_dirs.sort();
+    for dir in own_dirs {
+        let mut env = IndexMap::new();
+        env.insert("TAG".to_string(), "2.0".to_string());
+        cases.push(Case {
+            label: format!(
+                "cases/{}",
+                dir.file_name().unwrap_or_default().to_string_lossy()
+            ),
+            dir,
+            files: Vec::new(),
+            env,
+        });
+    }
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     let globals = release_tool::compose::load_global_vars(Some(&examples.join("values.env")), None)
         .expect("examples/values.env");
@@ -581,8 +606,9 @@ fn same_reason(docker: &str, ours: &str) -> Result<(), String> {
                 .to_string()
         })
     };
-    let need: Vec<String> = if let Some(v) = after("required variable ") {
-        vec![format!("required variable {v}")]
+    let need: Vec<String> = if msg.contains("required variable ") {
+        // docker compose names whichever missing variable it meets first (Go map order).
+        vec!["required variable ".into()]
     } else if let Some(n) = after("undefined network ") {
         vec![format!("undefined network {n}")]
     } else if msg.contains("neither an image nor a build context") {
@@ -591,6 +617,11 @@ fn same_reason(docker: &str, ours: &str) -> Result<(), String> {
         vec![format!("env file {f}"), "not found".into()]
     } else if msg.contains("empty section between colons") {
         vec!["empty section between colons".into()]
+    } else if let Some((_, rest)) = msg.split_once("can't set distinct values on ") {
+        vec![format!(
+            "can't set distinct values on {}",
+            rest.split(": invalid").next().unwrap_or("")
+        )]
     } else if msg.contains("invalid boolean") {
         vec!["must be a boolean".into()]
     } else if msg.contains("No port specified") {

@@ -111,6 +111,8 @@ fn extra_hosts(node: &mut Node) {
                     }
                 }
             }
+            // docker compose prints the mapping form sorted (a Go map).
+            items.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
             node.value = Value::Seq(items);
         }
         Value::Seq(items) => {

@@ -290,19 +290,7 @@ fn implicit_dependencies(services: &mut Map<String, Json>) {
                 })
                 .unwrap_or_default()
         };
-        for l in strings(svc.get("links")) {
-            add.push((l.split(':').next().unwrap_or_default().to_string(), false));
-        }
-        for v in strings(svc.get("volumes_from")) {
-            if v.starts_with("container:") {
-                continue;
-            }
-            let name = v.strip_prefix("service:").unwrap_or(&v);
-            add.push((
-                name.split(':').next().unwrap_or_default().to_string(),
-                false,
-            ));
-        }
+        // Modes first: their link restarts with the dependency (`restart: true`).
         for field in ["network_mode", "ipc", "pid"] {
             if let Some(name) = svc
                 .get(field)
@@ -310,6 +298,19 @@ fn implicit_dependencies(services: &mut Map<String, Json>) {
                 .and_then(|m| m.strip_prefix("service:"))
             {
                 add.push((name.to_string(), true));
+            }
+            for l in strings(svc.get("links")) {
+                add.push((l.split(':').next().unwrap_or_default().to_string(), false));
+            }
+            for v in strings(svc.get("volumes_from")) {
+                if v.starts_with("container:") {
+                    continue;
+                }
+                let name = v.strip_prefix("service:").unwrap_or(&v);
+                add.push((
+                    name.split(':').next().unwrap_or_default().to_string(),
+                    false,
+                ));
             }
         }
         if add.is_empty() {

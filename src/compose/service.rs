@@ -170,6 +170,7 @@ pub fn normalize(name: &str, svc: &Node, ctx: &mut Ctx) -> Json {
             Json::Object(env.into_iter().collect()),
         );
     }
+    check_resource_conflicts(&out, svc, &base, ctx);
     Json::Object(out)
 }
 
@@ -283,16 +284,15 @@ fn build(node: &Node, path: &str, ctx: &mut Ctx) -> Res<Json> {
             "labels" => string_map(v, &p, true)?,
             // An arg written without a value takes the variable's value, as docker compose does.
             "args" => match string_map(v, &p, true)? {
+                // An unset one is left out.
                 Json::Object(o) => Json::Object(
                     o.into_iter()
-                        .map(|(k, v)| {
+                        .filter_map(|(k, v)| {
                             let v = match v {
-                                Json::Null => {
-                                    ctx.vars.get(&k).map(|s| json!(s)).unwrap_or(Json::Null)
-                                }
+                                Json::Null => json!(ctx.vars.get(&k)?),
                                 v => v,
                             };
-                            (k, v)
+                            Some((k, v))
                         })
                         .collect(),
                 ),
@@ -795,4 +795,37 @@ fn develop(node: &Node, ctx: &Ctx) -> Json {
         }
     }
     v
+}
+
+/// docker compose refuses a service-level limit that differs from the same `deploy` limit.
+fn check_resource_conflicts(out: &Map<String, Json>, svc: &Node, base: &str, ctx: &mut Ctx) {
+    let resources = out.get("deploy").and_then(|d| d.get("resources"));
+    for (field, section, key) in [
+        ("cpus", "limits", "cpus"),
+        ("mem_limit", "limits", "memory"),
+        ("mem_reservation", "reservations", "memory"),
+        ("pids_limit", "limits", "pids"),
+    ] {
+        let (Some(a), Some(b)) = (
+            out.get(field),
+            resources
+                .and_then(|r| r.get(section))
+                .and_then(|s| s.get(key)),
+        ) else {
+            continue;
+        };
+        let same = match (a.as_f64(), b.as_f64()) {
+            (Some(x), Some(y)) => x == y,
+            _ => a == b,
+        };
+        if !same {
+            ctx.errors.push(err(
+                svc.get(field).unwrap_or(svc),
+                &format!("{base}.{field}"),
+                format!(
+                    "can't set distinct values on '{field}' and 'deploy.resources.{section}.{key}'"
+                ),
+            ));
+        }
+    }
 }
