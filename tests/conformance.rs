@@ -4,7 +4,9 @@
 //!
 //! Compared: the whole project (every service field, networks, volumes, secrets, configs, name),
 //! after these documented normalizations:
-//! - docker compose prints `$` as `$$`; we compare the values (`$$` → `$` on its side);
+//! - docker compose prints `$` as `$$` (in keys and values); we compare the values (`$$` → `$`
+//!   on its side);
+//! - docker compose's JSON drops service-level `x-` keys; our model keeps them (removed here);
 //! - docker compose prints `"command": null` / `"entrypoint": null` for unset fields; absent and
 //!   null are the same;
 //! - global variables (examples/values.env) are added to every container's environment by
@@ -83,7 +85,11 @@ fn unescape(v: Value) -> Value {
     match v {
         Value::String(s) => Value::String(s.replace("$$", "$")),
         Value::Array(a) => Value::Array(a.into_iter().map(unescape).collect()),
-        Value::Object(o) => Value::Object(o.into_iter().map(|(k, v)| (k, unescape(v))).collect()),
+        Value::Object(o) => Value::Object(
+            o.into_iter()
+                .map(|(k, v)| (k.replace("$$", "$"), unescape(v)))
+                .collect(),
+        ),
         v => v,
     }
 }
@@ -144,6 +150,8 @@ fn prepare(
                 continue;
             };
             svc.retain(|_, v| !v.is_null());
+            // Service-level `x-` keys are kept in our model (docker compose's JSON drops them).
+            svc.retain(|k, _| !k.starts_with("x-"));
             let theirs = docker_envs.get(name);
             if let Some(Value::Object(env)) = svc.get_mut("environment") {
                 env.retain(|k, _| {
@@ -622,6 +630,8 @@ fn same_reason(docker: &str, ours: &str) -> Result<(), String> {
             "can't set distinct values on {}",
             rest.split(": invalid").next().unwrap_or("")
         )]
+    } else if msg.contains("invalid project name") {
+        vec!["invalid project name".into()]
     } else if msg.contains("invalid boolean") {
         vec!["must be a boolean".into()]
     } else if msg.contains("No port specified") {

@@ -209,7 +209,7 @@ fn compose_file_profiles_and_project_name_from_dotenv() {
     let (_t, s) = stack(&[
         ("base.yaml", "name: fromfile\nservices:\n  web:\n    image: x\n    depends_on:\n      dbg: {condition: service_started, required: false}\n  dbg:\n    image: y\n    profiles: [debug]\n  extra:\n    image: z\n    profiles: [extra]\n"),
         ("more.yaml", "services:\n  web:\n    ports: ['80:80']\n"),
-        (".env", "COMPOSE_FILE=base.yaml:more.yaml\nCOMPOSE_PROFILES=extra\nCOMPOSE_PROJECT_NAME=Renamed\n"),
+        (".env", "COMPOSE_FILE=base.yaml:more.yaml\nCOMPOSE_PROFILES=extra\nCOMPOSE_PROJECT_NAME=renamed\n"),
     ]);
     let l = load_stack(&s, &opts(&[])).expect("loads");
     assert_eq!(l.project.name, "renamed");

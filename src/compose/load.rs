@@ -330,7 +330,21 @@ pub fn load_files_json(
         .map(str::to_string)
         .or_else(|| get("COMPOSE_PROJECT_NAME"))
     {
-        Some(n) => n,
+        // A name given explicitly must already be valid (docker compose refuses it otherwise);
+        // only the directory name and `name:` are normalized.
+        Some(n) => {
+            if discover::normalize_project_name(&n) != n {
+                return Err(one(Diagnostic::error(
+                    Span { file: dir.join(".env"), ..Default::default() },
+                    "COMPOSE_PROJECT_NAME",
+                    format!(
+                        "invalid project name {n:?}: must consist only of lowercase alphanumeric \
+                         characters, hyphens, and underscores as well as start with a letter or number"
+                    ),
+                )));
+            }
+            n
+        }
         None => match root
             .get("name")
             .and_then(Node::scalar_text)
