@@ -23,7 +23,7 @@ pub fn run(args: &Args) -> u8 {
     let mut ctx = Context::from_args(args);
     // Output paths are absolute, as docker compose prints them.
     if let Ok(abs) = std::path::absolute(&ctx.services_dir) {
-        ctx.services_dir = abs;
+        ctx.services_dir = crate::compose::paths::clean(&abs);
     }
     let globals =
         match compose::load_global_vars(ctx.vars_file.as_deref(), ctx.vars_json.as_deref()) {

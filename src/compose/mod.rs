@@ -14,7 +14,7 @@ mod load;
 pub mod merge;
 pub mod node;
 pub mod normalize;
-mod paths;
+pub(crate) mod paths;
 pub mod profiles;
 mod rebase;
 mod service;

@@ -69,7 +69,11 @@ pub fn project(root: &Node, name: &str, ctx: &mut Ctx) -> Json {
             })
             .unwrap_or_default()
     };
-    let used_secrets = used("secrets", &refs);
+    let mut used_secrets = used("secrets", &refs);
+    // Build secrets count too.
+    used_secrets.extend(used("build", &|b| {
+        b.get("secrets").map(refs).unwrap_or_default()
+    }));
     let used_configs = used("configs", &refs);
 
     for (section, used) in [

@@ -122,7 +122,9 @@ pub fn normalize(name: &str, svc: &Node, ctx: &mut Ctx) -> Json {
             "ulimits" => ulimits(node, &path),
             "logging" => logging(node, &path),
             "stop_grace_period" => duration(node, &path),
-            "mem_limit" | "mem_reservation" | "memswap_limit" | "shm_size" => bytes(node, &path),
+            "mem_limit" | "mem_reservation" | "memswap_limit" | "shm_size" | "mem_swappiness" => {
+                bytes(node, &path)
+            }
             "cpus" => number(node, &path).map(float_json),
             "privileged" | "read_only" | "tty" | "stdin_open" | "init" | "oom_kill_disable" => {
                 match boolean(node, &path) {
@@ -298,9 +300,28 @@ fn build(node: &Node, path: &str, ctx: &mut Ctx) -> Res<Json> {
                 ),
                 other => other,
             },
-            "tags" | "platforms" | "cache_from" | "cache_to" | "extra_hosts" => {
+            "tags" | "platforms" | "cache_from" | "cache_to" | "extra_hosts" | "ssh" => {
                 json!(string_list(v, &p)?)
             }
+            // Build secrets name top-level secrets; their target is not defaulted.
+            "secrets" => file_refs(v, &p, false)?,
+            "additional_contexts" => match string_map(v, &p, false)? {
+                Json::Object(o) => Json::Object(
+                    o.into_iter()
+                        .map(|(k, c)| {
+                            let c = c.as_str().unwrap_or_default().to_string();
+                            let local = !(c.contains("://") || c.contains(':'));
+                            let c = if local {
+                                ctx.dirs.show(&ctx.dirs.resolve(&c))
+                            } else {
+                                c
+                            };
+                            (k, json!(c))
+                        })
+                        .collect(),
+                ),
+                other => other,
+            },
             "shm_size" => bytes(v, &p)?,
             _ => plain(v),
         };
@@ -559,11 +580,8 @@ fn healthcheck(node: &Node, path: &str) -> Res<Json> {
                 Value::Seq(_) => json!(string_list(v, &p)?),
                 _ => {
                     let s = string(v, &p)?;
-                    if s == "NONE" {
-                        json!(["NONE"])
-                    } else {
-                        json!(["CMD-SHELL", s])
-                    }
+                    // docker compose wraps every string, `NONE` included.
+                    json!(["CMD-SHELL", s])
                 }
             },
             "interval" | "timeout" | "start_period" | "start_interval" => duration(v, &p)?,
