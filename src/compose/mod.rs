@@ -18,6 +18,8 @@ pub(crate) mod paths;
 pub mod profiles;
 mod rebase;
 mod service;
+mod service_mounts;
+mod service_runtime;
 pub mod short;
 pub mod template;
 pub mod validate;
