@@ -147,3 +147,39 @@ pub fn file(root: &mut Node) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compose::yaml::parse_str;
+    use std::path::Path;
+
+    #[test]
+    fn list_forms_become_mappings() {
+        let mut n = parse_str(
+            "services:\n  s:\n    environment: [A=1, B]\n    depends_on: [db]\n    build: ./ctx\n    extra_hosts: {b: 1.1.1.1, a: 2.2.2.2}\n    dns: 8.8.8.8\n",
+            Path::new("c.yaml"),
+        )
+        .unwrap();
+        file(&mut n);
+        let s = n.get("services").unwrap().get("s").unwrap();
+        let env = s.get("environment").unwrap();
+        assert_eq!(env.get("A").unwrap().as_str(), Some("1"));
+        assert!(env.get("B").unwrap().is_null());
+        assert!(s.get("depends_on").unwrap().get("db").unwrap().is_null());
+        assert_eq!(
+            s.get("build").unwrap().get("context").unwrap().as_str(),
+            Some("./ctx")
+        );
+        let hosts: Vec<_> = s
+            .get("extra_hosts")
+            .unwrap()
+            .as_seq()
+            .unwrap()
+            .iter()
+            .map(|h| h.as_str().unwrap())
+            .collect();
+        assert_eq!(hosts, ["a=2.2.2.2", "b=1.1.1.1"]);
+        assert_eq!(s.get("dns").unwrap().as_seq().unwrap().len(), 1);
+    }
+}

@@ -173,3 +173,63 @@ fn resolve_service(
     merge::merge(&mut merged, own, &format!("services.{name}"));
     Ok(merged)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compose::yaml::parse_str;
+
+    fn resolve(text: &str) -> Result<Node, Diagnostic> {
+        let mut n = parse_str(text, Path::new("/s/c.yaml"))?;
+        canon::file(&mut n);
+        let dirs = Dirs {
+            real: "/s".into(),
+            display: None,
+            home: None,
+        };
+        let vars = IndexMap::new();
+        let mut cache = FileCache {
+            vars: &vars,
+            files: IndexMap::new(),
+            inputs: Vec::new(),
+        };
+        resolve_file(
+            &mut n,
+            Path::new("/s/c.yaml"),
+            Path::new("/s"),
+            &dirs,
+            &mut cache,
+        )?;
+        Ok(n)
+    }
+
+    #[test]
+    fn nested_extends_merge_with_override_rules() {
+        let n = resolve(concat!(
+            "services:\n  a:\n    image: x\n    command: [one]\n    environment: {A: '1'}\n",
+            "  b:\n    extends: a\n    environment: {B: '2'}\n",
+            "  c:\n    extends: {service: b}\n    command: [three]\n"
+        ))
+        .unwrap();
+        let c = n.get("services").unwrap().get("c").unwrap();
+        assert!(c.get("extends").is_none());
+        assert_eq!(c.get("image").unwrap().as_str(), Some("x"));
+        assert_eq!(
+            c.get("command").unwrap().as_seq().unwrap()[0].as_str(),
+            Some("three")
+        );
+        assert_eq!(c.get("environment").unwrap().as_map().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn cycles_and_missing_bases_are_refused() {
+        let e = resolve("services:\n  a:\n    extends: a\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("extends cycle: a -> a"), "{e}");
+        let e = resolve("services:\n  a:\n    extends: nope\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("service 'nope' not found"), "{e}");
+    }
+}

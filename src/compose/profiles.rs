@@ -72,3 +72,41 @@ pub fn apply(root: &mut Node, enabled: &IndexSet<String>) -> Result<(), Diagnost
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compose::{canon, yaml::parse_str};
+    use std::path::Path;
+
+    fn tree(s: &str) -> Node {
+        let mut n = parse_str(s, Path::new("c.yaml")).unwrap();
+        canon::file(&mut n);
+        n
+    }
+
+    #[test]
+    fn disabled_services_vanish_with_optional_links() {
+        let mut n = tree("services:\n  web:\n    depends_on:\n      dbg: {required: false}\n  dbg:\n    profiles: [debug]\n  tools:\n    profiles: [tools]\n");
+        apply(&mut n, &parse_enabled("tools")).unwrap();
+        let s = n.get("services").unwrap().as_map().unwrap();
+        assert_eq!(s.keys().collect::<Vec<_>>(), ["web", "tools"]);
+        assert!(s["web"]
+            .get("depends_on")
+            .unwrap()
+            .as_map()
+            .unwrap()
+            .is_empty());
+        let mut n = tree("services:\n  a:\n    profiles: [x]\n  b:\n    profiles: [y]\n");
+        apply(&mut n, &parse_enabled("*")).unwrap();
+        assert_eq!(n.get("services").unwrap().as_map().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_required_link_to_a_disabled_service_is_an_error() {
+        let mut n =
+            tree("services:\n  web:\n    depends_on: [dbg]\n  dbg:\n    profiles: [debug]\n");
+        let e = apply(&mut n, &parse_enabled("")).unwrap_err().to_string();
+        assert!(e.contains("services.web.depends_on.dbg"), "{e}");
+    }
+}

@@ -379,3 +379,84 @@ fn check_resource_conflicts(out: &Map<String, Json>, svc: &Node, base: &str, ctx
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compose::{canon, yaml::parse_str};
+    use std::path::Path;
+
+    fn norm(text: &str) -> (Json, Vec<Diagnostic>) {
+        let mut n = parse_str(text, Path::new("/s/c.yaml")).unwrap();
+        canon::service(&mut n);
+        let dirs = Dirs {
+            real: "/s".into(),
+            display: None,
+            home: Some("/h".into()),
+        };
+        let vars: IndexMap<String, String> = [("FROM_VARS".to_string(), "v".to_string())]
+            .into_iter()
+            .collect();
+        let globals: IndexMap<String, String> =
+            [("G".to_string(), "g".to_string())].into_iter().collect();
+        let mut ctx = Ctx {
+            dirs: &dirs,
+            vars: &vars,
+            globals: &globals,
+            errors: Vec::new(),
+            inputs: Vec::new(),
+        };
+        let j = normalize("web", &n, &mut ctx);
+        (j, ctx.errors)
+    }
+
+    #[test]
+    fn short_syntax_becomes_docker_compose_long_syntax() {
+        let (j, errors) = norm(concat!(
+            "image: x\ncommand: echo 'a b'\nports: ['127.0.0.1:80:8080/udp']\n",
+            "volumes: ['./d:/data:ro', 'named:/n', '~/h:/h']\nenvironment: [FROM_VARS, X=1]\n",
+            "healthcheck: {test: curl x, interval: 90s}\nstop_grace_period: 1h\nprivileged: 'yes'\n"
+        ));
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(j["command"], json!(["echo", "a b"]));
+        assert_eq!(
+            j["ports"][0],
+            json!({"mode": "ingress", "host_ip": "127.0.0.1", "target": 8080, "published": "80", "protocol": "udp"})
+        );
+        assert_eq!(
+            j["volumes"][0],
+            json!({"type": "bind", "source": "/s/d", "target": "/data", "read_only": true, "bind": {"create_host_path": true}})
+        );
+        assert_eq!(
+            j["volumes"][1],
+            json!({"type": "volume", "source": "named", "target": "/n", "volume": {}})
+        );
+        assert_eq!(j["volumes"][2]["source"], json!("/h/h"));
+        assert_eq!(
+            j["environment"],
+            json!({"G": "g", "FROM_VARS": "v", "X": "1"})
+        );
+        assert_eq!(
+            j["healthcheck"],
+            json!({"test": ["CMD-SHELL", "curl x"], "interval": "1m30s"})
+        );
+        assert_eq!(j["stop_grace_period"], json!("1h0m0s"));
+        assert_eq!(j["privileged"], json!(true));
+    }
+
+    #[test]
+    fn type_errors_name_the_field_path() {
+        let (_, errors) = norm("image: x\nports: ['80:80', 'x:y']\nhealthcheck: {retries: many}\n");
+        let msgs: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        assert!(
+            msgs.iter()
+                .any(|m| m.contains("services.web.ports[1]: invalid port")),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs.iter()
+                .any(|m| m.contains("services.web.healthcheck.retries: must be an integer")),
+            "{msgs:?}"
+        );
+    }
+}

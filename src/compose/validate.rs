@@ -204,3 +204,50 @@ pub fn validate(root: &mut Node, warnings: &mut Vec<Diagnostic>) -> Result<(), D
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compose::yaml::parse_str;
+    use std::path::Path;
+
+    #[test]
+    fn unknown_keys_warn_and_go_x_keys_stay() {
+        let mut n = parse_str(
+            "x-a: 1\nfoo: 2\nservices:\n  s:\n    image: x\n    bogus: 1\n    x-b: 2\nnetworks:\n  n:\n    drvier: bridge\n",
+            Path::new("c.yaml"),
+        )
+        .unwrap();
+        let mut w = Vec::new();
+        validate(&mut n, &mut w).unwrap();
+        let msgs: Vec<String> = w.iter().map(|d| d.to_string()).collect();
+        assert_eq!(msgs.len(), 3, "{msgs:?}");
+        assert!(
+            msgs[0].starts_with("c.yaml:2:6: warning: foo: unknown key"),
+            "{msgs:?}"
+        );
+        assert!(msgs.iter().any(|m| m.contains("services.s.bogus")));
+        assert!(msgs.iter().any(|m| m.contains("networks.n.drvier")));
+        assert!(n.get("x-a").is_some() && n.get("foo").is_none());
+        assert!(n
+            .get("services")
+            .unwrap()
+            .get("s")
+            .unwrap()
+            .get("x-b")
+            .is_some());
+    }
+
+    #[test]
+    fn wrong_shapes_are_errors_with_the_field() {
+        let mut n = parse_str("services: [a]\n", Path::new("c.yaml")).unwrap();
+        let e = validate(&mut n, &mut Vec::new()).unwrap_err().to_string();
+        assert!(
+            e.contains("services: must be a mapping, found a sequence"),
+            "{e}"
+        );
+        let mut n = parse_str("services:\n  s: 1\n", Path::new("c.yaml")).unwrap();
+        let e = validate(&mut n, &mut Vec::new()).unwrap_err().to_string();
+        assert!(e.contains("services.s: must be a mapping"), "{e}");
+    }
+}

@@ -39,3 +39,23 @@ pub fn load_global_vars(
     }
     Ok(vars)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_file_then_vars_json_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("values.env");
+        std::fs::write(&f, "A=file\nB=\"two words\"\nC=${A}-x\n").unwrap();
+        let v = load_global_vars(Some(&f), Some(r#"{"A":"json","N":1}"#)).unwrap();
+        assert_eq!(v["A"], "json");
+        assert_eq!(v["B"], "two words");
+        assert_eq!(v["C"], "file-x");
+        assert_eq!(v["N"], "1");
+        let e = load_global_vars(Some(&dir.path().join("missing.env")), None).unwrap_err();
+        assert!(e.to_string().contains("missing.env"), "{e}");
+        assert!(load_global_vars(None, Some("[1]")).is_err());
+    }
+}
