@@ -24,6 +24,20 @@ pub fn string(node: &Node, path: &str) -> Res<String> {
     }
 }
 
+/// A field the Compose schema types as a string only: a number or a boolean is refused, as
+/// docker compose refuses `user: 1000` ("must be a string"). `null` only where `allow_null`.
+pub fn strict_string(node: &Node, path: &str, allow_null: bool) -> Res<String> {
+    match &node.value {
+        Value::Str(s) => Ok(s.clone()),
+        Value::Null if allow_null => Ok(String::new()),
+        _ => Err(err(
+            node,
+            path,
+            format!("must be a string, found {} (quote it)", node.kind_name()),
+        )),
+    }
+}
+
 /// A boolean field: `true`/`false`, or a string compose-go casts (`yes`, `on`, `"true"`, ...).
 pub fn boolean(node: &Node, path: &str) -> Res<bool> {
     match &node.value {

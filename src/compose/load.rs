@@ -317,6 +317,7 @@ pub fn load_files_json(
             "no compose file to load",
         )));
     };
+    merge::unique_all(&mut root);
     let mut warnings = Vec::new();
     validate::validate(&mut root, &mut warnings).map_err(one)?;
     let enabled = profiles::parse_enabled(&get("COMPOSE_PROFILES").unwrap_or_default());

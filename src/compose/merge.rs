@@ -190,6 +190,27 @@ fn strip_pos(n: &Node) -> String {
     }
 }
 
+/// Makes the sequences of every service unique, as docker compose does on the final model
+/// (a file may list the same volume target or port twice).
+pub fn unique_all(root: &mut Node) {
+    let Some(services) = root
+        .as_map_mut()
+        .and_then(|m| m.get_mut("services"))
+        .and_then(Node::as_map_mut)
+    else {
+        return;
+    };
+    for (name, svc) in services.iter_mut() {
+        if let Some(fields) = svc.as_map_mut() {
+            for (field, v) in fields.iter_mut() {
+                if let Value::Seq(items) = &mut v.value {
+                    dedupe(items, &format!("services.{name}.{field}"));
+                }
+            }
+        }
+    }
+}
+
 /// Later items replace earlier items with the same key, at the earlier item's place.
 fn dedupe(items: &mut Vec<Node>, path: &str) {
     if unique_key(path, &Node::new(Value::Null, Default::default())).is_none() {

@@ -5,7 +5,8 @@ use indexmap::IndexMap;
 use serde_json::{json, Map, Value as Json};
 
 use super::convert::{
-    self, boolean, err, float_json, integer, number, plain, string, string_list, string_map, Res,
+    self, boolean, err, float_json, integer, number, plain, strict_string, string, string_list,
+    string_map, Res,
 };
 use super::node::{Node, Value};
 use super::paths::Dirs;
@@ -123,7 +124,9 @@ pub fn normalize(name: &str, svc: &Node, ctx: &mut Ctx) -> Json {
             "devices" => devices(node, &path),
             "ulimits" => ulimits(node, &path),
             "logging" => logging(node, &path),
-            "stop_grace_period" => duration(node, &path),
+            "stop_grace_period" => {
+                strict_string(node, &path, false).and_then(|_| duration(node, &path))
+            }
             "mem_limit" | "mem_reservation" | "memswap_limit" | "shm_size" | "mem_swappiness" => {
                 bytes(node, &path)
             }
@@ -154,11 +157,13 @@ pub fn normalize(name: &str, svc: &Node, ctx: &mut Ctx) -> Json {
             "image" | "restart" | "container_name" | "hostname" | "domainname" | "user"
             | "working_dir" | "stop_signal" | "network_mode" | "pull_policy" | "platform"
             | "pid" | "ipc" | "userns_mode" | "cgroup" | "cgroup_parent" | "mac_address"
-            | "runtime" | "cpuset" | "isolation" => match string(node, &path) {
-                // compose-go's `omitempty`: an empty string (often `${X:-}`) is no value.
-                Ok(s) if s.is_empty() => continue,
-                r => r.map(Json::String),
-            },
+            | "runtime" | "cpuset" | "isolation" | "uts" => {
+                match strict_string(node, &path, key == "pid") {
+                    // compose-go's `omitempty`: an empty string (often `${X:-}`) is no value.
+                    Ok(s) if s.is_empty() => continue,
+                    r => r.map(Json::String),
+                }
+            }
             _ => Ok(plain(node)),
         };
         if let Some(v) = ctx.keep(value) {
@@ -347,28 +352,26 @@ fn develop(node: &Node, ctx: &Ctx) -> Json {
     v
 }
 
-/// docker compose refuses a service-level limit that differs from the same `deploy` limit.
+/// docker compose refuses a service-level limit that differs from the same `deploy` limit; when
+/// the `deploy` section (`limits`/`reservations`) exists, a missing key there counts as 0.
 fn check_resource_conflicts(out: &Map<String, Json>, svc: &Node, base: &str, ctx: &mut Ctx) {
     let resources = out.get("deploy").and_then(|d| d.get("resources"));
+    let num = |v: &Json| match v {
+        Json::Number(n) => n.as_f64(),
+        Json::String(s) => s.parse().ok(),
+        _ => None,
+    };
     for (field, section, key) in [
         ("cpus", "limits", "cpus"),
         ("mem_limit", "limits", "memory"),
         ("mem_reservation", "reservations", "memory"),
         ("pids_limit", "limits", "pids"),
     ] {
-        let (Some(a), Some(b)) = (
-            out.get(field),
-            resources
-                .and_then(|r| r.get(section))
-                .and_then(|s| s.get(key)),
-        ) else {
+        let (Some(a), Some(sec)) = (out.get(field), resources.and_then(|r| r.get(section))) else {
             continue;
         };
-        let same = match (a.as_f64(), b.as_f64()) {
-            (Some(x), Some(y)) => x == y,
-            _ => a == b,
-        };
-        if !same {
+        let b = sec.get(key).and_then(num).unwrap_or(0.0);
+        if num(a) != Some(b) {
             ctx.errors.push(err(
                 svc.get(field).unwrap_or(svc),
                 &format!("{base}.{field}"),
