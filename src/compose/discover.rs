@@ -79,7 +79,7 @@ pub fn scan(services_dir: &Path) -> Result<(Vec<StackRef>, Vec<Diagnostic>), Loa
     let mut errors = Vec::new();
     for entry in entries.flatten() {
         let path = entry.path();
-        if !path.is_dir() || default_files(&path).is_none() {
+        if !path.is_dir() || (default_files(&path).is_none() && !sets_compose_file(&path)) {
             continue;
         }
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -91,6 +91,15 @@ pub fn scan(services_dir: &Path) -> Result<(Vec<StackRef>, Vec<Diagnostic>), Loa
     errors.sort();
     stacks.sort_by(|a, b| a.name.cmp(&b.name));
     Ok((stacks, errors))
+}
+
+/// A stack may name its files only through `COMPOSE_FILE` in its `.env`.
+fn sets_compose_file(dir: &Path) -> bool {
+    std::fs::read_to_string(dir.join(".env")).is_ok_and(|t| {
+        t.lines()
+            .map(|l| l.trim_start().trim_start_matches("export ").trim_start())
+            .any(|l| l.starts_with("COMPOSE_FILE=") || l.starts_with("COMPOSE_FILE ="))
+    })
 }
 
 /// compose-go's `NormalizeProjectName`: lowercase, keep `[a-z0-9_-]`, trim leading `_`/`-`.
@@ -115,5 +124,24 @@ mod tests {
         }
         assert_eq!(normalize_project_name("My.App_1"), "myapp_1");
         assert_eq!(normalize_project_name("_x"), "x");
+    }
+
+    #[test]
+    fn stacks_are_found_by_default_files_or_compose_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        for (d, f, text) in [
+            ("b", "compose.yaml", "services: {}"),
+            ("a", ".env", "COMPOSE_FILE=base.yml\n"),
+            ("notastack", "README", "x"),
+        ] {
+            std::fs::create_dir_all(tmp.path().join(d)).unwrap();
+            std::fs::write(tmp.path().join(d).join(f), text).unwrap();
+        }
+        let names: Vec<String> = discover_stacks(tmp.path())
+            .unwrap()
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(names, ["a", "b"]);
     }
 }

@@ -131,13 +131,6 @@ pub(super) fn volumes(node: &Node, path: &str, ctx: &mut Ctx) -> Res<Json> {
             _ => {
                 let s = string(item, &p)?;
                 let sv = short::parse_volume(&s).map_err(|e| err(item, &p, e))?;
-                if sv.source.is_empty() && s.contains(':') {
-                    return Err(err(
-                        item,
-                        &p,
-                        format!("invalid volume '{s}': empty section between colons"),
-                    ));
-                }
                 let mut o = Map::new();
                 let bind = short::is_path_source(&sv.source);
                 o.insert("type".into(), json!(if bind { "bind" } else { "volume" }));
@@ -252,7 +245,9 @@ pub(super) fn devices(node: &Node, path: &str) -> Res<Json> {
 /// A bind source: relative paths joined to the stack directory (cleaned, as Go's `filepath.Join`
 /// does), absolute ones kept as written.
 pub(super) fn bind_source(src: &str, ctx: &Ctx) -> String {
-    if src.starts_with('/') {
+    let windows =
+        src.len() >= 2 && src.as_bytes()[1] == b':' && src.as_bytes()[0].is_ascii_alphabetic();
+    if src.starts_with('/') || windows {
         src.to_string()
     } else {
         ctx.dirs.show(&ctx.dirs.resolve(src))

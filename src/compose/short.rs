@@ -44,6 +44,11 @@ pub struct ShortVolume {
 
 pub fn parse_volume(spec: &str) -> Result<ShortVolume, String> {
     let parts = split_volume(spec);
+    if parts.len() > 1 && parts.iter().any(|p| p.is_empty()) {
+        return Err(format!(
+            "invalid volume '{spec}': empty section between colons"
+        ));
+    }
     match parts.as_slice() {
         [t] => Ok(ShortVolume {
             target: t.to_string(),
@@ -369,6 +374,11 @@ mod tests {
         assert_eq!(parse_volume("/tmp").unwrap().target, "/tmp");
         assert_eq!(split_volume("c:\\data:/d"), ["c:\\data", "/d"]);
         assert!(is_path_source("~/x") && !is_path_source("data"));
+        // A one-letter name before `:/` reads as a Windows drive, as in docker compose.
+        assert_eq!(parse_volume("v:/v").unwrap().target, "v:/v");
+        assert!(parse_volume(":/data")
+            .unwrap_err()
+            .contains("empty section"));
     }
 
     #[test]
