@@ -76,6 +76,7 @@ impl FileLoader<'_> {
             return Err(Diagnostic::error(root.span(), "", "empty compose file"));
         }
         interpolate::interpolate(&mut root, vars)?;
+        validate::unique_items(&root)?;
         canon::file(&mut root);
         if let Some(inc) = root.as_map_mut().and_then(|m| m.shift_remove("include")) {
             self.include(&mut root, inc, base, vars)?;

@@ -116,6 +116,7 @@ fn rule_replaces(path: &str) -> bool {
         "services.*.command",
         "services.*.entrypoint",
         "services.*.healthcheck.test",
+        "networks.*.ipam.config",
     ]
     .iter()
     .any(|p| path_matches(path, p))
@@ -160,7 +161,6 @@ fn unique_key(path: &str, item: &Node) -> Option<String> {
         | "links"
         | "external_links"
         | "devices"
-        | "extra_hosts"
         | "env_file"
         | "volumes_from"
         | "group_add"

@@ -280,7 +280,7 @@ fn check_references(
 }
 
 /// docker compose adds a `depends_on` for `links`, `volumes_from` and `network_mode`/`ipc`/`pid`
-/// set to `service:NAME` (the last three with `restart: true`).
+/// set to `service:NAME` (all but `volumes_from` with `restart: true`).
 fn implicit_dependencies(services: &mut Map<String, Json>) {
     for svc in services.values_mut().filter_map(Json::as_object_mut) {
         let mut add: Vec<(String, bool)> = Vec::new();
@@ -304,7 +304,7 @@ fn implicit_dependencies(services: &mut Map<String, Json>) {
                 add.push((name.to_string(), true));
             }
             for l in strings(svc.get("links")) {
-                add.push((l.split(':').next().unwrap_or_default().to_string(), false));
+                add.push((l.split(':').next().unwrap_or_default().to_string(), true));
             }
             for v in strings(svc.get("volumes_from")) {
                 if v.starts_with("container:") {

@@ -153,7 +153,13 @@ pub fn normalize(name: &str, svc: &Node, ctx: &mut Ctx) -> Json {
             | "volumes_from"
             | "group_add"
             | "device_cgroup_rules"
-            | "extra_hosts" => string_list(node, &path).map(|v| json!(v)),
+            | "extra_hosts" => string_list(node, &path).map(|mut v| {
+                // docker compose prints extra_hosts sorted by host name (a Go map of lists).
+                if key == "extra_hosts" {
+                    v.sort_by(|a, b| a.split('=').next().cmp(&b.split('=').next()));
+                }
+                json!(v)
+            }),
             "image" | "restart" | "container_name" | "hostname" | "domainname" | "user"
             | "working_dir" | "stop_signal" | "network_mode" | "pull_policy" | "platform"
             | "pid" | "ipc" | "userns_mode" | "cgroup" | "cgroup_parent" | "mac_address"

@@ -149,6 +149,45 @@ fn check(map: &mut Node, known: &[&str], path: &str, warnings: &mut Vec<Diagnost
     });
 }
 
+/// Lists the Compose schema wants without duplicates (`uniqueItems`) and docker compose checks in
+/// each file before merging.
+const UNIQUE_LISTS: &[&str] = &[
+    "security_opt",
+    "group_add",
+    "device_cgroup_rules",
+    "extra_hosts",
+    "external_links",
+    "volumes_from",
+];
+
+/// Refuses a duplicate item in those lists of one file, naming both positions.
+pub fn unique_items(root: &Node) -> Result<(), Diagnostic> {
+    let Some(services) = root.get("services").and_then(Node::as_map) else {
+        return Ok(());
+    };
+    for (name, svc) in services {
+        for field in UNIQUE_LISTS {
+            let Some(items) = svc.get(field).and_then(Node::as_seq) else {
+                continue;
+            };
+            for (j, item) in items.iter().enumerate() {
+                let text = item.scalar_text();
+                if let Some(i) = items[..j]
+                    .iter()
+                    .position(|p| p.scalar_text() == text && text.is_some())
+                {
+                    return Err(Diagnostic::error(
+                        item.span(),
+                        format!("services.{name}.{field}"),
+                        format!("array items[{i},{j}] must be unique"),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Checks the top-level shape (errors) and drops unknown keys (warnings).
 pub fn validate(root: &mut Node, warnings: &mut Vec<Diagnostic>) -> Result<(), Diagnostic> {
     if !matches!(root.value, Value::Map(_)) {
