@@ -149,6 +149,160 @@ fn check(map: &mut Node, known: &[&str], path: &str, warnings: &mut Vec<Diagnost
     });
 }
 
+/// Known keys of the mappings inside a service, by path below the service (`*` = any key or
+/// list item). Unknown keys there are warned about and dropped too.
+const NESTED: &[(&str, &[&str])] = &[
+    (
+        "build",
+        &[
+            "context",
+            "dockerfile",
+            "dockerfile_inline",
+            "args",
+            "ssh",
+            "labels",
+            "cache_from",
+            "cache_to",
+            "no_cache",
+            "additional_contexts",
+            "network",
+            "pull",
+            "target",
+            "shm_size",
+            "extra_hosts",
+            "isolation",
+            "privileged",
+            "secrets",
+            "tags",
+            "ulimits",
+            "platforms",
+            "entitlements",
+        ],
+    ),
+    (
+        "healthcheck",
+        &[
+            "disable",
+            "interval",
+            "retries",
+            "test",
+            "timeout",
+            "start_period",
+            "start_interval",
+        ],
+    ),
+    (
+        "deploy",
+        &[
+            "mode",
+            "endpoint_mode",
+            "replicas",
+            "labels",
+            "rollback_config",
+            "update_config",
+            "resources",
+            "restart_policy",
+            "placement",
+        ],
+    ),
+    ("deploy.resources", &["limits", "reservations"]),
+    ("deploy.resources.limits", &["cpus", "memory", "pids"]),
+    (
+        "deploy.resources.reservations",
+        &["cpus", "memory", "generic_resources", "devices"],
+    ),
+    (
+        "deploy.restart_policy",
+        &["condition", "delay", "max_attempts", "window"],
+    ),
+    ("logging", &["driver", "options"]),
+    ("depends_on.*", &["condition", "required", "restart"]),
+    (
+        "networks.*",
+        &[
+            "aliases",
+            "interface_name",
+            "ipv4_address",
+            "ipv6_address",
+            "link_local_ips",
+            "mac_address",
+            "driver_opts",
+            "priority",
+            "gw_priority",
+        ],
+    ),
+    (
+        "ports.*",
+        &[
+            "name",
+            "mode",
+            "host_ip",
+            "target",
+            "published",
+            "protocol",
+            "app_protocol",
+        ],
+    ),
+    (
+        "volumes.*",
+        &[
+            "type",
+            "source",
+            "target",
+            "read_only",
+            "consistency",
+            "bind",
+            "volume",
+            "tmpfs",
+            "image",
+        ],
+    ),
+    ("secrets.*", &["source", "target", "uid", "gid", "mode"]),
+    ("configs.*", &["source", "target", "uid", "gid", "mode"]),
+    ("ulimits.*", &["soft", "hard"]),
+];
+
+fn check_nested(svc: &mut Node, path: &str, warnings: &mut Vec<Diagnostic>) {
+    for (sub, known) in NESTED {
+        let parts: Vec<&str> = sub.split('.').collect();
+        visit(svc, &parts, path, known, warnings);
+    }
+}
+
+/// Follows `parts` from `node` (`*` = every entry) and checks the mappings it reaches.
+fn visit(
+    node: &mut Node,
+    parts: &[&str],
+    path: &str,
+    known: &[&str],
+    warnings: &mut Vec<Diagnostic>,
+) {
+    let Some((first, rest)) = parts.split_first() else {
+        if matches!(node.value, Value::Map(_)) {
+            check(node, known, path, warnings);
+        }
+        return;
+    };
+    match (&mut node.value, *first) {
+        (Value::Map(m), "*") => {
+            for (k, v) in m.iter_mut() {
+                visit(v, rest, &format!("{path}.{k}"), known, warnings);
+            }
+        }
+        (Value::Seq(items), "*") => {
+            for (i, v) in items.iter_mut().enumerate() {
+                visit(v, rest, &format!("{path}[{i}]"), known, warnings);
+            }
+        }
+        (Value::Map(m), key) => {
+            if let Some(v) = m.get_mut(key) {
+                visit(v, rest, &format!("{path}.{key}"), known, warnings);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Lists the Compose schema wants without duplicates (`uniqueItems`) and docker compose checks in
 /// each file before merging.
 const UNIQUE_LISTS: &[&str] = &[
@@ -220,7 +374,12 @@ pub fn validate(root: &mut Node, warnings: &mut Vec<Diagnostic>) -> Result<(), D
                 for (name, item) in items.iter_mut() {
                     let path = format!("{section}.{name}");
                     match &item.value {
-                        Value::Map(_) => check(item, known, &path, warnings),
+                        Value::Map(_) => {
+                            check(item, known, &path, warnings);
+                            if section == "services" {
+                                check_nested(item, &path, warnings);
+                            }
+                        }
                         Value::Null if section != "services" => {}
                         _ => {
                             return Err(Diagnostic::error(
@@ -275,6 +434,22 @@ mod tests {
             .unwrap()
             .get("x-b")
             .is_some());
+        let mut n2 = parse_str(
+            "services:\n  s:\n    healthcheck: {tset: x}\n    ports: [{target: 1, publish: 2}]\n    deploy: {resources: {limits: {cpu: 1}}}\n",
+            Path::new("c.yaml"),
+        )
+        .unwrap();
+        let mut w2 = Vec::new();
+        validate(&mut n2, &mut w2).unwrap();
+        let fields: Vec<&str> = w2.iter().map(|d| d.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "services.s.healthcheck.tset",
+                "services.s.deploy.resources.limits.cpu",
+                "services.s.ports[0].publish"
+            ]
+        );
     }
 
     #[test]
