@@ -308,6 +308,12 @@ fn yaml_1_1_forms_and_single_ulimits_load_as_docker_compose_types_them() {
     let l = r.expect("loads");
     let web = &l.project.services["web"];
     assert_eq!(web.privileged, Some(true));
+    let w: Vec<String> = l.warnings.iter().map(|w| w.to_string()).collect();
+    assert!(
+        w.iter().any(|w| w
+            .contains("services.web.privileged: \"yes\" for boolean is not supported by YAML 1.2")),
+        "{w:?}"
+    );
     assert_eq!(web.environment["C"].as_deref(), Some("yes"));
     assert_eq!(web.environment["D"].as_deref(), Some("256"));
     assert_eq!(web.environment["F"].as_deref(), Some("1.5"));

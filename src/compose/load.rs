@@ -371,6 +371,7 @@ pub fn load_files_json(
     let mut sources = SourceMap::default();
     record(&root, &mut String::new(), &mut sources);
     let mut ctx = Ctx {
+        warnings: Vec::new(),
         dirs: &dirs,
         vars: &vars,
         globals: &opts.global_vars,
@@ -381,8 +382,10 @@ pub fn load_files_json(
     let Ctx {
         errors,
         inputs: env_inputs,
+        warnings: more_warnings,
         ..
     } = ctx;
+    warnings.extend(more_warnings);
     if !errors.is_empty() {
         return Err(LoadError {
             diagnostics: errors,

@@ -23,6 +23,7 @@ pub struct Ctx<'a> {
     /// Added to every service's environment at the lowest precedence.
     pub globals: &'a IndexMap<String, String>,
     pub errors: Vec<Diagnostic>,
+    pub warnings: Vec<Diagnostic>,
     pub inputs: Vec<std::path::PathBuf>,
 }
 
@@ -132,6 +133,17 @@ pub fn normalize(name: &str, svc: &Node, ctx: &mut Ctx) -> Json {
             }
             "cpus" => number(node, &path).map(float_json),
             "privileged" | "read_only" | "tty" | "stdin_open" | "init" | "oom_kill_disable" => {
+                if let Value::Str(s) = &node.value {
+                    let l = s.to_ascii_lowercase();
+                    if ["y", "yes", "on", "n", "no", "off"].contains(&l.as_str()) {
+                        let want = ["y", "yes", "on"].contains(&l.as_str());
+                        ctx.warnings.push(Diagnostic::warning(
+                            node.span(),
+                            path.clone(),
+                            format!("\"{s}\" for boolean is not supported by YAML 1.2, please use `{want}`"),
+                        ));
+                    }
+                }
                 match boolean(node, &path) {
                     // compose-go's `omitempty`: false is printed as nothing.
                     Ok(false) => continue,
@@ -409,6 +421,7 @@ mod tests {
         let globals: IndexMap<String, String> =
             [("G".to_string(), "g".to_string())].into_iter().collect();
         let mut ctx = Ctx {
+            warnings: Vec::new(),
             dirs: &dirs,
             vars: &vars,
             globals: &globals,
