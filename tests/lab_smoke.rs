@@ -296,3 +296,75 @@ fn unhealthy_image_runs_but_fails_its_health_check() {
     );
     assert_eq!(running.trim(), "true", "the container should keep running");
 }
+
+#[test]
+fn quadlet_volume_secret_and_health_check_work_on_this_podman() {
+    let Some(lab) = Lab::require("quadlet_volume_secret_and_health_check_work_on_this_podman")
+    else {
+        return;
+    };
+    let pid = std::process::id();
+    let name = format!("smoke-vsh-{pid}");
+    let volume = format!("smoke-vol-{pid}");
+    let secret = format!("smoke-secret-{pid}");
+    let dir = lab.tempdir("smoke-secret-");
+    let secret_file = dir.path().join("token");
+    lab.write_file(&secret_file, format!("token-{pid}"));
+    lab.podman_ok(&["secret", "create", &secret, &secret_file.to_string_lossy()]);
+
+    let mut units = Units::new(&lab);
+    units.add_file(
+        lab.quadlet_dir().join(format!("{volume}.volume")),
+        &format!("[Volume]\nVolumeName={volume}\n"),
+    );
+    units.add_file(
+        lab.quadlet_dir().join(format!("{name}.container")),
+        &format!(
+            "[Container]\nImage={image}\nContainerName={name}\nVolume={volume}.volume:/data\n\
+             Secret={secret}\nExec=sh -c 'cat /run/secrets/{secret} >/data/copied && exec httpd -f -p 8080 -h /www'\n\
+             HealthCmd=wget -q -O /dev/null http://127.0.0.1:8080/\nHealthInterval=1s\nRunInit=true\n\n\
+             [Service]\nTimeoutStopSec=5\n",
+            image = lab.image,
+        ),
+    );
+    units.daemon_reload();
+    units.start(&format!("{name}.service"));
+    // the volume unit again, now that the volume exists (Quadlet 5's `volume create --ignore`)
+    lab.systemctl_ok(&["restart", &format!("{volume}-volume.service")]);
+
+    let health = wait_for(START_TIMEOUT, || {
+        let out = lab.run(&[
+            "podman",
+            "inspect",
+            "--format",
+            "{{.State.Health.Status}}",
+            &name,
+        ]);
+        let s = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        (s == "healthy").then_some(s)
+    });
+    let copied = lab.run(&[
+        "podman",
+        "run",
+        "--rm",
+        "-v",
+        &format!("{volume}:/data"),
+        &lab.image,
+        "cat",
+        "/data/copied",
+    ]);
+    let _ = lab.systemctl(&["stop", &format!("{name}.service")]);
+    let _ = lab.run(&["podman", "secret", "rm", &secret]);
+    let _ = lab.run(&["podman", "volume", "rm", "-f", &volume]);
+    assert_eq!(
+        health.as_deref(),
+        Some("healthy"),
+        "the health check never passed"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&copied.stdout),
+        format!("token-{pid}"),
+        "the secret did not reach the volume: {}",
+        String::from_utf8_lossy(&copied.stderr)
+    );
+}
