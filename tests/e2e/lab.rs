@@ -84,7 +84,7 @@ impl Lab {
         let o = lab
             .cmd("systemctl", &["--user", "is-system-running"])
             .output();
-        let state = o.as_ref().map(|o| text(o)).unwrap_or_default();
+        let state = o.as_ref().map(text).unwrap_or_default();
         if !(state.contains("running") || state.contains("degraded")) {
             return skip_or_fail(&format!("the lab's user manager does not answer: {state}"));
         }
@@ -265,7 +265,7 @@ impl Lab {
         let mut it = s.trim().splitn(2, ' ');
         let id = it.next()?.to_string();
         let rest = it.next()?.to_string();
-        rest.ends_with("true").then(|| (id, rest))
+        rest.ends_with("true").then_some((id, rest))
     }
 
     pub fn unit_property(&self, unit: &str, prop: &str) -> String {
