@@ -3,10 +3,10 @@
 //! lab user. Exercises the generator under the real user manager, `systemctl --user`, podman
 //! health checks, ordered restarts, automatic return on failure, `status` and `history`.
 
+mod common;
 mod e2e;
 
 use std::collections::BTreeMap;
-use std::process::Command;
 use std::time::Duration;
 
 use e2e::lab::{text, Lab};
@@ -91,7 +91,9 @@ fn add_generation(store: &StateStore, id: u64, stack: &RenderedStack) {
 
 #[test]
 fn switching_hand_built_generations_on_the_real_manager() {
-    let Some(lab) = Lab::get() else { return };
+    let Some(lab) = Lab::get("e2e_edges") else {
+        return;
+    };
     lab.reset();
     let store = StateStore::open(&lab.state).unwrap();
     add_generation(
@@ -105,12 +107,7 @@ fn switching_hand_built_generations_on_the_real_manager() {
         &extra_stack("2", "wget -q -O /dev/null http://127.0.0.1:8080/"),
     );
     add_generation(&store, 3, &extra_stack("3", "false"));
-    let st = Command::new("chown")
-        .args(["-R", &lab.user])
-        .arg(lab.home.join(".local"))
-        .status()
-        .unwrap();
-    assert!(st.success());
+    lab.lab.chown(&lab.home.join(".local"));
 
     // None → 1: the generator renders it, both containers start, db first and healthy.
     let o = lab.tool(&["rollback", "1", "--timeout", "60"]);

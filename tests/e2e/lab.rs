@@ -5,50 +5,29 @@
 
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use crate::common::lab::{skip_or_fail, Lab as CommonLab};
+
 /// One systemd manager: the scenarios run one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
 
 pub const STACKS: &[&str] = &["web", "worker", "extra"];
 
+/// The lab (`tests/common/lab.rs`), serialized, with our binary installed for the lab user.
 pub struct Lab {
+    pub lab: CommonLab,
     pub user: String,
     pub home: PathBuf,
     pub runtime: PathBuf,
-    pub registry: String,
     /// The binary as installed for the lab user (and linked as the generator).
     pub bin: PathBuf,
     pub state: PathBuf,
     _serial: MutexGuard<'static, ()>,
-}
-
-fn skip_or_fail(why: &str) -> Option<Lab> {
-    if std::env::var("RELEASE_TOOL_REQUIRE_LAB").as_deref() == Ok("1") {
-        panic!("the lab is required (RELEASE_TOOL_REQUIRE_LAB=1): {why}");
-    }
-    eprintln!("skipped: {why}");
-    None
-}
-
-fn read_env() -> Option<BTreeMap<String, String>> {
-    let candidates: Vec<PathBuf> = std::env::var_os("RELEASE_TOOL_LAB_ENV")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain(["/run/release-tool-lab/env", "/run/lab/env"].map(PathBuf::from))
-        .collect();
-    let text = candidates.iter().find_map(|p| fs::read_to_string(p).ok())?;
-    Some(
-        text.lines()
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.trim().to_string(), v.trim().trim_matches('"').to_string()))
-            .collect(),
-    )
 }
 
 pub fn text(o: &Output) -> String {
@@ -61,56 +40,39 @@ pub fn text(o: &Output) -> String {
 
 impl Lab {
     /// The lab, serialized, with the binary installed and the generator linked; None to skip.
-    pub fn get() -> Option<Lab> {
+    pub fn get(test: &str) -> Option<Lab> {
         let serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(env) = read_env() else {
-            return skip_or_fail("no lab env file (run ci/lab-setup or the lab's `up`)");
-        };
+        let lab = CommonLab::require(test)?;
         // SAFETY: geteuid has no preconditions.
         if unsafe { libc::geteuid() } != 0 {
-            return skip_or_fail("the end-to-end tests run as root (they drive the lab user)");
+            skip_or_fail(
+                test,
+                "the end-to-end tests run as root (they install the generator)",
+            );
+            return None;
         }
-        let get = |k: &str| env.get(k).cloned().unwrap_or_default();
-        let home = PathBuf::from(get("LAB_HOME"));
-        let mut lab = Lab {
-            user: get("LAB_USER"),
-            runtime: PathBuf::from(get("LAB_RUNTIME_DIR")),
-            registry: get("LAB_REGISTRY"),
-            state: home.join(".local/state/release-tool"),
-            home,
+        let mut e = Lab {
+            user: lab.user.clone(),
+            home: lab.home.clone(),
+            runtime: lab.runtime_dir.clone(),
+            state: lab.home.join(".local/state/release-tool"),
+            lab,
             bin: PathBuf::new(),
             _serial: serial,
         };
-        let o = lab
-            .cmd("systemctl", &["--user", "is-system-running"])
-            .output();
-        let state = o.as_ref().map(text).unwrap_or_default();
-        if !(state.contains("running") || state.contains("degraded")) {
-            return skip_or_fail(&format!("the lab's user manager does not answer: {state}"));
-        }
-        lab.bin = lab.install();
-        Some(lab)
+        e.bin = e.install();
+        Some(e)
     }
 
     /// A command run as the lab user with its session environment.
     pub fn cmd(&self, prog: &str, args: &[&str]) -> Command {
-        let mut c = Command::new("runuser");
-        c.args(["-u", &self.user, "--", "env"])
-            .arg(format!("XDG_RUNTIME_DIR={}", self.runtime.display()))
-            .arg(format!("HOME={}", self.home.display()))
-            .arg(format!(
-                "DBUS_SESSION_BUS_ADDRESS=unix:path={}/bus",
-                self.runtime.display()
-            ))
-            .arg("PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
-            .arg(prog)
-            .args(args)
-            .current_dir("/");
+        let mut c = self.lab.command(prog);
+        c.args(args).current_dir("/");
         c
     }
 
     pub fn run(&self, prog: &str, args: &[&str]) -> Output {
-        self.cmd(prog, args).output().expect("runuser")
+        self.cmd(prog, args).output().expect("run as the lab user")
     }
 
     /// Runs and insists on success; returns stdout.
@@ -121,9 +83,7 @@ impl Lab {
     }
 
     pub fn systemctl(&self, args: &[&str]) -> Output {
-        let mut a = vec!["--user"];
-        a.extend_from_slice(args);
-        self.run("systemctl", &a)
+        self.lab.systemctl(args)
     }
 
     /// Copies the test binary where the lab user can run it and links the generator
@@ -198,12 +158,7 @@ impl Lab {
             .status()
             .unwrap();
         assert!(st.success());
-        let st = Command::new("chown")
-            .args(["-R", &self.user])
-            .arg(self.home.join("e2e"))
-            .status()
-            .unwrap();
-        assert!(st.success());
+        self.lab.chown(&self.home.join("e2e"));
         let r = repo.to_string_lossy().into_owned();
         self.ok("git", &["-C", &r, "init", "-q", "-b", "main"]);
         self.ok(
@@ -222,12 +177,7 @@ impl Lab {
             fs::create_dir_all(parent).unwrap();
         }
         fs::write(&p, contents).unwrap();
-        let st = Command::new("chown")
-            .args(["-R", &self.user])
-            .arg(repo)
-            .status()
-            .unwrap();
-        assert!(st.success());
+        self.lab.chown(repo);
     }
 
     pub fn commit(&self, repo: &Path, msg: &str) {
