@@ -4,12 +4,13 @@
 //! health checks, ordered restarts, automatic return on failure, `status` and `history`.
 
 mod common;
-mod e2e;
+#[path = "e2e/mod.rs"]
+mod harness;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use e2e::lab::{text, Lab};
+use harness::lab::{text, Lab};
 use release_tool::deploy::manifest::{stack_manifest, Manifest, Outcome};
 use release_tool::deploy::store::StateStore;
 use release_tool::translate::{ContainerInfo, RenderedStack, RenderedUnit};
