@@ -1,0 +1,41 @@
+//! Global variables: the repo's values file (dotenv format, same rules as `.env`) with
+//! `--vars-json` over it. They feed interpolation below a stack's `.env`, and are added to every
+//! container's environment below `env_file` and `environment:`.
+
+use std::path::Path;
+
+use indexmap::IndexMap;
+
+use super::{dotenv, LoadError};
+use crate::commands::context::merge_vars_json;
+use crate::diag::{Diagnostic, Span};
+
+pub fn load_global_vars(
+    values_file: Option<&Path>,
+    vars_json: Option<&str>,
+) -> Result<IndexMap<String, String>, LoadError> {
+    let mut vars = IndexMap::new();
+    if let Some(f) = values_file {
+        let span = |line| Span {
+            file: f.to_path_buf(),
+            line,
+            column: 0,
+        };
+        let text = std::fs::read_to_string(f).map_err(|e| LoadError {
+            diagnostics: vec![Diagnostic::error(
+                span(0),
+                "",
+                format!("cannot read the values file: {e}"),
+            )],
+        })?;
+        vars = dotenv::parse(&text, &|_| None).map_err(|e| LoadError {
+            diagnostics: vec![Diagnostic::error(span(e.line), "", e.message)],
+        })?;
+    }
+    if let Some(j) = vars_json {
+        vars = merge_vars_json(vars, j).map_err(|e| LoadError {
+            diagnostics: vec![Diagnostic::error(Span::default(), "", e)],
+        })?;
+    }
+    Ok(vars)
+}
