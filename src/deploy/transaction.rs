@@ -112,6 +112,8 @@ fn undo(
         None => empty_manifest(),
     };
     let back = plan(Some(&failed_m), &target);
+    fx.report
+        .set_context("GENERATION", &from.map_or("none".into(), |f| f.to_string()));
     store
         .write_intent(&Intent {
             from: Some(failed),
