@@ -118,9 +118,16 @@ fn switching_hand_built_generations_on_the_real_manager() {
         gen_dir.join("extra-db.service").is_file(),
         "generator output"
     );
-    assert!(gen_dir
-        .join("release-tool/quadlet/extra-db.container")
-        .is_file());
+    let db_unit = std::fs::read_to_string(gen_dir.join("extra-db.service")).unwrap();
+    let source = db_unit
+        .lines()
+        .find_map(|l| l.strip_prefix("SourcePath="))
+        .expect("SourcePath=");
+    let real = std::fs::canonicalize(source).unwrap();
+    assert!(
+        real.ends_with("generations/1/units/extra/extra-db.container"),
+        "{real:?}"
+    );
     assert_eq!(
         lab.unit_property("extra-db.service", "ActiveState"),
         "active"

@@ -120,7 +120,18 @@ fn container_manifest(stack: &RenderedStack, c: &ContainerInfo) -> ContainerMani
         unit: c.unit.clone(),
         container_name: container_name(&file, contents),
         image: c.image.clone(),
-        after: c.after.clone(),
+        after: c
+            .after
+            .iter()
+            .map(|a| {
+                // Units, as the translator documents; a bare service name is read as one too.
+                if a.contains('.') {
+                    a.clone()
+                } else {
+                    format!("{}-{a}.service", stack.stack)
+                }
+            })
+            .collect(),
         healthcheck: c.healthcheck,
         oneshot: c.oneshot,
     }
@@ -213,6 +224,17 @@ mod tests {
         assert_ne!(a.hash, b.hash);
         assert_eq!(b.images["img"], "sha256:1");
         assert_eq!(b.containers[0].container_name, "systemd-s-app");
+    }
+
+    #[test]
+    fn bare_service_names_in_after_become_units() {
+        let mut s = stack("w", "");
+        s.containers[0].after = vec!["db".into(), "w-cache.service".into()];
+        let m = stack_manifest(&s, "", &BTreeMap::new(), vec![]);
+        assert_eq!(
+            m.containers[0].after,
+            vec!["w-db.service", "w-cache.service"]
+        );
     }
 
     #[test]
