@@ -1,9 +1,113 @@
-//! `release-tool deploy`.
+//! `release-tool deploy [--wait] [--timeout SECS] [--jobs N] [--retries N]`: the transaction
+//! (docs/deploy.md). What the `.path` unit runs.
+
+use std::path::Path;
+
+use indexmap::IndexMap;
 
 use crate::cli::Args;
+use crate::commands::context::Context;
+use crate::deploy::prepare::{deploy, DeployResult, DeploySource};
+use crate::deploy::render::{podman_version, RepoRenderer};
+use crate::deploy::runtime::{deploy_exit, deploy_options, open_locked, RealEffects};
+use crate::deploy::store::git_revision;
+
+/// The values file loader handed to the renderer.
+pub fn load_globals(path: &Path) -> Result<IndexMap<String, String>, String> {
+    Err(format!(
+        "{}: reading the values file needs the loader (compose::vars), not merged yet",
+        path.display()
+    ))
+}
+
+pub fn source(ctx: &Context) -> DeploySource {
+    DeploySource {
+        repo: ctx.repo.clone(),
+        services_dir: ctx.services_dir.clone(),
+        vars_file: ctx.vars_file.clone(),
+        vars_json: ctx.vars_json.clone(),
+    }
+}
 
 pub fn run(args: &Args) -> u8 {
-    let _ = args;
-    eprintln!("release-tool: deploy: not implemented yet");
-    super::exit::FAILURE
+    let ctx = Context::from_args(args);
+    let real = RealEffects::new();
+    let fx = real.effects();
+    let version = match podman_version(args.podman_version.as_deref()) {
+        Ok(v) => v,
+        Err(e) => {
+            fx.report.error(&[], &e);
+            return super::exit::USAGE;
+        }
+    };
+    let (store, _lock) = match open_locked(&ctx, args, &real.report) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let renderer = RepoRenderer {
+        podman_version: version,
+        strict: args.strict,
+        home: ctx.home.clone(),
+        load_globals: &load_globals,
+    };
+    let o = deploy_options(args);
+    // A commit that lands while a deploy runs does not re-trigger the .path unit (the service is
+    // still active): deploy again while the checkout moved, a few times at most.
+    for _ in 0..3 {
+        let rev = git_revision(&ctx.repo);
+        if let Some(r) = &rev {
+            fx.report.set_context("GIT_REV", r);
+        }
+        fx.report.status(&format!(
+            "deploying {}{}",
+            ctx.repo.display(),
+            rev.as_deref()
+                .map(|r| format!(" at {r}"))
+                .unwrap_or_default()
+        ));
+        let r = match deploy(&store, &fx, &renderer, &source(&ctx), &o) {
+            Ok(r) => r,
+            Err(e) => {
+                fx.report.error(&[], &format!("deploy failed: {e}"));
+                return super::exit::FAILURE;
+            }
+        };
+        let summary = match &r {
+            DeployResult::NoChange(g) => format!(
+                "nothing changed (generation {})",
+                g.map_or("none".into(), |g| g.to_string())
+            ),
+            DeployResult::Deployed(g) => format!("deployed generation {g}"),
+            DeployResult::InvalidInput(e) => {
+                format!(
+                    "deploy refused: {} stack(s) failed to render; nothing changed",
+                    e.len()
+                )
+            }
+            DeployResult::PullFailed(f) => {
+                format!(
+                    "deploy refused: {} image(s) failed to pull; nothing changed",
+                    f.len()
+                )
+            }
+            DeployResult::RolledBack(g, e) => {
+                format!("generation {g} failed and was rolled back: {e}")
+            }
+            DeployResult::RollbackFailed(g, e) => {
+                format!("generation {g} failed and the rollback failed too: {e}")
+            }
+        };
+        let code = deploy_exit(&r);
+        if code == super::exit::OK {
+            fx.report.status(&summary);
+        } else {
+            fx.report.error(&[], &summary);
+        }
+        if code != super::exit::OK || git_revision(&ctx.repo) == rev {
+            return code;
+        }
+        fx.report
+            .info(&[], "the checkout moved during the deploy; deploying again");
+    }
+    super::exit::OK
 }

@@ -1,9 +1,200 @@
-//! `release-tool determine-changes`.
+//! `release-tool determine-changes --changed-files "..." [--assume-values-changed]
+//! [--services-dir DIR] [--format lines|json]`: the seed tool's path-based change detection.
+//!
+//! Rules (docs/deploy.md): a changed file under `<services-dir>/<stack>/` affects `<stack>` (also
+//! when that stack no longer exists: it was removed); the values file (`values.env`, or the
+//! `--vars-file` name), or `--assume-values-changed`, affects every stack that exists; anything
+//! else affects nothing. Paths are taken relative to the repo (as `git diff --name-only` prints
+//! them) or absolute. The output is sorted and deduplicated. `deploy` does not use this: it compares
+//! rendered content, and agrees with it whenever the rendered units change.
+
+use std::collections::BTreeSet;
+use std::path::{Component, Path, PathBuf};
 
 use crate::cli::Args;
+use crate::commands::context::{Context, VALUES_FILE};
+
+/// Normalizes `a/./b/../c` lexically (the files may no longer exist).
+fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// The stacks the changed files affect. `services_rel` is the services dir relative to the repo
+/// (`services`), `services_abs` the same as an absolute path, `values_names` the values file paths
+/// relative to the repo, `all_stacks` the stacks that exist.
+pub fn affected_stacks(
+    changed: &[String],
+    services_rel: &Path,
+    services_abs: Option<&Path>,
+    values_names: &[PathBuf],
+    all_stacks: &[String],
+    assume_values_changed: bool,
+) -> Vec<String> {
+    let mut out = BTreeSet::new();
+    let mut values_changed = assume_values_changed;
+    for f in changed {
+        let p = normalize(Path::new(f));
+        if values_names.contains(&p) {
+            values_changed = true;
+            continue;
+        }
+        let rest = match services_abs {
+            Some(abs) if p.is_absolute() => p.strip_prefix(abs).ok(),
+            _ => p.strip_prefix(services_rel).ok(),
+        };
+        // A file directly in the services dir belongs to no stack.
+        if let Some(rest) = rest {
+            let mut comps = rest.components();
+            if let (Some(Component::Normal(stack)), Some(_)) = (comps.next(), comps.next()) {
+                out.insert(stack.to_string_lossy().into_owned());
+            }
+        }
+    }
+    if values_changed {
+        out.extend(all_stacks.iter().cloned());
+    }
+    out.into_iter().collect()
+}
+
+/// Stack names under the services dir: directories holding a compose file.
+pub fn existing_stacks(services_dir: &Path) -> Vec<String> {
+    const COMPOSE: [&str; 4] = [
+        "compose.yaml",
+        "compose.yml",
+        "docker-compose.yaml",
+        "docker-compose.yml",
+    ];
+    let mut v: Vec<String> = std::fs::read_dir(services_dir)
+        .map(|r| {
+            r.flatten()
+                .filter(|e| COMPOSE.iter().any(|c| e.path().join(c).is_file()))
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
 
 pub fn run(args: &Args) -> u8 {
-    let _ = args;
-    eprintln!("release-tool: determine-changes: not implemented yet");
-    super::exit::FAILURE
+    let Some(changed) = &args.changed_files else {
+        if !args.assume_values_changed {
+            eprintln!("release-tool: determine-changes needs --changed-files \"FILE ...\" (or --assume-values-changed)");
+            return super::exit::USAGE;
+        }
+        return print(args, &run_with(args, &[]));
+    };
+    print(args, &run_with(args, changed))
+}
+
+fn run_with(args: &Args, changed: &[String]) -> Vec<String> {
+    let ctx = Context::from_args(args);
+    let services_abs = std::fs::canonicalize(&ctx.services_dir).ok();
+    let repo_abs = std::fs::canonicalize(&ctx.repo).ok();
+    let services_rel = match (&services_abs, &repo_abs) {
+        (Some(s), Some(r)) => s.strip_prefix(r).map(Path::to_path_buf).ok(),
+        _ => None,
+    }
+    .unwrap_or_else(|| normalize(&ctx.services_dir));
+    let mut values = vec![PathBuf::from(VALUES_FILE)];
+    if let Some(v) = &ctx.vars_file {
+        values.push(normalize(v));
+        if let (Ok(v), Some(r)) = (std::fs::canonicalize(v), &repo_abs) {
+            values.extend(v.strip_prefix(r).map(Path::to_path_buf).ok());
+            values.push(v);
+        }
+    }
+    affected_stacks(
+        changed,
+        &services_rel,
+        services_abs.as_deref(),
+        &values,
+        &existing_stacks(&ctx.services_dir),
+        args.assume_values_changed,
+    )
+}
+
+fn print(args: &Args, stacks: &[String]) -> u8 {
+    match args.format.as_deref().unwrap_or("lines") {
+        "json" => println!("{}", serde_json::json!(stacks)),
+        "lines" | "text" => {
+            for s in stacks {
+                println!("{s}");
+            }
+        }
+        other => {
+            eprintln!("release-tool: determine-changes: unknown --format {other} (lines or json)");
+            return super::exit::USAGE;
+        }
+    }
+    super::exit::OK
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn files_map_to_their_stack() {
+        let all = s(&["web", "worker", "db"]);
+        let values = [PathBuf::from("values.env")];
+        let r = affected_stacks(
+            &s(&[
+                "services/web/compose.yaml",
+                "./services/web/conf/x.html",
+                "README.md",
+                "services/gone/compose.yaml",
+                "services/top.txt",
+            ]),
+            Path::new("services"),
+            None,
+            &values,
+            &all,
+            false,
+        );
+        assert_eq!(r, s(&["gone", "web"]));
+    }
+
+    #[test]
+    fn values_file_affects_every_stack() {
+        let all = s(&["web", "worker"]);
+        let values = [PathBuf::from("values.env")];
+        let rel = Path::new("services");
+        assert_eq!(
+            affected_stacks(&s(&["values.env"]), rel, None, &values, &all, false),
+            all
+        );
+        assert_eq!(affected_stacks(&[], rel, None, &values, &all, true), all);
+        assert!(
+            affected_stacks(&s(&["docs/values.env"]), rel, None, &values, &all, false).is_empty()
+        );
+    }
+
+    #[test]
+    fn absolute_paths_and_other_services_dirs() {
+        let all = s(&["a"]);
+        let r = affected_stacks(
+            &s(&["/srv/repo/stacks/a/compose.yml", "stacks/b/.env"]),
+            Path::new("stacks"),
+            Some(Path::new("/srv/repo/stacks")),
+            &[],
+            &all,
+            false,
+        );
+        assert_eq!(r, s(&["a", "b"]));
+    }
 }

@@ -1,9 +1,328 @@
-//! `release-tool generate-units`.
+//! `release-tool generate-units [--affected-services "a b"] --services-dir DIR --output-dir DIR
+//! [--meta-target NAME] [--vars-json JSON] [--vars-file F] [--podman-version X.Y] [--strict]`.
+//!
+//! Renders the Quadlet units (and targets) of the given stacks, or of all, into the output dir.
+//! Writes only those files, atomically, leaves every other file alone, and skips a file whose
+//! bytes are already there. A stack that fails is reported and the others are still written;
+//! the exit code is then `INVALID_INPUT`.
 
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use indexmap::IndexMap;
+
+use super::context::{merge_vars_json, parse_podman_version, Context};
+use super::exit;
 use crate::cli::Args;
+use crate::compose::{discover_stacks, load_stack, LoadOptions};
+use crate::translate::{
+    is_valid_name_part, render_meta_target, render_stack, PodmanVersion, RenderOptions,
+    RenderedStack, RenderedUnit,
+};
 
 pub fn run(args: &Args) -> u8 {
-    let _ = args;
-    eprintln!("release-tool: generate-units: not implemented yet");
-    super::exit::FAILURE
+    let ctx = Context::from_args(args);
+    let Some(out_dir) = args.output_dir.clone() else {
+        eprintln!("release-tool: generate-units needs --output-dir DIR");
+        return exit::USAGE;
+    };
+    if let Some(m) = &args.meta_target {
+        if !is_valid_name_part(m) {
+            eprintln!(
+                "release-tool: --meta-target {m:?}: use ASCII letters, digits, '_', '.', '-'"
+            );
+            return exit::USAGE;
+        }
+    }
+    let version = match target_version(args.podman_version.as_deref()) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("release-tool: {e}");
+            return exit::USAGE;
+        }
+    };
+    let globals = match global_vars(&ctx) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("release-tool: {e}");
+            return exit::INVALID_INPUT;
+        }
+    };
+    let stacks = match discover_stacks(&ctx.services_dir) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("release-tool: {}: {e}", ctx.services_dir.display());
+            return exit::INVALID_INPUT;
+        }
+    };
+    let mut failed = false;
+    let selected: Vec<String> = match &args.affected_services {
+        None => stacks.iter().map(|s| s.name.clone()).collect(),
+        Some(names) => {
+            for n in names {
+                if !stacks.iter().any(|s| &s.name == n) {
+                    eprintln!(
+                        "release-tool: {n}: no such stack under {}",
+                        ctx.services_dir.display()
+                    );
+                    failed = true;
+                }
+            }
+            names.clone()
+        }
+    };
+    let opts = RenderOptions {
+        podman_version: version,
+        strict: args.strict,
+    };
+
+    // Every stack is rendered so a unit name clash with an unselected stack is still seen; only
+    // the selected ones are reported and written.
+    let mut rendered: Vec<RenderedStack> = Vec::new();
+    for s in &stacks {
+        let report = selected.contains(&s.name);
+        let load = LoadOptions {
+            global_vars: globals.clone(),
+            home: ctx.home.clone(),
+            display_dir: None,
+        };
+        let result = load_stack(s, &load)
+            .map_err(|e| e.to_string())
+            .and_then(|l| {
+                if report {
+                    for w in &l.warnings {
+                        eprintln!("{w}");
+                    }
+                }
+                render_stack(&l, &opts).map_err(|d| {
+                    d.iter()
+                        .map(|x| x.to_string())
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                })
+            });
+        match result {
+            Ok(r) => rendered.push(r),
+            Err(e) if report => {
+                eprintln!("release-tool: stack {}: not generated:\n{e}", s.name);
+                failed = true;
+            }
+            Err(_) => {}
+        }
+    }
+    let clashes = unit_name_clashes(&rendered);
+    let mut written_stacks = Vec::new();
+    for r in &rendered {
+        if let Some(msg) = clashes.get(&r.stack) {
+            if selected.contains(&r.stack) {
+                eprintln!("release-tool: stack {}: not generated: {msg}", r.stack);
+                failed = true;
+            }
+            continue;
+        }
+        written_stacks.push(r.stack.clone());
+        if !selected.contains(&r.stack) {
+            continue;
+        }
+        for w in &r.warnings {
+            eprintln!("{w}");
+        }
+        if let Err(e) = write_units(&out_dir, &r.units) {
+            eprintln!("release-tool: stack {}: {e}", r.stack);
+            failed = true;
+        }
+    }
+    if let Some(m) = &args.meta_target {
+        if let Err(e) = write_units(&out_dir, &[render_meta_target(m, &written_stacks)]) {
+            eprintln!("release-tool: {e}");
+            failed = true;
+        }
+    }
+    if failed {
+        exit::INVALID_INPUT
+    } else {
+        exit::OK
+    }
+}
+
+/// Stacks (the later one, in name order) whose unit file or container name another stack
+/// already uses, with a message naming both.
+pub fn unit_name_clashes(stacks: &[RenderedStack]) -> BTreeMap<String, String> {
+    let mut owner: BTreeMap<String, String> = BTreeMap::new();
+    let mut clashes = BTreeMap::new();
+    for s in stacks {
+        let mut names: Vec<String> = s.units.iter().map(|u| u.file_name.clone()).collect();
+        names.extend(
+            s.units
+                .iter()
+                .filter_map(container_name)
+                .map(|n| format!("container {n}")),
+        );
+        for n in names {
+            match owner.get(&n) {
+                Some(first) if first != &s.stack => {
+                    clashes.entry(s.stack.clone()).or_insert_with(|| {
+                        format!("{n} is also generated by stack {first}; rename a stack or service")
+                    });
+                }
+                _ => {
+                    owner.insert(n, s.stack.clone());
+                }
+            }
+        }
+    }
+    clashes
+}
+
+fn container_name(u: &RenderedUnit) -> Option<String> {
+    if !u.file_name.ends_with(".container") {
+        return None;
+    }
+    u.contents
+        .lines()
+        .find_map(|l| l.strip_prefix("ContainerName="))
+        .map(|n| n.replace("%%", "%"))
+}
+
+/// Writes each file through a temporary file and a rename, leaving identical files untouched.
+pub fn write_units(dir: &Path, units: &[RenderedUnit]) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for u in units {
+        let path = dir.join(&u.file_name);
+        if std::fs::read(&path).is_ok_and(|b| b == u.contents.as_bytes()) {
+            continue;
+        }
+        let tmp: PathBuf = dir.join(format!(".{}.tmp-{}", u.file_name, std::process::id()));
+        std::fs::write(&tmp, &u.contents)
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .map_err(|e| {
+                let _ = std::fs::remove_file(&tmp);
+                format!("{}: {e}", path.display())
+            })?;
+    }
+    Ok(())
+}
+
+fn global_vars(ctx: &Context) -> Result<IndexMap<String, String>, String> {
+    let mut vars = match &ctx.vars_file {
+        Some(f) => super::deploy::load_globals(f)?,
+        None => IndexMap::new(),
+    };
+    if let Some(j) = &ctx.vars_json {
+        vars = merge_vars_json(vars, j)?;
+    }
+    Ok(vars)
+}
+
+/// `--podman-version`, else the installed podman's version (it runs the containers, so its
+/// flags decide), else the quadlet binary's, else the newest known. A podman older than the
+/// oldest supported (4.3 with a newer Quadlet, as in the lab) is rendered for the oldest.
+fn target_version(flag: Option<&str>) -> Result<PodmanVersion, String> {
+    if let Some(f) = flag {
+        let v =
+            parse_podman_version(f).ok_or_else(|| format!("--podman-version {f}: expected X.Y"))?;
+        if v < PodmanVersion::OLDEST || v > PodmanVersion::NEWEST {
+            return Err(format!(
+                "--podman-version {f}: supported are {}.{} to {}.{}",
+                PodmanVersion::OLDEST.major,
+                PodmanVersion::OLDEST.minor,
+                PodmanVersion::NEWEST.major,
+                PodmanVersion::NEWEST.minor
+            ));
+        }
+        return Ok(v);
+    }
+    let ask = |cmd: &mut Command| {
+        crate::deploy::podman::run_with_timeout(cmd, Duration::from_secs(20))
+            .ok()
+            .filter(|(ok, _, _)| *ok)
+            .and_then(|(_, out, _)| {
+                parse_podman_version(out.trim().rsplit(' ').next().unwrap_or(""))
+            })
+    };
+    let detected = ask(Command::new("podman").arg("--version")).or_else(|| {
+        crate::deploy::generator::find_quadlet(None)
+            .ok()
+            .and_then(|q| ask(Command::new(q).arg("-version")))
+    });
+    let v = detected.unwrap_or(PodmanVersion::NEWEST);
+    Ok(v.clamp(PodmanVersion::OLDEST, PodmanVersion::NEWEST))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stack(name: &str, files: &[(&str, &str)]) -> RenderedStack {
+        RenderedStack {
+            stack: name.into(),
+            units: files
+                .iter()
+                .map(|(f, c)| RenderedUnit {
+                    file_name: f.to_string(),
+                    contents: c.to_string(),
+                })
+                .collect(),
+            containers: vec![],
+            secrets: vec![],
+            warnings: vec![],
+        }
+    }
+
+    #[test]
+    fn the_later_stack_of_a_clash_is_refused_naming_both() {
+        let a = stack(
+            "a-b",
+            &[("a-b-c.container", "ContainerName=x\n"), ("a-b.target", "")],
+        );
+        let b = stack(
+            "a",
+            &[("a-b-c.container", "ContainerName=y\n"), ("a.target", "")],
+        );
+        let c = stack("z", &[("z-w.container", "ContainerName=x\n")]);
+        let ok = stack("q", &[("q-w.container", "ContainerName=q\n")]);
+        let clashes = unit_name_clashes(&[a, b, c, ok]);
+        assert_eq!(clashes.len(), 2, "{clashes:?}");
+        assert!(clashes["a"].contains("a-b-c.container") && clashes["a"].contains("stack a-b"));
+        assert!(clashes["z"].contains("container x") && clashes["z"].contains("stack a-b"));
+    }
+
+    #[test]
+    fn writes_only_its_files_atomically_and_keeps_identical_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("other.container"), "keep").unwrap();
+        let units = vec![RenderedUnit {
+            file_name: "s-a.container".into(),
+            contents: "x\n".into(),
+        }];
+        write_units(dir.path(), &units).unwrap();
+        let p = dir.path().join("s-a.container");
+        let before = std::fs::metadata(&p).unwrap().modified().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        write_units(dir.path(), &units).unwrap();
+        assert_eq!(std::fs::metadata(&p).unwrap().modified().unwrap(), before);
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("other.container")).unwrap(),
+            "keep"
+        );
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 2, "no temporary file left: {names:?}");
+    }
+
+    #[test]
+    fn explicit_versions_outside_the_supported_range_are_refused() {
+        assert!(target_version(Some("4.3"))
+            .unwrap_err()
+            .contains("4.4 to 5.4"));
+        assert_eq!(
+            target_version(Some("5.0")).unwrap(),
+            PodmanVersion { major: 5, minor: 0 }
+        );
+        assert!(target_version(Some("x")).is_err());
+    }
 }

@@ -1,6 +1,18 @@
-//! `release-tool manage-services restart|status`.
+//! `release-tool manage-services restart --affected-services "..."` (the stacks' containers and
+//! their dependents, in dependency order, health-checked) and `manage-services status` / `status`
+//! (per stack and container: unit state, health, image and digest, generation).
+
+use std::collections::BTreeSet;
 
 use crate::cli::Args;
+use crate::commands::context::Context;
+use crate::deploy::effects::{ContainerEngine, ServiceManager};
+use crate::deploy::planner::levels;
+use crate::deploy::podman::PodmanCli;
+use crate::deploy::restart::{containers_by_unit, restart_levels};
+use crate::deploy::runtime::{deploy_options, open_locked, RealEffects};
+use crate::deploy::store::StateStore;
+use crate::deploy::systemd::SystemctlUser;
 
 pub fn run(args: &Args) -> u8 {
     match args.positional.first().map(String::as_str) {
@@ -14,13 +26,139 @@ pub fn run(args: &Args) -> u8 {
 }
 
 pub fn restart(args: &Args) -> u8 {
-    let _ = args;
-    eprintln!("release-tool: manage-services restart: not implemented yet");
-    super::exit::FAILURE
+    let Some(stacks) = args.affected_services.as_ref().filter(|s| !s.is_empty()) else {
+        eprintln!("release-tool: manage-services restart needs --affected-services \"STACK ...\"");
+        return super::exit::USAGE;
+    };
+    let ctx = Context::from_args(args);
+    let real = RealEffects::new();
+    let fx = real.effects();
+    let (store, _lock) = match open_locked(&ctx, args, &real.report) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let Some(gen) = store.current() else {
+        fx.report.error(
+            &[],
+            "no current generation: run `release-tool deploy` first",
+        );
+        return super::exit::FAILURE;
+    };
+    let m = match store.read_manifest(gen) {
+        Ok(m) => m,
+        Err(e) => {
+            fx.report.error(&[], &e.to_string());
+            return super::exit::FAILURE;
+        }
+    };
+    let mut units = BTreeSet::new();
+    for s in stacks {
+        match m.stacks.get(s) {
+            Some(sm) => units.extend(sm.containers.iter().map(|c| c.unit.clone())),
+            None => {
+                fx.report.error(
+                    &[("STACK", s)],
+                    &format!("stack {s} is not in generation {gen}"),
+                );
+                return super::exit::INVALID_INPUT;
+            }
+        }
+    }
+    // Every container of a stack is listed, so its dependents inside the stack are too.
+    let after = containers_by_unit(&m)
+        .into_iter()
+        .map(|(u, (_, c))| (u, c.after))
+        .collect();
+    let lv = levels(&units, &after);
+    match restart_levels(&fx, &m, &lv, deploy_options(args).timeout) {
+        Ok(()) => super::exit::OK,
+        Err(_) => super::exit::FAILURE,
+    }
 }
 
 pub fn status(args: &Args) -> u8 {
-    let _ = args;
-    eprintln!("release-tool: status: not implemented yet");
-    super::exit::FAILURE
+    let ctx = Context::from_args(args);
+    let Some(store) = StateStore::open_existing(&ctx.state_dir) else {
+        eprintln!(
+            "release-tool: no generations yet in {}",
+            ctx.state_dir.display()
+        );
+        return super::exit::FAILURE;
+    };
+    let Some(gen) = store.current() else {
+        eprintln!(
+            "release-tool: no current generation in {}",
+            ctx.state_dir.display()
+        );
+        return super::exit::FAILURE;
+    };
+    let m = match store.read_manifest(gen) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("release-tool: {e}");
+            return super::exit::FAILURE;
+        }
+    };
+    let systemd = SystemctlUser::default();
+    let podman = PodmanCli::default();
+    let only: Option<&Vec<String>> = args.affected_services.as_ref();
+    let mut rows = Vec::new();
+    for (stack, s) in &m.stacks {
+        if only.is_some_and(|o| !o.contains(stack)) {
+            continue;
+        }
+        for c in &s.containers {
+            let unit = systemd.show(&c.unit).unwrap_or_default();
+            let st = podman.inspect(&c.container_name).unwrap_or_default();
+            let image = c.image.clone().unwrap_or_default();
+            let digest = s.images.get(&image).cloned().unwrap_or_default();
+            rows.push(serde_json::json!({
+                "stack": stack,
+                "container": c.service,
+                "unit": c.unit,
+                "container_name": c.container_name,
+                "active_state": unit.active_state,
+                "sub_state": unit.sub_state,
+                "health": if c.healthcheck { if st.health.is_empty() { "unknown".to_string() } else { st.health.clone() } } else { "-".to_string() },
+                "container_id": st.id.get(..12).unwrap_or(&st.id),
+                "started_at": st.started_at,
+                "image": image,
+                "digest": digest,
+                "generation": gen,
+            }));
+        }
+    }
+    if args.format.as_deref() == Some("json") {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&rows).unwrap_or_default()
+        );
+        return super::exit::OK;
+    }
+    println!(
+        "generation {gen}{}",
+        m.git_rev
+            .as_deref()
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default()
+    );
+    println!(
+        "{:<12} {:<14} {:<20} {:<10} {:<14} {:<24} DIGEST",
+        "STACK", "CONTAINER", "STATE", "HEALTH", "ID", "IMAGE"
+    );
+    let s = |v: &serde_json::Value, k: &str| v[k].as_str().unwrap_or("").to_string();
+    for r in &rows {
+        let digest = s(r, "digest");
+        println!(
+            "{:<12} {:<14} {:<20} {:<10} {:<14} {:<24} {}",
+            s(r, "stack"),
+            s(r, "container"),
+            format!("{}/{}", s(r, "active_state"), s(r, "sub_state")),
+            s(r, "health"),
+            s(r, "container_id"),
+            s(r, "image"),
+            digest.get(..19).unwrap_or(&digest)
+        );
+    }
+    super::exit::OK
 }

@@ -1,9 +1,133 @@
-//! `release-tool pull-images`.
+//! `release-tool pull-images --affected-services "..." --units-dir DIR [--jobs N] [--retries N]
+//! [--timeout SECS]`: pulls the `Image=` of those stacks' `.container` files in DIR (as
+//! `generate-units` wrote them: `DIR/<stack>/…`, or flat `DIR/<stack>-….container`), in parallel,
+//! with retries.
+
+use std::path::{Path, PathBuf};
 
 use crate::cli::Args;
+use crate::deploy::pulls::pull_all;
+use crate::deploy::runtime::{deploy_options, RealEffects};
+
+/// The `Image=` values of the `[Container]` sections of `files`.
+pub fn images_of(files: &[PathBuf]) -> Result<Vec<String>, String> {
+    let mut images = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
+        let mut in_container = false;
+        for line in text.lines() {
+            let line = line.trim();
+            if line.starts_with('[') {
+                in_container = line == "[Container]";
+            } else if let Some(v) = line.strip_prefix("Image=").filter(|_| in_container) {
+                images.push(v.trim().trim_matches('"').to_string());
+            }
+        }
+    }
+    images.sort();
+    images.dedup();
+    Ok(images)
+}
+
+/// A stack's `.container` files in `dir`: its own subdirectory when there is one, else the flat
+/// files named `<stack>-*.container`.
+pub fn container_files(dir: &Path, stack: &str) -> Vec<PathBuf> {
+    let sub = dir.join(stack);
+    let (base, prefix) = if sub.is_dir() {
+        (sub, String::new())
+    } else {
+        (dir.to_path_buf(), format!("{stack}-"))
+    };
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&base)
+        .map(|r| {
+            r.flatten()
+                .map(|e| e.path())
+                .filter(|p| {
+                    let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                    n.ends_with(".container") && n.starts_with(&prefix)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
 
 pub fn run(args: &Args) -> u8 {
-    let _ = args;
-    eprintln!("release-tool: pull-images: not implemented yet");
-    super::exit::FAILURE
+    let (Some(stacks), Some(dir)) = (&args.affected_services, &args.units_dir) else {
+        eprintln!(
+            "release-tool: pull-images needs --affected-services \"STACK ...\" and --units-dir DIR"
+        );
+        return super::exit::USAGE;
+    };
+    let files: Vec<PathBuf> = stacks
+        .iter()
+        .flat_map(|s| container_files(dir, s))
+        .collect();
+    let images = match images_of(&files) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("release-tool: pull-images: {e}");
+            return super::exit::FAILURE;
+        }
+    };
+    let real = RealEffects::new();
+    let fx = real.effects();
+    fx.report
+        .status(&format!("pulling {} images", images.len()));
+    match pull_all(&fx, &images, &deploy_options(args).pull) {
+        Ok(digests) => {
+            for (image, digest) in digests {
+                println!("{image} {digest}");
+            }
+            super::exit::OK
+        }
+        Err(failed) => {
+            for (image, e) in failed {
+                fx.report.error(
+                    &[("IMAGE", &image)],
+                    &format!("pull of {image} failed: {e}"),
+                );
+            }
+            super::exit::PULL_FAILED
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn images_from_container_sections_of_a_stack() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::write(
+            t.path().join("web-api.container"),
+            "[Unit]\nImage=no\n[Container]\nImage=reg/a:1\n",
+        )
+        .unwrap();
+        std::fs::write(
+            t.path().join("web-x.container"),
+            "[Container]\nImage=reg/a:1\n",
+        )
+        .unwrap();
+        std::fs::write(
+            t.path().join("webby-x.container"),
+            "[Container]\nImage=reg/b:1\n",
+        )
+        .unwrap();
+        let files = container_files(t.path(), "web");
+        assert_eq!(files.len(), 2);
+        assert_eq!(images_of(&files).unwrap(), vec!["reg/a:1"]);
+        std::fs::create_dir(t.path().join("webby")).unwrap();
+        std::fs::write(
+            t.path().join("webby/webby-x.container"),
+            "[Container]\nImage=reg/c:1\n",
+        )
+        .unwrap();
+        assert_eq!(
+            images_of(&container_files(t.path(), "webby")).unwrap(),
+            vec!["reg/c:1"]
+        );
+    }
 }

@@ -1,2 +1,26 @@
 //! The host side: generations (the state store), change detection, pulls, ordered restarts,
-//! health checks, rollback, and the systemd generator. Effects live here, behind small traits.
+//! health checks, rollback, and the systemd generator. Effects live here, behind small traits
+//! (`effects`), so the transaction logic is tested with recorded fakes and the edges (`podman`,
+//! `systemd`, `journal`) against the real things. See docs/deploy.md.
+
+pub mod effects;
+pub mod fsutil;
+pub mod generator;
+pub mod journal;
+pub mod lock;
+pub mod manifest;
+pub mod planner;
+pub mod podman;
+pub mod prepare;
+pub mod pulls;
+pub mod render;
+pub mod restart;
+pub mod runtime;
+pub mod store;
+pub mod systemd;
+pub mod transaction;
+
+#[cfg(test)]
+pub mod fake;
+#[cfg(test)]
+mod tests;

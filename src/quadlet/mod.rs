@@ -3,3 +3,11 @@
 //! A typed struct per unit kind (`.container`, `.volume`, `.network`, `.pod`, `.build`, `.image`,
 //! plain `.target`), and one serializer that owns all escaping: no value can add a line, a key or a
 //! section to a unit file.
+
+pub mod escape;
+pub mod model;
+pub mod versions;
+pub mod writer;
+
+pub use model::*;
+pub use writer::{write_unit, WriteError};

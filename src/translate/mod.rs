@@ -1,7 +1,23 @@
 //! Compose model → Quadlet units. Pure and deterministic: the same stack gives the same bytes.
+//!
+//! `render_stack` walks the normalized model once: top-level networks and volumes become
+//! `.network`/`.volume` units, each service a `.container` (and a `.build`), the stack a `.target`.
+//! Every Compose field lands in a Quadlet key, in `PodmanArgs=`, or in a warning naming the file,
+//! line and field (see docs/compose-support.md). `--strict` makes those warnings errors.
+
+mod container;
+mod ctx;
+mod lifecycle;
+mod names;
+mod network;
+mod render;
+mod resources;
+mod storage;
 
 use crate::compose::LoadedStack;
 use crate::diag::Diagnostic;
+
+pub use names::{duration_seconds, is_valid_name_part, qualify_image};
 
 /// A Podman version `major.minor`, which decides which Quadlet keys may be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -73,15 +89,10 @@ pub fn render_stack(
     stack: &LoadedStack,
     opts: &RenderOptions,
 ) -> Result<RenderedStack, Vec<Diagnostic>> {
-    let _ = (stack, opts);
-    Err(vec![])
+    render::render_stack(stack, opts)
 }
 
 /// The `NAME.target` that wants every stack's target (`--meta-target NAME`).
 pub fn render_meta_target(name: &str, stacks: &[String]) -> RenderedUnit {
-    let _ = stacks;
-    RenderedUnit {
-        file_name: format!("{name}.target"),
-        contents: String::new(),
-    }
+    render::meta_target(name, stacks)
 }

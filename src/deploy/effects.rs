@@ -1,0 +1,109 @@
+//! The effects a deploy has, as small traits: the container engine, the service manager and the
+//! clock. The transaction logic is written against these and unit-tested with recorded fakes
+//! (`deploy::fake`); `podman.rs` and `systemd.rs` are the real edges.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+/// What `podman` does for a deploy.
+pub trait ContainerEngine: Sync {
+    /// Pulls `image`, giving up after `timeout`.
+    fn pull(&self, image: &str, timeout: Duration) -> Result<(), String>;
+    /// The repository digest of a local image (`sha256:…`), or its image id when it has none.
+    fn image_digest(&self, image: &str) -> Result<String, String>;
+    /// Creates (or replaces) a file-based secret.
+    fn create_secret(&self, name: &str, file: &Path) -> Result<(), String>;
+    /// Runs the container's healthcheck once: Ok(true) when it passed.
+    fn healthcheck(&self, container: &str) -> Result<bool, String>;
+    /// The container's state as `podman inspect` has it, None when there is no such container.
+    fn inspect(&self, container: &str) -> Option<ContainerState>;
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContainerState {
+    pub id: String,
+    pub started_at: String,
+    pub status: String,
+    /// `healthy`, `unhealthy`, `starting`, or "" without a healthcheck.
+    pub health: String,
+    pub image_digest: String,
+}
+
+/// The state of one systemd unit (`systemctl show`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UnitState {
+    pub load_state: String,
+    pub active_state: String,
+    pub sub_state: String,
+    pub result: String,
+    /// Changes on every start: how a deploy tells a unit was restarted by propagation.
+    pub invocation_id: String,
+}
+
+impl UnitState {
+    pub fn from_properties(props: &BTreeMap<String, String>) -> UnitState {
+        let get = |k: &str| props.get(k).cloned().unwrap_or_default();
+        UnitState {
+            load_state: get("LoadState"),
+            active_state: get("ActiveState"),
+            sub_state: get("SubState"),
+            result: get("Result"),
+            invocation_id: get("InvocationID"),
+        }
+    }
+}
+
+/// What `systemctl --user` does for a deploy.
+pub trait ServiceManager: Sync {
+    fn daemon_reload(&self) -> Result<(), String>;
+    /// Restarts the units together (one job transaction: systemd runs independent ones in parallel).
+    fn restart(&self, units: &[String]) -> Result<(), String>;
+    fn start(&self, units: &[String]) -> Result<(), String>;
+    fn stop(&self, units: &[String]) -> Result<(), String>;
+    fn show(&self, unit: &str) -> Result<UnitState, String>;
+}
+
+/// Time, so waits and backoffs are instant in tests.
+pub trait Clock: Sync {
+    /// Time since an arbitrary fixed point (monotonic).
+    fn elapsed(&self) -> Duration;
+    fn sleep(&self, d: Duration);
+    /// Seconds since the epoch (recorded in manifests).
+    fn unix_now(&self) -> u64;
+}
+
+pub struct SystemClock {
+    start: std::time::Instant,
+}
+
+impl Default for SystemClock {
+    fn default() -> Self {
+        SystemClock {
+            start: std::time::Instant::now(),
+        }
+    }
+}
+
+impl Clock for SystemClock {
+    fn elapsed(&self) -> Duration {
+        self.start.elapsed()
+    }
+    fn sleep(&self, d: Duration) {
+        std::thread::sleep(d)
+    }
+    fn unix_now(&self) -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    }
+}
+
+/// Everything a transaction reaches outside the process.
+pub struct Effects<'a> {
+    pub podman: &'a dyn ContainerEngine,
+    pub systemd: &'a dyn ServiceManager,
+    pub clock: &'a dyn Clock,
+    pub report: &'a super::journal::Reporter,
+}

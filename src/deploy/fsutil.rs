@@ -1,0 +1,154 @@
+//! Crash-safe file operations: every write goes to a temporary name, is fsynced, then renamed over
+//! the target, and the directory is fsynced, so a crash leaves either the old or the new content.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+
+/// Fsyncs a directory so a rename or create inside it is durable.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+fn temp_name(target: &Path) -> PathBuf {
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    target.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+}
+
+/// Writes `contents` to `path` atomically (temp + fsync + rename + fsync of the directory).
+pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
+    let tmp = temp_name(path);
+    {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)?;
+        f.write_all(contents)?;
+        f.sync_all()?;
+    }
+    fs::rename(&tmp, path)?;
+    if let Some(parent) = path.parent() {
+        sync_dir(parent)?;
+    }
+    Ok(())
+}
+
+/// Points the symlink `link` at `target` atomically: a symlink under a temporary name renamed over
+/// `link`, so readers see the old or the new target, never a missing link.
+pub fn switch_symlink(link: &Path, target: &Path) -> io::Result<()> {
+    let tmp = temp_name(link);
+    let _ = fs::remove_file(&tmp);
+    symlink(target, &tmp)?;
+    fs::rename(&tmp, link)?;
+    if let Some(parent) = link.parent() {
+        sync_dir(parent)?;
+    }
+    Ok(())
+}
+
+/// Copies the tree `from` into `to` (created), regular files and directories only; symlinks are
+/// copied as what they point to when that is a file inside the tree's reach, else skipped. Names in
+/// `skip` (e.g. `.git`) are not descended into. Every file is fsynced.
+pub fn copy_tree(from: &Path, to: &Path, skip: &[&str]) -> io::Result<()> {
+    fs::create_dir_all(to)?;
+    let mut entries: Vec<_> = fs::read_dir(from)?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let name = entry.file_name();
+        if skip.iter().any(|s| name == *s) {
+            continue;
+        }
+        let src = entry.path();
+        let dst = to.join(&name);
+        let meta = fs::metadata(&src);
+        match meta {
+            Ok(m) if m.is_dir() => copy_tree(&src, &dst, skip)?,
+            Ok(m) if m.is_file() => copy_file(&src, &dst)?,
+            // Dangling symlinks, sockets, fifos: not content a deploy renders from.
+            _ => {}
+        }
+    }
+    sync_dir(to)
+}
+
+/// Copies one file and fsyncs the copy (permissions are kept: a config file may be executable).
+pub fn copy_file(src: &Path, dst: &Path) -> io::Result<()> {
+    fs::copy(src, dst)?;
+    File::open(dst)?.sync_all()
+}
+
+/// Every regular file under `dir`, as paths relative to it, sorted (so hashes are stable).
+pub fn list_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    fn walk(base: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> io::Result<()> {
+        for entry in fs::read_dir(base.join(rel))? {
+            let entry = entry?;
+            let rel_child = rel.join(entry.file_name());
+            let ft = fs::metadata(entry.path())?;
+            if ft.is_dir() {
+                walk(base, &rel_child, out)?;
+            } else if ft.is_file() {
+                out.push(rel_child);
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    if dir.is_dir() {
+        walk(dir, Path::new(""), &mut out)?;
+    }
+    out.sort();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temp() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("m.json");
+        write_atomic(&p, b"one").unwrap();
+        write_atomic(&p, b"two").unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"two");
+        let names: Vec<_> = fs::read_dir(d.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+    }
+
+    #[test]
+    fn symlink_switch_is_a_rename() {
+        let d = tempfile::tempdir().unwrap();
+        let link = d.path().join("current");
+        switch_symlink(&link, Path::new("generations/1")).unwrap();
+        switch_symlink(&link, Path::new("generations/2")).unwrap();
+        assert_eq!(
+            fs::read_link(&link).unwrap(),
+            PathBuf::from("generations/2")
+        );
+    }
+
+    #[test]
+    fn copy_tree_skips_and_lists_sorted() {
+        let d = tempfile::tempdir().unwrap();
+        let src = d.path().join("src");
+        fs::create_dir_all(src.join("b/c")).unwrap();
+        fs::create_dir_all(src.join(".git")).unwrap();
+        fs::write(src.join("b/c/x"), "x").unwrap();
+        fs::write(src.join("a"), "a").unwrap();
+        fs::write(src.join(".git/HEAD"), "h").unwrap();
+        let dst = d.path().join("dst");
+        copy_tree(&src, &dst, &[".git"]).unwrap();
+        assert_eq!(
+            list_files(&dst).unwrap(),
+            vec![PathBuf::from("a"), PathBuf::from("b/c/x")]
+        );
+    }
+}

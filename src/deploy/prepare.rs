@@ -1,0 +1,275 @@
+//! The deploy: snapshot the inputs into a staged generation, render and validate every stack from
+//! the snapshot, pull, compare with the current generation, and only then commit and switch.
+//! Nothing on the host changes before the switch: a bad file or a failed pull just removes the
+//! staged directory.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use super::effects::Effects;
+use super::fsutil::{copy_file, copy_tree, list_files, write_atomic};
+use super::manifest::{stack_manifest, Manifest, Outcome, SecretManifest, StackManifest};
+use super::planner::plan;
+use super::pulls::{pull_all, PullOptions};
+use super::store::{git_revision, StateStore};
+use super::transaction::{apply, recover, ApplyResult};
+use crate::translate::RenderedStack;
+
+/// Where a deploy reads from (the live checkout).
+#[derive(Debug, Clone)]
+pub struct DeploySource {
+    pub repo: PathBuf,
+    pub services_dir: PathBuf,
+    pub vars_file: Option<PathBuf>,
+    pub vars_json: Option<String>,
+}
+
+/// One stack that failed to load or render.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackError {
+    pub stack: String,
+    pub message: String,
+}
+
+/// Renders a snapshot. `inputs` holds `services/<stack>/…`, maybe `values.env` and `vars.json`;
+/// the units must name a stack's files by `display(stack)` (the stable path through `current`).
+pub trait StackRenderer {
+    fn render_all(
+        &self,
+        inputs: &Path,
+        display: &dyn Fn(&str) -> PathBuf,
+    ) -> Result<Vec<RenderedStack>, Vec<StackError>>;
+}
+
+#[derive(Debug, Clone)]
+pub struct DeployOptions {
+    pub pull: PullOptions,
+    /// How long each restart level may take to become active and healthy.
+    pub timeout: Duration,
+    /// How many generations to keep.
+    pub keep: usize,
+}
+
+impl Default for DeployOptions {
+    fn default() -> Self {
+        DeployOptions {
+            pull: PullOptions::default(),
+            timeout: Duration::from_secs(120),
+            keep: 5,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeployResult {
+    /// Nothing changed; `current` stays.
+    NoChange(Option<u64>),
+    Deployed(u64),
+    InvalidInput(Vec<StackError>),
+    PullFailed(Vec<(String, String)>),
+    RolledBack(u64, String),
+    RollbackFailed(u64, String),
+}
+
+/// Copies the inputs a deploy renders from into `dest` (`services/`, `values.env`, `vars.json`).
+pub fn snapshot_inputs(src: &DeploySource, dest: &Path) -> std::io::Result<()> {
+    copy_tree(&src.services_dir, &dest.join("services"), &[".git"])?;
+    if let Some(v) = &src.vars_file {
+        copy_file(v, &dest.join("values.env"))?;
+    }
+    if let Some(j) = &src.vars_json {
+        write_atomic(&dest.join("vars.json"), j.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// sha256 over a directory's file names and contents.
+pub fn hash_dir(dir: &Path) -> std::io::Result<String> {
+    let mut h = Sha256::new();
+    for rel in list_files(dir)? {
+        let bytes = fs::read(dir.join(&rel))?;
+        h.update(format!("{} {}\n", rel.display(), bytes.len()));
+        h.update(&bytes);
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+/// A secret file named through `<state>/current/…` becomes relative to the generation.
+fn secret_file(store: &StateStore, file: &Path) -> String {
+    match file.strip_prefix(store.current_link()) {
+        Ok(rel) => rel.display().to_string(),
+        Err(_) => file.display().to_string(),
+    }
+}
+
+fn write_units(dir: &Path, stacks: &[RenderedStack]) -> std::io::Result<()> {
+    for s in stacks {
+        let d = dir.join("units").join(&s.stack);
+        fs::create_dir_all(&d)?;
+        for u in &s.units {
+            write_atomic(&d.join(&u.file_name), u.contents.as_bytes())?;
+        }
+    }
+    Ok(())
+}
+
+fn io(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+/// Builds the staged generation `id` from `src`; Err(result) when the deploy must stop before
+/// switching. The staged directory is left for the caller to commit or remove.
+fn stage(
+    store: &StateStore,
+    fx: &Effects,
+    renderer: &dyn StackRenderer,
+    src: &DeploySource,
+    id: u64,
+    o: &DeployOptions,
+) -> Result<Result<Manifest, DeployResult>, String> {
+    let staging = store.staging_dir(id);
+    let inputs = staging.join("inputs");
+    fx.report.status("snapshotting the checkout");
+    snapshot_inputs(src, &inputs)
+        .map_err(|e| format!("snapshot of {}: {e}", src.services_dir.display()))?;
+    fx.report.status("rendering every stack");
+    let stacks = match renderer.render_all(&inputs, &|s| store.display_dir(s)) {
+        Ok(s) => s,
+        Err(errors) => {
+            for e in &errors {
+                fx.report.error(
+                    &[("STACK", &e.stack)],
+                    &format!("stack {}: {}", e.stack, e.message),
+                );
+            }
+            return Ok(Err(DeployResult::InvalidInput(errors)));
+        }
+    };
+    for s in &stacks {
+        for w in &s.warnings {
+            fx.report.warn(&[("STACK", &s.stack)], &w.to_string());
+        }
+    }
+    write_units(&staging, &stacks).map_err(io)?;
+    let mut images: Vec<String> = stacks
+        .iter()
+        .flat_map(|s| s.containers.iter().filter_map(|c| c.image.clone()))
+        .collect();
+    images.sort();
+    images.dedup();
+    fx.report
+        .status(&format!("pulling {} images", images.len()));
+    let digests = match pull_all(fx, &images, &o.pull) {
+        Ok(d) => d,
+        Err(failed) => {
+            for (image, e) in &failed {
+                fx.report
+                    .error(&[("IMAGE", image)], &format!("pull of {image} failed: {e}"));
+            }
+            return Ok(Err(DeployResult::PullFailed(failed)));
+        }
+    };
+    let mut manifest = Manifest {
+        id,
+        git_rev: git_revision(&src.repo),
+        created: fx.clock.unix_now(),
+        outcome: Outcome::Pending,
+        parent: store.current(),
+        message: None,
+        stacks: BTreeMap::new(),
+    };
+    manifest.stacks = stack_manifests(store, &stacks, &inputs, &digests).map_err(io)?;
+    Ok(Ok(manifest))
+}
+
+/// Each stack's manifest entry: its units, the hash of its snapshot files and its images' digests.
+pub fn stack_manifests(
+    store: &StateStore,
+    stacks: &[RenderedStack],
+    inputs: &Path,
+    digests: &BTreeMap<String, String>,
+) -> std::io::Result<BTreeMap<String, StackManifest>> {
+    let mut out = BTreeMap::new();
+    for s in stacks {
+        let inputs_hash = hash_dir(&inputs.join("services").join(&s.stack))?;
+        let secrets = s
+            .secrets
+            .iter()
+            .map(|sec| SecretManifest {
+                name: sec.name.clone(),
+                file: secret_file(store, &sec.file),
+            })
+            .collect();
+        out.insert(
+            s.stack.clone(),
+            stack_manifest(s, &inputs_hash, digests, secrets),
+        );
+    }
+    Ok(out)
+}
+
+/// The whole deploy. The caller holds the lock.
+pub fn deploy(
+    store: &StateStore,
+    fx: &Effects,
+    renderer: &dyn StackRenderer,
+    src: &DeploySource,
+    o: &DeployOptions,
+) -> Result<DeployResult, String> {
+    if let Some(r) = recover(store, fx, o.timeout).map_err(io)? {
+        fx.report
+            .info(&[], &format!("interrupted run handled: {r:?}"));
+    }
+    store.remove_staged_leftovers().map_err(io)?;
+    let id = store.next_id().map_err(io)?;
+    let staging = store.staging_dir(id);
+    let staged = stage(store, fx, renderer, src, id, o);
+    let manifest = match staged {
+        Ok(Ok(m)) => m,
+        Ok(Err(result)) => {
+            let _ = fs::remove_dir_all(&staging);
+            return Ok(result);
+        }
+        Err(e) => {
+            let _ = fs::remove_dir_all(&staging);
+            return Err(e);
+        }
+    };
+    let current = store.current();
+    let old = current
+        .map(|c| store.read_manifest(c))
+        .transpose()
+        .map_err(io)?;
+    let p = plan(old.as_ref(), &manifest);
+    if p.is_noop() {
+        let _ = fs::remove_dir_all(&staging);
+        fx.report.status("nothing changed");
+        return Ok(DeployResult::NoChange(current));
+    }
+    for (stack, change) in &p.stacks {
+        fx.report.info(
+            &[("STACK", stack)],
+            &format!("stack {stack}: {change:?}").to_lowercase(),
+        );
+    }
+    store.write_manifest(&staging, &manifest).map_err(io)?;
+    store.commit_staged(id).map_err(io)?;
+    fx.report.status(&format!("switching to generation {id}"));
+    let r = apply(store, fx, current, id, Outcome::Deployed, o.timeout).map_err(io)?;
+    let keep: Vec<u64> = [Some(id), current].into_iter().flatten().collect();
+    if let Err(e) = store.prune(o.keep, &keep) {
+        fx.report
+            .warn(&[], &format!("pruning old generations: {e}"));
+    }
+    Ok(match r {
+        ApplyResult::Done => DeployResult::Deployed(id),
+        ApplyResult::RolledBack(e) => DeployResult::RolledBack(id, e),
+        ApplyResult::RollbackFailed(e, e2) => {
+            DeployResult::RollbackFailed(id, format!("{e}; rollback: {e2}"))
+        }
+    })
+}

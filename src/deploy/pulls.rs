@@ -1,0 +1,130 @@
+//! Pulling images: a bounded number in parallel, each retried with exponential backoff and bounded
+//! by a timeout; then each image's digest, which feeds change detection.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use super::effects::Effects;
+
+#[derive(Debug, Clone)]
+pub struct PullOptions {
+    pub jobs: usize,
+    pub retries: u32,
+    pub timeout: Duration,
+    /// The first backoff; doubled after each failed attempt.
+    pub backoff: Duration,
+}
+
+impl Default for PullOptions {
+    fn default() -> Self {
+        PullOptions {
+            jobs: 4,
+            retries: 2,
+            timeout: Duration::from_secs(300),
+            backoff: Duration::from_secs(1),
+        }
+    }
+}
+
+fn pull_one(fx: &Effects, image: &str, o: &PullOptions) -> Result<String, String> {
+    let mut delay = o.backoff;
+    let mut attempt = 0;
+    loop {
+        match fx.podman.pull(image, o.timeout) {
+            Ok(()) => return fx.podman.image_digest(image),
+            Err(e) if attempt >= o.retries => {
+                return Err(format!("{e} (after {} attempts)", attempt + 1))
+            }
+            Err(e) => {
+                fx.report.warn(
+                    &[("IMAGE", image)],
+                    &format!(
+                        "pull of {image} failed, retrying in {}s: {e}",
+                        delay.as_secs()
+                    ),
+                );
+                fx.clock.sleep(delay);
+                delay *= 2;
+                attempt += 1;
+            }
+        }
+    }
+}
+
+/// Pulls every image; returns image → digest, or every failure (image, error).
+pub fn pull_all(
+    fx: &Effects,
+    images: &[String],
+    o: &PullOptions,
+) -> Result<BTreeMap<String, String>, Vec<(String, String)>> {
+    let queue = Mutex::new(images.to_vec());
+    let results = Mutex::new(Vec::new());
+    let workers = o.jobs.clamp(1, images.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let next = queue.lock().ok().and_then(|mut q| q.pop());
+                let Some(image) = next else { break };
+                let r = pull_one(fx, &image, o);
+                if let Ok(mut res) = results.lock() {
+                    res.push((image, r));
+                }
+            });
+        }
+    });
+    let mut ok = BTreeMap::new();
+    let mut failed = Vec::new();
+    for (image, r) in results.into_inner().unwrap_or_default() {
+        match r {
+            Ok(d) => {
+                ok.insert(image, d);
+            }
+            Err(e) => failed.push((image, e)),
+        }
+    }
+    if failed.is_empty() {
+        Ok(ok)
+    } else {
+        failed.sort();
+        Err(failed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deploy::fake::{FakeClock, FakePodman, FakeSystemd};
+    use crate::deploy::journal::Reporter;
+
+    #[test]
+    fn retries_with_backoff_then_reports_every_failure() {
+        let podman = FakePodman::default();
+        podman.fail_pulls("bad", 100);
+        podman.fail_pulls("flaky", 1);
+        let (systemd, clock, report) = (
+            FakeSystemd::default(),
+            FakeClock::default(),
+            Reporter::recording(),
+        );
+        let fx = Effects {
+            podman: &podman,
+            systemd: &systemd,
+            clock: &clock,
+            report: &report,
+        };
+        let o = PullOptions {
+            jobs: 2,
+            retries: 2,
+            ..Default::default()
+        };
+        let r = pull_all(&fx, &["good".into(), "flaky".into()], &o).unwrap();
+        assert_eq!(r["flaky"], "sha256:flaky");
+        let e = pull_all(&fx, &["good".into(), "bad".into()], &o).unwrap_err();
+        assert_eq!(e.len(), 1);
+        assert!(e[0].1.contains("after 3 attempts"), "{e:?}");
+        // 1 s for flaky, then 1 s + 2 s for bad.
+        assert_eq!(clock.slept(), Duration::from_secs(4));
+        assert_eq!(podman.pull_count("bad"), 3);
+    }
+}

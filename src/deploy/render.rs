@@ -1,0 +1,124 @@
+//! The real renderer of a snapshot: the loader and the translator, run over `inputs/services/*`
+//! with the global variables of `inputs/values.env` and `inputs/vars.json`. `plan` and `deploy`
+//! both render through this, from a snapshot, so their bytes agree.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use indexmap::IndexMap;
+
+use super::generator::find_quadlet;
+use super::podman::run_with_timeout;
+use super::prepare::{StackError, StackRenderer};
+use crate::commands::context::{merge_vars_json, parse_podman_version};
+use crate::compose::{discover_stacks, load_stack, LoadOptions};
+use crate::translate::{render_stack, PodmanVersion, RenderOptions, RenderedStack};
+
+/// Reads a values file (dotenv rules) into variables.
+pub type GlobalsLoader = dyn Fn(&Path) -> Result<IndexMap<String, String>, String>;
+
+pub struct RepoRenderer<'a> {
+    pub podman_version: PodmanVersion,
+    pub strict: bool,
+    pub home: Option<PathBuf>,
+    pub load_globals: &'a GlobalsLoader,
+}
+
+fn whole(message: String) -> Vec<StackError> {
+    vec![StackError {
+        stack: String::new(),
+        message,
+    }]
+}
+
+impl RepoRenderer<'_> {
+    /// The global variables a snapshot holds.
+    pub fn globals(&self, inputs: &Path) -> Result<IndexMap<String, String>, String> {
+        let values = inputs.join("values.env");
+        let mut vars = if values.is_file() {
+            (self.load_globals)(&values)?
+        } else {
+            IndexMap::new()
+        };
+        let json = inputs.join("vars.json");
+        if json.is_file() {
+            let text =
+                std::fs::read_to_string(&json).map_err(|e| format!("{}: {e}", json.display()))?;
+            vars = merge_vars_json(vars, &text)?;
+        }
+        Ok(vars)
+    }
+}
+
+impl StackRenderer for RepoRenderer<'_> {
+    fn render_all(
+        &self,
+        inputs: &Path,
+        display: &dyn Fn(&str) -> PathBuf,
+    ) -> Result<Vec<RenderedStack>, Vec<StackError>> {
+        let global_vars = self.globals(inputs).map_err(whole)?;
+        let stacks = discover_stacks(&inputs.join("services")).map_err(|e| whole(e.to_string()))?;
+        let opts = RenderOptions {
+            podman_version: self.podman_version,
+            strict: self.strict,
+        };
+        let mut out = Vec::new();
+        let mut errors = Vec::new();
+        for s in &stacks {
+            let load = LoadOptions {
+                global_vars: global_vars.clone(),
+                home: self.home.clone(),
+                display_dir: Some(display(&s.name)),
+            };
+            let rendered = load_stack(s, &load)
+                .map_err(|e| e.to_string())
+                .and_then(|loaded| {
+                    render_stack(&loaded, &opts).map_err(|d| {
+                        d.iter()
+                            .map(|x| x.to_string())
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    })
+                });
+            match rendered {
+                Ok(r) => out.push(r),
+                Err(message) => errors.push(StackError {
+                    stack: s.name.clone(),
+                    message,
+                }),
+            }
+        }
+        if errors.is_empty() {
+            Ok(out)
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// The version to render for: `--podman-version`, else the version of the quadlet binary the
+/// generator will run (it decides which keys are understood), else the installed podman's, else
+/// the newest the translator knows.
+pub fn podman_version(flag: Option<&str>) -> Result<PodmanVersion, String> {
+    if let Some(f) = flag {
+        return parse_podman_version(f)
+            .ok_or_else(|| format!("--podman-version {f}: expected X.Y"));
+    }
+    let ask = |cmd: &mut Command| {
+        run_with_timeout(cmd, Duration::from_secs(20))
+            .ok()
+            .filter(|(ok, _, _)| *ok)
+            .and_then(|(_, out, _)| {
+                parse_podman_version(out.trim().rsplit(' ').next().unwrap_or(""))
+            })
+    };
+    let configured = std::env::var_os("RELEASE_TOOL_QUADLET").map(PathBuf::from);
+    let quadlet = find_quadlet(configured.as_deref()).ok();
+    let detected = quadlet
+        .and_then(|q| ask(Command::new(q).arg("-version")))
+        .or_else(|| {
+            ask(Command::new("podman").args(["version", "--format", "{{.Client.Version}}"]))
+        });
+    Ok(detected.unwrap_or(PodmanVersion::NEWEST))
+}

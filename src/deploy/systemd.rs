@@ -1,0 +1,99 @@
+//! The real service manager: `systemctl --user` of the invoking user.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use super::effects::{ServiceManager, UnitState};
+use super::podman::run_with_timeout;
+
+pub struct SystemctlUser {
+    pub bin: PathBuf,
+    /// How long one `restart`/`stop` job may take before it counts as failed.
+    pub job_timeout: Duration,
+}
+
+impl Default for SystemctlUser {
+    fn default() -> Self {
+        SystemctlUser {
+            bin: PathBuf::from("systemctl"),
+            job_timeout: Duration::from_secs(300),
+        }
+    }
+}
+
+impl SystemctlUser {
+    fn run(&self, args: &[&str], timeout: Duration) -> Result<String, String> {
+        let (ok, out, err) =
+            run_with_timeout(Command::new(&self.bin).arg("--user").args(args), timeout)?;
+        if ok {
+            Ok(out)
+        } else {
+            Err(format!(
+                "systemctl --user {}: {}",
+                args.join(" "),
+                err.trim()
+            ))
+        }
+    }
+
+    fn each(&self, verb: &str, units: &[String]) -> Result<(), String> {
+        if units.is_empty() {
+            return Ok(());
+        }
+        let mut args = vec![verb];
+        args.extend(units.iter().map(String::as_str));
+        self.run(&args, self.job_timeout).map(|_| ())
+    }
+}
+
+/// Parses `systemctl show` output (`Key=value` lines).
+pub fn parse_show(text: &str) -> BTreeMap<String, String> {
+    text.lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+impl ServiceManager for SystemctlUser {
+    fn daemon_reload(&self) -> Result<(), String> {
+        self.run(&["daemon-reload"], Duration::from_secs(120))
+            .map(|_| ())
+    }
+    fn restart(&self, units: &[String]) -> Result<(), String> {
+        self.each("restart", units)
+    }
+    fn start(&self, units: &[String]) -> Result<(), String> {
+        self.each("start", units)
+    }
+    fn stop(&self, units: &[String]) -> Result<(), String> {
+        self.each("stop", units)
+    }
+    fn show(&self, unit: &str) -> Result<UnitState, String> {
+        let out = self.run(
+            &[
+                "show",
+                "-p",
+                "LoadState,ActiveState,SubState,Result,InvocationID",
+                unit,
+            ],
+            Duration::from_secs(30),
+        )?;
+        Ok(UnitState::from_properties(&parse_show(&out)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn show_output_parses() {
+        let s = UnitState::from_properties(&parse_show(
+            "LoadState=loaded\nActiveState=active\nSubState=running\nResult=success\nInvocationID=ab\n",
+        ));
+        assert_eq!(s.active_state, "active");
+        assert_eq!(s.invocation_id, "ab");
+    }
+}

@@ -1,0 +1,179 @@
+//! Escaping for the two ways systemd and Quadlet read a value.
+//!
+//! * A **raw** value is taken verbatim after the `=` (Quadlet's `Image=`, `Volume=`, systemd's
+//!   `After=`): only `%` specifiers (and `$` where the value ends up in an exec line) can be
+//!   escaped. Whatever cannot be written verbatim (a newline, surrounding blanks that the parser
+//!   strips, a trailing `\` that would continue the line, NUL) is refused.
+//! * A **word list** is split the way systemd splits `ExecStart=` and Quadlet splits `Exec=`,
+//!   `PodmanArgs=`, `Environment=`: each word is written bare when it is plainly safe, otherwise in
+//!   double quotes with C escapes, so any character but NUL survives.
+//!
+//! Quadlet copies `%%` and `$$` into the generated `ExecStart=` untouched; systemd then turns them
+//! back into `%` and `$`. So every value that reaches an exec line has both doubled.
+
+use std::fmt;
+
+/// Why a value cannot be written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EscapeError {
+    Nul,
+    Newline,
+    Control(char),
+    Blank,
+    Empty,
+    EmptyWord,
+    TrailingBackslash,
+}
+
+impl fmt::Display for EscapeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EscapeError::Nul => write!(f, "contains a NUL byte, which no unit file can carry"),
+            EscapeError::Newline => write!(f, "contains a line break, which this key cannot carry"),
+            EscapeError::Control(c) => {
+                write!(f, "contains the control character U+{:04X}", *c as u32)
+            }
+            EscapeError::Blank => write!(
+                f,
+                "starts or ends with blanks, which the unit-file parser would strip"
+            ),
+            EscapeError::Empty => write!(f, "is empty, which would reset the key"),
+            EscapeError::EmptyWord => write!(
+                f,
+                "holds an empty argument, which Quadlet's word splitting drops with every argument after it"
+            ),
+            EscapeError::TrailingBackslash => write!(
+                f,
+                "ends with a backslash, which the unit-file parser reads as a line continuation"
+            ),
+        }
+    }
+}
+
+/// Where a value is read: whether systemd expands `$` in it (exec lines, and every Quadlet key that
+/// becomes part of the `podman` command line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Context {
+    /// Specifiers only (`[Unit]`, `[Install]`, plain `[Service]` keys).
+    Specifiers,
+    /// Specifiers and `$` variables (exec lines, `[Container]`, `[Volume]`, ... keys).
+    Exec,
+}
+
+fn push_escaped_char(out: &mut String, c: char, ctx: Context) {
+    match c {
+        '%' => out.push_str("%%"),
+        '$' if ctx == Context::Exec => out.push_str("$$"),
+        _ => out.push(c),
+    }
+}
+
+/// Escapes a value that is read verbatim.
+pub fn raw(value: &str, ctx: Context) -> Result<String, EscapeError> {
+    if value.is_empty() {
+        return Err(EscapeError::Empty);
+    }
+    if value.starts_with(char::is_whitespace) || value.ends_with(char::is_whitespace) {
+        return Err(EscapeError::Blank);
+    }
+    if value.ends_with('\\') {
+        return Err(EscapeError::TrailingBackslash);
+    }
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\0' => return Err(EscapeError::Nul),
+            '\n' | '\r' => return Err(EscapeError::Newline),
+            c if c.is_control() && c != '\t' => return Err(EscapeError::Control(c)),
+            c => push_escaped_char(&mut out, c, ctx),
+        }
+    }
+    Ok(out)
+}
+
+/// Whether `value` can be written by [`raw`].
+pub fn is_raw_safe(value: &str) -> bool {
+    raw(value, Context::Exec).is_ok()
+}
+
+fn is_bare_safe(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "_./:@,+=-%$".contains(c)
+}
+
+/// Quotes one word so that systemd's and Quadlet's word splitting give it back exactly.
+pub fn word(value: &str, ctx: Context) -> Result<String, EscapeError> {
+    if value.is_empty() {
+        return Err(EscapeError::EmptyWord);
+    }
+    let mut out = String::with_capacity(value.len() + 2);
+    let bare = value.chars().all(is_bare_safe);
+    if !bare {
+        out.push('"');
+    }
+    for c in value.chars() {
+        match c {
+            '\0' => return Err(EscapeError::Nul),
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => push_escaped_char(&mut out, c, ctx),
+        }
+    }
+    if !bare {
+        out.push('"');
+    }
+    Ok(out)
+}
+
+/// Quotes each word and joins them with spaces.
+pub fn words<S: AsRef<str>>(values: &[S], ctx: Context) -> Result<String, EscapeError> {
+    let mut out = String::new();
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(&word(v.as_ref(), ctx)?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_doubles_specifiers_and_dollars() {
+        assert_eq!(raw("a%b$c", Context::Exec).unwrap(), "a%%b$$c");
+        assert_eq!(raw("a%b$c", Context::Specifiers).unwrap(), "a%%b$c");
+    }
+
+    #[test]
+    fn raw_refuses_what_it_cannot_carry() {
+        assert_eq!(raw("a\nb", Context::Exec), Err(EscapeError::Newline));
+        assert_eq!(raw("a\0b", Context::Exec), Err(EscapeError::Nul));
+        assert_eq!(raw(" a", Context::Exec), Err(EscapeError::Blank));
+        assert_eq!(
+            raw("a\\", Context::Exec),
+            Err(EscapeError::TrailingBackslash)
+        );
+        assert_eq!(raw("", Context::Exec), Err(EscapeError::Empty));
+    }
+
+    #[test]
+    fn words_quote_what_is_not_plain() {
+        assert_eq!(word("plain-1.2", Context::Exec).unwrap(), "plain-1.2");
+        assert_eq!(word("", Context::Exec), Err(EscapeError::EmptyWord));
+        assert_eq!(
+            word("a \"b\"\n\\ $X %h", Context::Exec).unwrap(),
+            "\"a \\\"b\\\"\\n\\\\ $$X %%h\""
+        );
+        assert_eq!(word("[Service]", Context::Exec).unwrap(), "\"[Service]\"");
+        assert!(word("a\0", Context::Exec).is_err());
+    }
+}

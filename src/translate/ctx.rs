@@ -1,0 +1,80 @@
+//! The state of one stack's translation: its names and the diagnostics collected so far.
+
+use std::collections::BTreeSet;
+
+use crate::compose::LoadedStack;
+use crate::diag::Diagnostic;
+
+use super::RenderOptions;
+
+pub struct Ctx<'a> {
+    pub stack: &'a LoadedStack,
+    pub opts: &'a RenderOptions,
+    pub diags: Vec<Diagnostic>,
+    /// Services another service waits on with `service_healthy`.
+    pub healthy_deps: BTreeSet<String>,
+    /// Services another service waits on with `service_completed_successfully`.
+    pub oneshot_deps: BTreeSet<String>,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(stack: &'a LoadedStack, opts: &'a RenderOptions) -> Ctx<'a> {
+        Ctx {
+            stack,
+            opts,
+            diags: Vec::new(),
+            healthy_deps: BTreeSet::new(),
+            oneshot_deps: BTreeSet::new(),
+        }
+    }
+
+    /// A field that is not carried over, or carried over only in part. An error with `--strict`.
+    pub fn warn(&mut self, field: &str, message: impl Into<String>) {
+        let span = self.stack.sources.span(field);
+        let d = if self.opts.strict {
+            Diagnostic::error(span, field, message)
+        } else {
+            Diagnostic::warning(span, field, message)
+        };
+        self.diags.push(d);
+    }
+
+    /// A field that makes the stack untranslatable.
+    pub fn error(&mut self, field: &str, message: impl Into<String>) {
+        let span = self.stack.sources.span(field);
+        self.diags.push(Diagnostic::error(span, field, message));
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.diags.iter().any(Diagnostic::is_error)
+    }
+
+    /// `<stack>-<name>` with the unit suffix.
+    pub fn unit(&self, name: &str, suffix: &str) -> String {
+        format!("{}-{name}.{suffix}", self.stack.name)
+    }
+
+    /// The systemd service a `.container` becomes.
+    pub fn service_unit(&self, service: &str) -> String {
+        format!("{}-{service}.service", self.stack.name)
+    }
+
+    /// The Podman container name of a service: `container_name:`, else docker compose's
+    /// `<project>-<service>-1`.
+    pub fn container_name(&self, service: &str) -> String {
+        self.stack
+            .project
+            .services
+            .get(service)
+            .and_then(|s| s.container_name.clone())
+            .unwrap_or_else(|| format!("{}-{service}-1", self.project_name()))
+    }
+
+    pub fn project_name(&self) -> &str {
+        if self.stack.project.name.is_empty() {
+            &self.stack.name
+        } else {
+            &self.stack.project.name
+        }
+    }
+}

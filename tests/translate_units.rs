@@ -1,0 +1,222 @@
+//! Translator behaviour that needs no external binary: what a deploy is told (containers,
+//! secrets), targets, version rewriting, strict mode, refusals.
+
+#[path = "golden/support.rs"]
+mod support;
+
+use release_tool::compose::{LoadedStack, Project, SourceMap};
+use release_tool::diag::Span;
+use release_tool::translate::{render_meta_target, render_stack, PodmanVersion, RenderOptions};
+
+fn stack(name: &str, project: serde_json::Value) -> LoadedStack {
+    let project: Project = serde_json::from_value(project).unwrap();
+    LoadedStack {
+        name: name.into(),
+        dir: "/srv/services/worker".into(),
+        project,
+        sources: SourceMap::default(),
+        warnings: vec![],
+        inputs: vec![],
+    }
+}
+
+fn worker() -> LoadedStack {
+    stack(
+        "worker",
+        serde_json::json!({
+            "name": "worker",
+            "services": {
+                "migrate": {"image": "127.0.0.1:5000/lab/busybox:1", "command": ["sh", "-c", "true"], "restart": "always", "networks": {"default": null}},
+                "worker": {
+                    "image": "busybox",
+                    "stop_signal": "SIGKILL",
+                    "depends_on": {"migrate": {"condition": "service_completed_successfully", "required": true}, "db": {"condition": "service_healthy", "required": true}},
+                    "secrets": [{"source": "token"}],
+                    "networks": {"default": null}
+                },
+                "db": {"image": "postgres:16", "healthcheck": {"test": ["CMD", "pg_isready"], "interval": "2s", "retries": 3}, "networks": {"default": null}}
+            },
+            "networks": {"default": {"name": "worker_default"}},
+            "secrets": {"token": {"name": "worker_token", "file": "/srv/services/worker/token.txt"}}
+        }),
+    )
+}
+
+#[test]
+fn deploy_facts_are_filled() {
+    let r = support::render(&worker(), support::V5_4).unwrap();
+    let by = |s: &str| r.containers.iter().find(|c| c.service == s).unwrap();
+    assert_eq!(by("migrate").unit, "worker-migrate.service");
+    assert_eq!(
+        by("migrate").image.as_deref(),
+        Some("127.0.0.1:5000/lab/busybox:1")
+    );
+    assert!(by("migrate").oneshot && !by("migrate").healthcheck);
+    assert!(by("db").healthcheck && !by("db").oneshot);
+    assert_eq!(
+        by("worker").image.as_deref(),
+        Some("docker.io/library/busybox:latest")
+    );
+    assert_eq!(
+        by("worker").after,
+        vec![
+            "worker-migrate.service".to_string(),
+            "worker-db.service".to_string()
+        ]
+    );
+    assert_eq!(r.secrets.len(), 1);
+    assert_eq!(r.secrets[0].name, "worker-token");
+    assert_eq!(
+        r.secrets[0].file,
+        std::path::PathBuf::from("/srv/services/worker/token.txt")
+    );
+    let migrate = &r
+        .units
+        .iter()
+        .find(|u| u.file_name == "worker-migrate.container")
+        .unwrap()
+        .contents;
+    assert!(
+        migrate.contains("Type=oneshot\nRemainAfterExit=yes\n") && !migrate.contains("Restart="),
+        "{migrate}"
+    );
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.field == "services.migrate.restart"),
+        "{:?}",
+        r.warnings
+    );
+    let target = &r
+        .units
+        .iter()
+        .find(|u| u.file_name == "worker.target")
+        .unwrap()
+        .contents;
+    assert!(
+        target.contains(
+            "Wants=worker-db.service\nWants=worker-migrate.service\nWants=worker-worker.service\n"
+        ),
+        "{target}"
+    );
+    assert!(target.contains("[Install]\nWantedBy=default.target\n"));
+    let names: Vec<_> = r.units.iter().map(|u| u.file_name.as_str()).collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted, "units are sorted by file name");
+}
+
+#[test]
+fn same_input_same_bytes() {
+    let a = support::render(&worker(), support::V5_4).unwrap();
+    let b = support::render(&worker(), support::V5_4).unwrap();
+    assert_eq!(a, b);
+}
+
+#[test]
+fn older_podman_gets_podman_args_and_the_health_wait_fallback() {
+    let r = support::render(&worker(), PodmanVersion { major: 4, minor: 4 }).unwrap();
+    let w = &r
+        .units
+        .iter()
+        .find(|u| u.file_name == "worker-worker.container")
+        .unwrap()
+        .contents;
+    assert!(
+        !w.contains("StopSignal=") && w.contains("PodmanArgs=--stop-signal=SIGKILL"),
+        "{w}"
+    );
+    let db = &r
+        .units
+        .iter()
+        .find(|u| u.file_name == "worker-db.container")
+        .unwrap()
+        .contents;
+    assert!(
+        !db.contains("Notify=healthy") && db.contains("ExecStartPost=/bin/sh -c "),
+        "{db}"
+    );
+    assert!(db.contains("TimeoutStartSec="), "{db}");
+    let r = support::render(&worker(), PodmanVersion { major: 5, minor: 2 }).unwrap();
+    let w = &r
+        .units
+        .iter()
+        .find(|u| u.file_name == "worker-worker.container")
+        .unwrap()
+        .contents;
+    assert!(
+        w.contains("StopSignal=SIGKILL") && !w.contains("PodmanArgs"),
+        "{w}"
+    );
+}
+
+#[test]
+fn strict_turns_warnings_into_errors_with_file_and_line() {
+    let mut s = worker();
+    s.sources.spans.insert(
+        "services.migrate.restart".into(),
+        Span {
+            file: "/srv/services/worker/compose.yaml".into(),
+            line: 7,
+            column: 5,
+        },
+    );
+    let opts = RenderOptions {
+        podman_version: support::V5_4,
+        strict: true,
+    };
+    let e = render_stack(&s, &opts).unwrap_err();
+    let text: Vec<String> = e.iter().map(|d| d.to_string()).collect();
+    assert!(
+        text.iter().any(|t| t.starts_with(
+            "/srv/services/worker/compose.yaml:7:5: error: services.migrate.restart: "
+        )),
+        "{text:?}"
+    );
+}
+
+#[test]
+fn refusals_name_the_field() {
+    let s = stack(
+        "s",
+        serde_json::json!({"name": "s", "services": {"web": {"image": "nginx", "deploy": {"replicas": 3}}}}),
+    );
+    let e = render_stack(&s, &support::opts(support::V5_4)).unwrap_err();
+    assert!(
+        e.iter()
+            .any(|d| d.field == "services.web.deploy.replicas" && d.message.contains("3 replicas")),
+        "{e:?}"
+    );
+    let s = stack(
+        "s",
+        serde_json::json!({"name": "s", "services": {"web": {"build": {"context": "."}}}}),
+    );
+    let e = render_stack(&s, &support::opts(PodmanVersion { major: 4, minor: 8 })).unwrap_err();
+    assert!(
+        e.iter()
+            .any(|d| d.message.contains(".build units needs Podman 5.0")),
+        "{e:?}"
+    );
+    let s = stack(
+        "s",
+        serde_json::json!({"name": "s", "services": {"web": {"image": "nginx", "depends_on": {"nope": {"condition": "service_started", "required": true}}}}}),
+    );
+    let e = render_stack(&s, &support::opts(support::V5_4)).unwrap_err();
+    assert!(
+        e.iter().any(|d| d.field == "services.web.depends_on.nope"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn meta_target_wants_every_stack() {
+    let t = render_meta_target("all-stacks", &["worker".into(), "web".into()]);
+    assert_eq!(t.file_name, "all-stacks.target");
+    assert!(
+        t.contents
+            .contains("Wants=web.target\nWants=worker.target\n"),
+        "{}",
+        t.contents
+    );
+    assert!(t.contents.contains("[Install]\nWantedBy=default.target\n"));
+}
