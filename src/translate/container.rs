@@ -32,7 +32,18 @@ pub fn collect_dependency_roles(cx: &mut Ctx) {
     }
 }
 
+/// The service with fields that interpolated to an empty string (`platform: ${X:-}`) removed:
+/// docker compose treats them as unset, and an empty value would reset a key.
+fn without_blank_fields(svc: &Service) -> Service {
+    let Ok(serde_json::Value::Object(mut m)) = serde_json::to_value(svc) else {
+        return svc.clone();
+    };
+    m.retain(|_, v| v.as_str() != Some(""));
+    serde_json::from_value(serde_json::Value::Object(m)).unwrap_or_else(|_| svc.clone())
+}
+
 pub fn container_units(cx: &mut Ctx, name: &str, svc: &Service) -> Option<ContainerOut> {
+    let svc = &without_blank_fields(svc);
     let f = format!("services.{name}");
     let mut p = Parts::default();
     let mut units = Vec::new();

@@ -100,7 +100,9 @@ pub fn attach(cx: &mut Ctx, name: &str, svc: &Service, c: &mut ContainerSection)
                 cx.error(&f, format!("service {other:?} is not in this stack"));
                 return deps;
             }
-            let net = if cx.opts.podman_version >= (super::PodmanVersion { major: 5, minor: 0 }) {
+            let net = if cx.opts.podman_version
+                >= crate::quadlet::versions::first_version("Container", "Network=*.container")
+            {
                 cx.unit(other, "container")
             } else {
                 format!("container:{}", cx.container_name(other))
