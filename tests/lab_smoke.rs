@@ -75,6 +75,14 @@ impl Drop for Units<'_> {
     }
 }
 
+fn text_of(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
 fn container_id(lab: &Lab, name: &str) -> Option<String> {
     let out = lab.run(&["podman", "inspect", "--format", "{{.Id}}", name]);
     let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
@@ -295,4 +303,94 @@ fn unhealthy_image_runs_but_fails_its_health_check() {
         "the health check never failed"
     );
     assert_eq!(running.trim(), "true", "the container should keep running");
+}
+
+#[test]
+fn quadlet_volume_secret_and_health_check_work_on_this_podman() {
+    let Some(lab) = Lab::require("quadlet_volume_secret_and_health_check_work_on_this_podman")
+    else {
+        return;
+    };
+    let pid = std::process::id();
+    let name = format!("smoke-vsh-{pid}");
+    let volume = format!("smoke-vol-{pid}");
+    let secret = format!("smoke-secret-{pid}");
+    let dir = lab.tempdir("smoke-secret-");
+    let secret_file = dir.path().join("token");
+    lab.write_file(&secret_file, format!("token-{pid}"));
+    lab.podman_ok(&["secret", "create", &secret, &secret_file.to_string_lossy()]);
+
+    let mut units = Units::new(&lab);
+    units.add_file(
+        lab.quadlet_dir().join(format!("{volume}.volume")),
+        &format!("[Volume]\nVolumeName={volume}\n"),
+    );
+    units.add_file(
+        lab.quadlet_dir().join(format!("{name}.container")),
+        &format!(
+            "[Container]\nImage={image}\nContainerName={name}\nVolume={volume}.volume:/data\n\
+             Secret={secret}\nExec=sh -c 'echo {name} started; cat /run/secrets/{secret} >/data/copied && exec httpd -f -p 8080 -h /www'\n\
+             HealthCmd=wget -q -O /dev/null http://127.0.0.1:8080/\nHealthInterval=1s\nRunInit=true\n\n\
+             [Service]\nTimeoutStopSec=5\n",
+            image = lab.image,
+        ),
+    );
+    units.daemon_reload();
+    units.start(&format!("{name}.service"));
+    // the volume unit again, now that the volume exists (Quadlet 5's `volume create --ignore`)
+    lab.systemctl_ok(&["restart", &format!("{volume}-volume.service")]);
+
+    let health = wait_for(START_TIMEOUT, || {
+        let out = lab.run(&[
+            "podman",
+            "inspect",
+            "--format",
+            "{{.State.Health.Status}}",
+            &name,
+        ]);
+        let s = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        (s == "healthy").then_some(s)
+    });
+    let copied = lab.run(&[
+        "podman",
+        "run",
+        "--rm",
+        "-v",
+        &format!("{volume}:/data"),
+        &lab.image,
+        "cat",
+        "/data/copied",
+    ]);
+    // the container's output is in journald (log driver), for root and through `podman logs`
+    let marker = format!("{name} started");
+    let in_journal = wait_for(Duration::from_secs(10), || {
+        let out = std::process::Command::new("journalctl")
+            .args(["--no-pager", "-o", "cat", &format!("CONTAINER_NAME={name}")])
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&out.stdout)
+            .contains(&marker)
+            .then_some(())
+    });
+    let logs = lab.run(&["podman", "logs", &name]);
+    let _ = lab.systemctl(&["stop", &format!("{name}.service")]);
+    let _ = lab.run(&["podman", "secret", "rm", &secret]);
+    let _ = lab.run(&["podman", "volume", "rm", "-f", &volume]);
+    assert_eq!(
+        health.as_deref(),
+        Some("healthy"),
+        "the health check never passed"
+    );
+    assert!(in_journal.is_some(), "container output not in journald");
+    assert!(
+        String::from_utf8_lossy(&logs.stdout).contains(&marker),
+        "podman logs: {}",
+        text_of(&logs)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&copied.stdout),
+        format!("token-{pid}"),
+        "the secret did not reach the volume: {}",
+        String::from_utf8_lossy(&copied.stderr)
+    );
 }

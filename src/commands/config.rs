@@ -1,9 +1,119 @@
-//! `release-tool config`.
+//! `release-tool config`: prints each stack's normalized model in the shape of
+//! `docker compose config` (JSON by default, or YAML), so the two compare field by field.
+//!
+//! One `--stack`: that stack's object, exactly as docker compose prints one project. Otherwise
+//! (all stacks, or several `--stack`): a JSON object keyed by stack name, or in YAML one document
+//! per stack (`---`), each headed by a `# stack: NAME` comment. As docker compose does, `$` in
+//! values is printed as `$$` (so the output can be loaded again). A stack that fails to load is
+//! reported on stderr and left out; the others are still printed; the exit code is then 3.
 
+use serde_json::{Map, Value};
+
+use super::context::Context;
+use super::exit;
 use crate::cli::Args;
+use crate::compose::{self, LoadOptions};
 
 pub fn run(args: &Args) -> u8 {
-    let _ = args;
-    eprintln!("release-tool: config: not implemented yet");
-    super::exit::FAILURE
+    let format = args.format.as_deref().unwrap_or("json");
+    if format != "json" && format != "yaml" {
+        eprintln!("release-tool: config: --format must be json or yaml");
+        return exit::USAGE;
+    }
+    let mut ctx = Context::from_args(args);
+    // Output paths are absolute, as docker compose prints them.
+    if let Ok(abs) = std::path::absolute(&ctx.services_dir) {
+        ctx.services_dir = crate::compose::paths::clean(&abs);
+    }
+    let globals =
+        match compose::load_global_vars(ctx.vars_file.as_deref(), ctx.vars_json.as_deref()) {
+            Ok(g) => g,
+            Err(e) => {
+                eprintln!("{e}");
+                return exit::INVALID_INPUT;
+            }
+        };
+    let opts = LoadOptions {
+        global_vars: globals,
+        home: ctx.home.clone(),
+        display_dir: None,
+    };
+    let (mut stacks, mut failed) = match compose::discover::scan(&ctx.services_dir) {
+        Ok((s, errors)) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            (s, !errors.is_empty())
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            return exit::INVALID_INPUT;
+        }
+    };
+    if !args.stacks.is_empty() {
+        for want in &args.stacks {
+            if !stacks.iter().any(|s| &s.name == want) {
+                eprintln!(
+                    "release-tool: config: no stack named '{want}' under {}",
+                    ctx.services_dir.display()
+                );
+                failed = true;
+            }
+        }
+        stacks.retain(|s| args.stacks.contains(&s.name));
+    }
+    let mut out = Map::new();
+    for stack in &stacks {
+        match compose::load_stack_json(stack, &opts) {
+            Ok((loaded, json)) => {
+                for w in &loaded.warnings {
+                    eprintln!("{w}");
+                }
+                out.insert(stack.name.clone(), escape_dollars(json));
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                failed = true;
+            }
+        }
+    }
+    let single = args.stacks.len() == 1;
+    let text = match (format, single) {
+        ("json", true) => out.values().next().map(pretty).unwrap_or_default(),
+        ("json", false) => pretty(&Value::Object(out)),
+        (_, _) => {
+            let mut s = String::new();
+            for (name, v) in &out {
+                if !single {
+                    s.push_str(&format!("---\n# stack: {name}\n"));
+                }
+                s.push_str(&super::yaml_out::emit(v));
+            }
+            s
+        }
+    };
+    if !text.is_empty() {
+        println!("{}", text.trim_end_matches('\n'));
+    }
+    if failed {
+        exit::INVALID_INPUT
+    } else {
+        exit::OK
+    }
+}
+
+fn pretty(v: &Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default()
+}
+
+/// docker compose prints `$` as `$$` in every value.
+fn escape_dollars(v: Value) -> Value {
+    match v {
+        Value::String(s) if s.contains('$') => Value::String(s.replace('$', "$$")),
+        Value::Array(a) => Value::Array(a.into_iter().map(escape_dollars).collect()),
+        Value::Object(o) => {
+            Value::Object(o.into_iter().map(|(k, v)| (k, escape_dollars(v))).collect())
+        }
+        v => v,
+    }
 }

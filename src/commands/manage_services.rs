@@ -116,6 +116,7 @@ pub fn status(args: &Args) -> u8 {
                 "stack": stack,
                 "container": c.service,
                 "unit": c.unit,
+                "container_name": c.container_name,
                 "active_state": unit.active_state,
                 "sub_state": unit.sub_state,
                 "health": if c.healthcheck { if st.health.is_empty() { "unknown".to_string() } else { st.health.clone() } } else { "-".to_string() },

@@ -11,6 +11,7 @@ pub mod manage_services;
 pub mod plan;
 pub mod pull_images;
 pub mod rollback;
+mod yaml_out;
 
 use crate::cli::Args;
 

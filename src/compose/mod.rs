@@ -4,7 +4,32 @@
 //! Pure: every function here is a function of the files it is given and the variables passed in
 //! `LoadOptions`. No process environment, clock or network.
 
+mod canon;
+mod convert;
+pub mod discover;
+pub mod dotenv;
+pub mod extends;
+pub mod interpolate;
+mod load;
+pub mod merge;
+pub mod node;
+pub mod normalize;
+pub(crate) mod paths;
+pub mod profiles;
+mod rebase;
+mod service;
+mod service_mounts;
+mod service_runtime;
+pub mod short;
+pub mod template;
+pub mod validate;
+pub mod vars;
+pub mod yaml;
+
 pub mod model;
+
+pub use load::{load_files, load_files_json, stack_files};
+pub use vars::load_global_vars;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -83,16 +108,34 @@ pub struct LoadError {
 /// Lists the stacks under `services_dir` (directories holding a compose file), sorted by name.
 /// A directory whose name is not a valid unit-name part is an error naming it.
 pub fn discover_stacks(services_dir: &Path) -> Result<Vec<StackRef>, LoadError> {
-    let _ = services_dir;
-    Err(LoadError {
-        diagnostics: vec![],
-    })
+    discover::discover_stacks(services_dir)
 }
 
-/// Loads one stack directory into its normalized model.
+/// Loads one stack directory into its normalized model: its compose files (`COMPOSE_FILE` from
+/// its `.env`, else `compose.yaml` & co. plus the automatic override), its `.env`, env files.
 pub fn load_stack(stack: &StackRef, opts: &LoadOptions) -> Result<LoadedStack, LoadError> {
-    let _ = (stack, opts);
-    Err(LoadError {
-        diagnostics: vec![],
-    })
+    load_stack_json(stack, opts).map(|(s, _)| s)
+}
+
+/// [`load_stack`], also returning the normalized tree in docker compose's JSON shape.
+pub fn load_stack_json(
+    stack: &StackRef,
+    opts: &LoadOptions,
+) -> Result<(LoadedStack, serde_json::Value), LoadError> {
+    if let Err(e) = discover::check_stack_name(&stack.name) {
+        return Err(LoadError {
+            diagnostics: vec![Diagnostic::error(
+                Span {
+                    file: stack.dir.clone(),
+                    ..Default::default()
+                },
+                "",
+                e,
+            )],
+        });
+    }
+    let files = stack_files(&stack.dir, opts)?;
+    let (mut loaded, json) = load_files_json(&stack.dir, &files, None, opts)?;
+    loaded.name = stack.name.clone();
+    Ok((loaded, json))
 }

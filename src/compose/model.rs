@@ -304,12 +304,40 @@ pub struct Device {
     pub permissions: Option<String>,
 }
 
+/// docker compose prints `nproc: 65535` (a single value) or `nofile: {soft, hard}`; both load here.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, from = "UlimitForm")]
 pub struct Ulimit {
     pub single: Option<i64>,
     pub soft: Option<i64>,
     pub hard: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum UlimitForm {
+    Single(i64),
+    Pair {
+        #[serde(default)]
+        single: Option<i64>,
+        #[serde(default)]
+        soft: Option<i64>,
+        #[serde(default)]
+        hard: Option<i64>,
+    },
+}
+
+impl From<UlimitForm> for Ulimit {
+    fn from(f: UlimitForm) -> Ulimit {
+        match f {
+            UlimitForm::Single(n) => Ulimit {
+                single: Some(n),
+                soft: None,
+                hard: None,
+            },
+            UlimitForm::Pair { single, soft, hard } => Ulimit { single, soft, hard },
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

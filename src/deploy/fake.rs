@@ -14,6 +14,8 @@ pub struct FakePodman {
     pulls: Mutex<Vec<String>>,
     pub digests: Mutex<BTreeMap<String, String>>,
     pub secrets: Mutex<Vec<(String, String)>>,
+    /// Secrets whose creation fails.
+    pub failing_secrets: Mutex<BTreeSet<String>>,
     /// Containers whose healthcheck never passes.
     pub unhealthy: Mutex<BTreeSet<String>>,
 }
@@ -57,6 +59,9 @@ impl ContainerEngine for FakePodman {
             .unwrap_or_else(|| format!("sha256:{image}")))
     }
     fn create_secret(&self, name: &str, file: &Path) -> Result<(), String> {
+        if self.failing_secrets.lock().unwrap().contains(name) {
+            return Err(format!("secret {name}: no space left"));
+        }
         self.secrets
             .lock()
             .unwrap()

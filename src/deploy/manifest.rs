@@ -98,7 +98,8 @@ pub fn container_name(unit_file: &str, contents: &str) -> String {
             in_container = line == "[Container]";
         } else if in_container {
             if let Some(v) = line.strip_prefix("ContainerName=") {
-                name = Some(v.trim().trim_matches('"').to_string());
+                // `%%` is the unit-file escape of `%`.
+                name = Some(v.trim().trim_matches('"').replace("%%", "%"));
             }
         }
     }
@@ -120,7 +121,18 @@ fn container_manifest(stack: &RenderedStack, c: &ContainerInfo) -> ContainerMani
         unit: c.unit.clone(),
         container_name: container_name(&file, contents),
         image: c.image.clone(),
-        after: c.after.clone(),
+        after: c
+            .after
+            .iter()
+            .map(|a| {
+                // Units, as the translator documents; a bare service name is read as one too.
+                if a.contains('.') {
+                    a.clone()
+                } else {
+                    format!("{}-{a}.service", stack.stack)
+                }
+            })
+            .collect(),
         healthcheck: c.healthcheck,
         oneshot: c.oneshot,
     }
@@ -216,13 +228,24 @@ mod tests {
     }
 
     #[test]
+    fn bare_service_names_in_after_become_units() {
+        let mut s = stack("w", "");
+        s.containers[0].after = vec!["db".into(), "w-cache.service".into()];
+        let m = stack_manifest(&s, "", &BTreeMap::new(), vec![]);
+        assert_eq!(
+            m.containers[0].after,
+            vec!["w-db.service", "w-cache.service"]
+        );
+    }
+
+    #[test]
     fn container_name_from_unit() {
         assert_eq!(
             container_name(
                 "w-a.container",
-                "[Unit]\nContainerName=x\n[Container]\nContainerName=web\n"
+                "[Unit]\nContainerName=x\n[Container]\nContainerName=web%%1\n"
             ),
-            "web"
+            "web%1"
         );
         assert_eq!(
             container_name("w-a.container", "[Container]\n"),

@@ -338,6 +338,26 @@ fn a_failed_pull_or_render_touches_nothing() {
 }
 
 #[test]
+fn a_failed_secret_switches_nothing() {
+    let w = World::new();
+    w.deploy(Ok(vec![stack("a", "1")]));
+    w.systemd.clear();
+    w.podman
+        .failing_secrets
+        .lock()
+        .unwrap()
+        .insert("a-token".into());
+    let r = w.deploy(Ok(vec![stack("a", "2")]));
+    assert!(
+        matches!(r, DeployResult::RolledBack(2, ref e) if e.contains("a-token")),
+        "{r:?}"
+    );
+    assert!(w.systemd.calls().is_empty(), "{:?}", w.systemd.calls());
+    assert_eq!(w.store.current(), Some(1));
+    assert_eq!(w.store.read_intent().unwrap(), None);
+}
+
+#[test]
 fn a_removed_stack_is_stopped() {
     let w = World::new();
     w.deploy(Ok(vec![stack("a", "1"), stack("b", "1")]));

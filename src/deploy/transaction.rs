@@ -82,8 +82,11 @@ fn go(
     target: &Manifest,
     p: &DeployPlan,
     timeout: Duration,
+    with_secrets: bool,
 ) -> Result<(), String> {
-    create_secrets(store, fx, to, target, p)?;
+    if with_secrets {
+        create_secrets(store, fx, to, target, p)?;
+    }
     store.switch(to).map_err(|e| e.to_string())?;
     fx.report.status("reloading the service manager");
     fx.systemd.daemon_reload()?;
@@ -112,6 +115,8 @@ fn undo(
         None => empty_manifest(),
     };
     let back = plan(Some(&failed_m), &target);
+    fx.report
+        .set_context("GENERATION", &from.map_or("none".into(), |f| f.to_string()));
     store
         .write_intent(&Intent {
             from: Some(failed),
@@ -122,7 +127,7 @@ fn undo(
             stop: back.stop.clone(),
         })
         .map_err(|e| e.to_string())?;
-    go(store, fx, from, &target, &back, timeout)
+    go(store, fx, from, &target, &back, timeout, true)
 }
 
 /// Switches the host from generation `from` to `to` and records `to`'s outcome (`success` when it
@@ -150,7 +155,21 @@ pub fn apply(
         restart_levels: p.restart_levels.clone(),
         stop: p.stop.clone(),
     })?;
-    let result = match go(store, fx, Some(to), &new, &p, timeout) {
+    // Secrets first: a failure here has switched nothing, so only the old secrets go back.
+    if let Err(e) = create_secrets(store, fx, Some(to), &new, &p) {
+        fx.report
+            .error(&[], &format!("generation {to}: {e}; nothing was switched"));
+        let old_m = old.clone().unwrap_or_else(empty_manifest);
+        let back = plan(Some(&new), &old_m);
+        if let Err(e2) = create_secrets(store, fx, from, &old_m, &back) {
+            fx.report
+                .error(&[], &format!("restoring the previous secrets: {e2}"));
+        }
+        set_outcome(store, to, Outcome::RolledBack, Some(e.clone()));
+        store.clear_intent()?;
+        return Ok(ApplyResult::RolledBack(e));
+    }
+    let result = match go(store, fx, Some(to), &new, &p, timeout, false) {
         Ok(()) => {
             set_outcome(store, to, success, None);
             fx.report.info(&[], &format!("generation {to} is current"));

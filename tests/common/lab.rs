@@ -185,6 +185,30 @@ impl Lab {
         cmd
     }
 
+    /// The release-tool binary of this build, run as the lab user.
+    pub fn release_tool(&self) -> Command {
+        self.command(env!("CARGO_BIN_EXE_release-tool"))
+    }
+
+    /// Copies the tree `from` into `to` (created), everything owned by the lab user; e.g. `examples/`
+    /// into a `tempdir` before a test turns it into a git repo and deploys it.
+    pub fn copy_tree(&self, from: &Path, to: &Path) {
+        self.create_dirs(to);
+        let status = Command::new("cp")
+            .arg("-a")
+            .arg(format!("{}/.", from.display()))
+            .arg(to)
+            .status()
+            .expect("run cp");
+        assert!(
+            status.success(),
+            "cp -a {} {}",
+            from.display(),
+            to.display()
+        );
+        self.chown(to);
+    }
+
     /// Runs `argv` as the lab user and returns its output.
     pub fn run(&self, argv: &[&str]) -> Output {
         let (program, args) = argv.split_first().expect("run needs a program");

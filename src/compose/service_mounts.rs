@@ -1,0 +1,265 @@
+//! Phase `normalize`, a service's mounts and network attachments: `ports`, `volumes`, `devices`,
+//! `networks` in the long syntax docker compose prints.
+
+use serde_json::{json, Map, Value as Json};
+
+use super::convert::{self, boolean, err, integer, plain, string, string_list, string_map, Res};
+use super::node::{Node, Value};
+use super::service::{bytes, Ctx};
+use super::short;
+
+pub(super) fn ports(node: &Node, path: &str) -> Res<Json> {
+    let Value::Seq(items) = &node.value else {
+        return Err(err(node, path, "must be a list"));
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let p = format!("{path}[{i}]");
+        match &item.value {
+            Value::Map(m) => {
+                let mut o = Map::new();
+                o.insert("mode".into(), json!("ingress"));
+                for (k, v) in m {
+                    let kp = format!("{p}.{k}");
+                    let j = match k.as_str() {
+                        "target" => json!(integer(v, &kp)?),
+                        "published" => Json::String(string(v, &kp)?),
+                        _ => Json::String(string(v, &kp)?),
+                    };
+                    o.insert(k.clone(), j);
+                }
+                o.entry("protocol").or_insert(json!("tcp"));
+                out.push(Json::Object(o));
+            }
+            Value::Seq(_) | Value::Null => {
+                return Err(err(item, &p, "must be a port string or a mapping"))
+            }
+            _ => {
+                let s = string(item, &p)?;
+                for spec in short::parse_port(&s).map_err(|e| err(item, &p, e))? {
+                    let mut o = Map::new();
+                    o.insert("mode".into(), json!("ingress"));
+                    if let Some(ip) = spec.host_ip {
+                        o.insert("host_ip".into(), json!(ip));
+                    }
+                    o.insert("target".into(), json!(spec.target));
+                    if let Some(p) = spec.published {
+                        o.insert("published".into(), json!(p));
+                    }
+                    o.insert("protocol".into(), json!(spec.protocol));
+                    out.push(Json::Object(o));
+                }
+            }
+        }
+    }
+    Ok(Json::Array(out))
+}
+
+pub(super) fn volumes(node: &Node, path: &str, ctx: &mut Ctx) -> Res<Json> {
+    let Value::Seq(items) = &node.value else {
+        return Err(err(node, path, "must be a list"));
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let p = format!("{path}[{i}]");
+        let v = match &item.value {
+            Value::Map(m) => {
+                let mut o = Map::new();
+                for (k, v) in m {
+                    let kp = format!("{p}.{k}");
+                    let j = match k.as_str() {
+                        "read_only" => Json::Bool(boolean(v, &kp)?),
+                        "tmpfs" => {
+                            let mut t = Map::new();
+                            for (tk, tv) in convert::map(v, &kp)? {
+                                let tp = format!("{kp}.{tk}");
+                                t.insert(
+                                    tk.clone(),
+                                    match tk.as_str() {
+                                        "size" => bytes(tv, &tp)?,
+                                        "mode" => json!(integer(tv, &tp)?),
+                                        _ => plain(tv),
+                                    },
+                                );
+                            }
+                            Json::Object(t)
+                        }
+                        "bind" | "volume" | "image" => {
+                            let mut t = Map::new();
+                            for (tk, tv) in convert::map(v, &kp)? {
+                                let tp = format!("{kp}.{tk}");
+                                t.insert(
+                                    tk.clone(),
+                                    match tk.as_str() {
+                                        "create_host_path" | "nocopy" => {
+                                            Json::Bool(boolean(tv, &tp)?)
+                                        }
+                                        _ => Json::String(string(tv, &tp)?),
+                                    },
+                                );
+                            }
+                            Json::Object(t)
+                        }
+                        _ => Json::String(string(v, &kp)?),
+                    };
+                    o.insert(k.clone(), j);
+                }
+                let kind = o
+                    .get("type")
+                    .and_then(|t| t.as_str())
+                    .unwrap_or("")
+                    .to_string();
+                if kind.is_empty() {
+                    return Err(err(
+                        item,
+                        &format!("{p}.type"),
+                        "a long-syntax volume needs a type",
+                    ));
+                }
+                if kind == "bind" {
+                    if let Some(Json::String(src)) = o.get("source") {
+                        let abs = bind_source(src, ctx);
+                        o.insert("source".into(), Json::String(abs));
+                    }
+                }
+                if let Some(Json::String(t)) = o.get("target") {
+                    let t = clean_target(t);
+                    o.insert("target".into(), Json::String(t));
+                }
+                Json::Object(o)
+            }
+            _ => {
+                let s = string(item, &p)?;
+                let sv = short::parse_volume(&s).map_err(|e| err(item, &p, e))?;
+                let mut o = Map::new();
+                let bind = short::is_path_source(&sv.source);
+                o.insert("type".into(), json!(if bind { "bind" } else { "volume" }));
+                if !sv.source.is_empty() {
+                    let src = if bind {
+                        bind_source(&sv.source, ctx)
+                    } else {
+                        sv.source.clone()
+                    };
+                    o.insert("source".into(), json!(src));
+                }
+                o.insert("target".into(), json!(clean_target(&sv.target)));
+                let mut bind_opts = Map::new();
+                let mut vol_opts = Map::new();
+                for opt in &sv.options {
+                    match opt.as_str() {
+                        "ro" => {
+                            o.insert("read_only".into(), json!(true));
+                        }
+                        "rw" => {}
+                        "z" | "Z" => {
+                            bind_opts.insert("selinux".into(), json!(opt));
+                        }
+                        // docker compose accepts and drops these (Docker Desktop hints).
+                        "delegated" | "cached" | "consistent" => {}
+                        "nocopy" => {
+                            vol_opts.insert("nocopy".into(), json!(true));
+                        }
+                        "shared" | "rshared" | "slave" | "rslave" | "private" | "rprivate" => {
+                            bind_opts.insert("propagation".into(), json!(opt));
+                        }
+                        _ => {
+                            return Err(err(
+                                item,
+                                &p,
+                                format!("unknown volume option '{opt}' in '{s}'"),
+                            ))
+                        }
+                    }
+                }
+                if bind {
+                    bind_opts.insert("create_host_path".into(), json!(true));
+                    o.insert("bind".into(), Json::Object(bind_opts));
+                } else {
+                    // docker compose keeps `:z`/propagation on a named volume under `bind`.
+                    if !bind_opts.is_empty() {
+                        o.insert("bind".into(), Json::Object(bind_opts));
+                    }
+                    o.insert("volume".into(), Json::Object(vol_opts));
+                }
+                Json::Object(o)
+            }
+        };
+        out.push(v);
+    }
+    Ok(Json::Array(out))
+}
+
+pub(super) fn networks(node: &Node, path: &str) -> Res<Json> {
+    let mut out = Map::new();
+    for (k, v) in convert::map(node, path)? {
+        let p = format!("{path}.{k}");
+        let j = match &v.value {
+            Value::Null => Json::Null,
+            Value::Map(m) => {
+                let mut o = Map::new();
+                for (nk, nv) in m {
+                    let np = format!("{p}.{nk}");
+                    o.insert(
+                        nk.clone(),
+                        match nk.as_str() {
+                            "aliases" | "link_local_ips" => json!(string_list(nv, &np)?),
+                            "priority" => json!(integer(nv, &np)?),
+                            "driver_opts" => string_map(nv, &np, false)?,
+                            _ => Json::String(string(nv, &np)?),
+                        },
+                    );
+                }
+                Json::Object(o)
+            }
+            _ => return Err(err(v, &p, "must be a mapping or null")),
+        };
+        out.insert(k.clone(), j);
+    }
+    Ok(Json::Object(out))
+}
+
+pub(super) fn devices(node: &Node, path: &str) -> Res<Json> {
+    let Value::Seq(items) = &node.value else {
+        return Err(err(node, path, "must be a list"));
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let p = format!("{path}[{i}]");
+        if let Value::Map(_) = &item.value {
+            out.push(plain(item));
+            continue;
+        }
+        let s = string(item, &p)?;
+        let parts: Vec<&str> = s.split(':').collect();
+        let (src, dst, perm) = match parts.as_slice() {
+            [a] => (*a, *a, "rwm"),
+            [a, b] => (*a, *b, "rwm"),
+            [a, b, c] => (*a, *b, *c),
+            _ => return Err(err(item, &p, format!("invalid device '{s}'"))),
+        };
+        out.push(json!({"source": src, "target": dst, "permissions": perm}));
+    }
+    Ok(Json::Array(out))
+}
+
+/// A bind source: relative paths joined to the stack directory (cleaned, as Go's `filepath.Join`
+/// does), absolute ones kept as written.
+pub(super) fn bind_source(src: &str, ctx: &Ctx) -> String {
+    let windows =
+        src.len() >= 2 && src.as_bytes()[1] == b':' && src.as_bytes()[0].is_ascii_alphabetic();
+    if src.starts_with('/') || windows {
+        src.to_string()
+    } else {
+        ctx.dirs.show(&ctx.dirs.resolve(src))
+    }
+}
+
+/// Go's `path.Clean` of a container path (`/app/` → `/app`).
+pub(super) fn clean_target(t: &str) -> String {
+    if t.is_empty() || !t.starts_with('/') {
+        return t.to_string();
+    }
+    super::paths::clean(std::path::Path::new(t))
+        .display()
+        .to_string()
+}

@@ -1,0 +1,61 @@
+//! Global variables: the repo's values file (dotenv format, same rules as `.env`) with
+//! `--vars-json` over it. They feed interpolation below a stack's `.env`, and are added to every
+//! container's environment below `env_file` and `environment:`.
+
+use std::path::Path;
+
+use indexmap::IndexMap;
+
+use super::{dotenv, LoadError};
+use crate::commands::context::merge_vars_json;
+use crate::diag::{Diagnostic, Span};
+
+pub fn load_global_vars(
+    values_file: Option<&Path>,
+    vars_json: Option<&str>,
+) -> Result<IndexMap<String, String>, LoadError> {
+    let mut vars = IndexMap::new();
+    if let Some(f) = values_file {
+        let span = |line| Span {
+            file: f.to_path_buf(),
+            line,
+            column: 0,
+        };
+        let text = std::fs::read_to_string(f).map_err(|e| LoadError {
+            diagnostics: vec![Diagnostic::error(
+                span(0),
+                "",
+                format!("cannot read the values file: {e}"),
+            )],
+        })?;
+        vars = dotenv::parse(&text, &|_| None).map_err(|e| LoadError {
+            diagnostics: vec![Diagnostic::error(span(e.line), "", e.message)],
+        })?;
+    }
+    if let Some(j) = vars_json {
+        vars = merge_vars_json(vars, j).map_err(|e| LoadError {
+            diagnostics: vec![Diagnostic::error(Span::default(), "", e)],
+        })?;
+    }
+    Ok(vars)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_file_then_vars_json_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("values.env");
+        std::fs::write(&f, "A=file\nB=\"two words\"\nC=${A}-x\n").unwrap();
+        let v = load_global_vars(Some(&f), Some(r#"{"A":"json","N":1}"#)).unwrap();
+        assert_eq!(v["A"], "json");
+        assert_eq!(v["B"], "two words");
+        assert_eq!(v["C"], "file-x");
+        assert_eq!(v["N"], "1");
+        let e = load_global_vars(Some(&dir.path().join("missing.env")), None).unwrap_err();
+        assert!(e.to_string().contains("missing.env"), "{e}");
+        assert!(load_global_vars(None, Some("[1]")).is_err());
+    }
+}

@@ -1,0 +1,546 @@
+//! Phase `yaml`: text → positioned node tree, with yaml-rust2's event parser.
+//!
+//! We build the tree ourselves so every node keeps its line and column and its tag, aliases are
+//! expanded under a budget (a billion-laughs file is refused, not expanded), merge keys (`<<`)
+//! follow go-yaml v3 (explicit keys win, earlier merge sources win over later ones), and plain
+//! scalars are typed as go-yaml v3 types them (`0400` and `0o400` are ints, `yes`/`on` strings).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use yaml_rust2::parser::{Event, Parser, Tag};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+use super::node::{Node, Pos, Value};
+use crate::diag::{Diagnostic, Span};
+
+/// Compose files larger than this are refused before parsing (4 MiB; the largest real compose file
+/// we know of is under 100 KiB).
+pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+/// Nodes that alias expansion may add to one document. A real file adds a few thousand at most;
+/// a "billion laughs" file would add billions.
+pub const MAX_ALIAS_NODES: usize = 100_000;
+
+/// Reads and parses one compose file, refusing files over [`MAX_FILE_BYTES`].
+pub fn read_file(path: &Path) -> Result<Node, Diagnostic> {
+    let span = Span {
+        file: path.to_path_buf(),
+        ..Span::default()
+    };
+    let meta = std::fs::metadata(path)
+        .map_err(|e| Diagnostic::error(span.clone(), "", format!("cannot read: {e}")))?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(Diagnostic::error(
+            span,
+            "",
+            format!(
+                "file is too large ({} bytes; the limit is {} bytes)",
+                meta.len(),
+                MAX_FILE_BYTES
+            ),
+        ));
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Diagnostic::error(span, "", format!("cannot read: {e}")))?;
+    parse_str(&text, path)
+}
+
+/// Parses one YAML document (an empty file is an empty mapping, as compose treats it).
+pub fn parse_str(text: &str, file: &Path) -> Result<Node, Diagnostic> {
+    let mut fixed = std::borrow::Cow::Borrowed(text);
+    let mut first_error = None;
+    for _ in 0..32 {
+        match parse_once(&fixed, file) {
+            Ok(n) => return Ok(n),
+            Err((d, scan_line)) => {
+                let d = first_error.get_or_insert(d).clone();
+                // go-yaml accepts a flow collection closed (`]`, `}`) at its key's indentation,
+                // which yaml-rust2 refuses; indenting such a line changes nothing else, so we
+                // retry with it indented.
+                let Some(line) = scan_line else { return Err(d) };
+                match indent_closing_line(&fixed, line) {
+                    Some(t) => fixed = std::borrow::Cow::Owned(t),
+                    None => return Err(d),
+                }
+            }
+        }
+    }
+    Err(first_error.unwrap_or_else(|| Diagnostic::error(Span::default(), "", "YAML syntax error")))
+}
+
+/// `text` with 2 more spaces before line `line` (1-based) if it starts with `]` or `}`.
+fn indent_closing_line(text: &str, line: usize) -> Option<String> {
+    let mut out = String::with_capacity(text.len() + 2);
+    let mut found = false;
+    for (i, l) in text.split_inclusive('\n').enumerate() {
+        if i + 1 == line && l.trim_start().starts_with([']', '}']) {
+            out.push_str("  ");
+            found = true;
+        }
+        out.push_str(l);
+    }
+    found.then_some(out)
+}
+
+/// One parse; a scanner error also gives its line, for the retry above.
+fn parse_once(text: &str, file: &Path) -> Result<Node, (Diagnostic, Option<usize>)> {
+    let file = Arc::new(PathBuf::from(file));
+    let mut b = Builder {
+        file: file.clone(),
+        stack: Vec::new(),
+        anchors: Vec::new(),
+        alias_nodes: 0,
+        root: None,
+    };
+    let mut parser = Parser::new_from_str(text);
+    loop {
+        let (ev, mark) = parser.next_token().map_err(|e| {
+            let m = e.marker();
+            let d = Diagnostic::error(b.span_at(m), "", format!("YAML syntax error: {}", e.info()));
+            (d, Some(m.line()))
+        })?;
+        match ev {
+            Event::StreamEnd => break,
+            Event::DocumentStart if b.root.is_some() => {
+                return Err((
+                    Diagnostic::error(
+                        b.span_at(&mark),
+                        "",
+                        "a compose file holds one YAML document, found a second",
+                    ),
+                    None,
+                ));
+            }
+            ev => b.event(ev, &mark).map_err(|d| (d, None))?,
+        }
+    }
+    Ok(b.root.unwrap_or_else(|| {
+        Node::new(
+            Value::Map(IndexMap::new()),
+            Pos {
+                file,
+                line: 1,
+                column: 1,
+            },
+        )
+    }))
+}
+
+enum Frame {
+    Seq {
+        node: Node,
+        items: Vec<Node>,
+        anchor: usize,
+    },
+    Map {
+        node: Node,
+        entries: IndexMap<String, Node>,
+        merges: Vec<Node>,
+        key: Option<Node>,
+        anchor: usize,
+    },
+}
+
+struct Builder {
+    file: Arc<PathBuf>,
+    stack: Vec<Frame>,
+    /// Anchor id → (node, its node count).
+    anchors: Vec<Option<(Node, usize)>>,
+    alias_nodes: usize,
+    root: Option<Node>,
+}
+
+fn local_tag(tag: &Option<Tag>) -> Option<String> {
+    tag.as_ref()
+        .filter(|t| t.handle == "!")
+        .map(|t| format!("!{}", t.suffix))
+}
+
+impl Builder {
+    fn pos(&self, m: &Marker) -> Pos {
+        Pos {
+            file: self.file.clone(),
+            line: m.line() as u32,
+            column: m.col() as u32 + 1,
+        }
+    }
+    fn span_at(&self, m: &Marker) -> Span {
+        self.pos(m).span()
+    }
+
+    fn event(&mut self, ev: Event, mark: &Marker) -> Result<(), Diagnostic> {
+        match ev {
+            Event::Scalar(text, style, anchor, tag) => {
+                let mut node = Node::new(scalar_value(text, style, &tag), self.pos(mark));
+                node.tag = local_tag(&tag);
+                self.anchor(anchor, &node);
+                self.push(node, mark)
+            }
+            Event::SequenceStart(anchor, tag) => {
+                let mut node = Node::new(Value::Null, self.pos(mark));
+                node.tag = local_tag(&tag);
+                self.stack.push(Frame::Seq {
+                    node,
+                    items: Vec::new(),
+                    anchor,
+                });
+                Ok(())
+            }
+            Event::MappingStart(anchor, tag) => {
+                let mut node = Node::new(Value::Null, self.pos(mark));
+                node.tag = local_tag(&tag);
+                self.stack.push(Frame::Map {
+                    node,
+                    entries: IndexMap::new(),
+                    merges: Vec::new(),
+                    key: None,
+                    anchor,
+                });
+                Ok(())
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let node = match self.stack.pop() {
+                    Some(Frame::Seq {
+                        mut node,
+                        items,
+                        anchor,
+                    }) => {
+                        node.value = Value::Seq(items);
+                        self.anchor(anchor, &node);
+                        node
+                    }
+                    Some(Frame::Map {
+                        mut node,
+                        mut entries,
+                        merges,
+                        anchor,
+                        ..
+                    }) => {
+                        apply_merges(&mut entries, merges)?;
+                        node.value = Value::Map(entries);
+                        self.anchor(anchor, &node);
+                        node
+                    }
+                    None => return Ok(()),
+                };
+                self.push(node, mark)
+            }
+            Event::Alias(id) => {
+                let Some(Some((node, count))) = self.anchors.get(id) else {
+                    return Err(Diagnostic::error(
+                        self.span_at(mark),
+                        "",
+                        "YAML alias refers to an unknown anchor",
+                    ));
+                };
+                self.alias_nodes += count;
+                if self.alias_nodes > MAX_ALIAS_NODES {
+                    return Err(Diagnostic::error(
+                        self.span_at(mark),
+                        "",
+                        format!(
+                            "YAML aliases expand to more than {MAX_ALIAS_NODES} nodes; \
+                             refusing to load (an alias-expansion bomb?)"
+                        ),
+                    ));
+                }
+                let node = node.clone();
+                self.push(node, mark)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn anchor(&mut self, id: usize, node: &Node) {
+        if id == 0 {
+            return;
+        }
+        if self.anchors.len() <= id {
+            self.anchors.resize(id + 1, None);
+        }
+        self.anchors[id] = Some((node.clone(), node.count()));
+    }
+
+    fn push(&mut self, node: Node, mark: &Marker) -> Result<(), Diagnostic> {
+        let span = self.span_at(mark);
+        match self.stack.last_mut() {
+            None => {
+                self.root = Some(node);
+                Ok(())
+            }
+            Some(Frame::Seq { items, .. }) => {
+                items.push(node);
+                Ok(())
+            }
+            Some(Frame::Map {
+                entries,
+                merges,
+                key,
+                ..
+            }) => match key.take() {
+                None => {
+                    *key = Some(node);
+                    Ok(())
+                }
+                Some(k) => {
+                    let name = match k.scalar_text() {
+                        Some(s) if matches!(k.value, Value::Null) => {
+                            let _ = s;
+                            "null".to_string()
+                        }
+                        Some(s) => s,
+                        None => {
+                            return Err(Diagnostic::error(
+                                k.span(),
+                                "",
+                                "a mapping key must be a scalar",
+                            ))
+                        }
+                    };
+                    if name == "<<" && k.tag.is_none() && matches!(k.value, Value::Str(_)) {
+                        merges.push(node);
+                        return Ok(());
+                    }
+                    if entries.contains_key(&name) {
+                        let _ = span;
+                        return Err(Diagnostic::error(
+                            k.span(),
+                            name.clone(),
+                            format!("YAML mapping key '{name}' is already defined"),
+                        ));
+                    }
+                    entries.insert(name, node);
+                    Ok(())
+                }
+            },
+        }
+    }
+}
+
+/// `<<: *a` and `<<: [*a, *b]`: keys written in the mapping win, then earlier sources.
+fn apply_merges(entries: &mut IndexMap<String, Node>, merges: Vec<Node>) -> Result<(), Diagnostic> {
+    for m in merges {
+        let sources: Vec<Node> = match m.value {
+            Value::Map(_) => vec![m],
+            Value::Seq(items) => items,
+            _ => {
+                return Err(Diagnostic::error(
+                    m.pos.span(),
+                    "<<",
+                    "a merge key (<<) needs a mapping or a list of mappings",
+                ))
+            }
+        };
+        for src in sources {
+            let span = src.span();
+            let Value::Map(map) = src.value else {
+                return Err(Diagnostic::error(
+                    span,
+                    "<<",
+                    "a merge key (<<) needs a mapping or a list of mappings",
+                ));
+            };
+            for (k, v) in map {
+                entries.entry(k).or_insert(v);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn scalar_value(text: String, style: TScalarStyle, tag: &Option<Tag>) -> Value {
+    if let Some(t) = tag {
+        if t.handle == "tag:yaml.org,2002:" {
+            return match t.suffix.as_str() {
+                "str" => Value::Str(text),
+                "null" => Value::Null,
+                "bool" | "int" | "float" => resolve_plain(text),
+                _ => Value::Str(text),
+            };
+        }
+    }
+    match style {
+        TScalarStyle::Plain => resolve_plain(text),
+        _ => Value::Str(text),
+    }
+}
+
+/// go-yaml v3's resolution of a plain scalar.
+pub fn resolve_plain(text: String) -> Value {
+    match text.as_str() {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Value::Float(f64::INFINITY)
+        }
+        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
+        _ => {}
+    }
+    let first = text.as_bytes()[0];
+    if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
+        return Value::Str(text);
+    }
+    let plain = text.replace('_', "");
+    if let Some(i) = parse_go_int(&plain) {
+        return Value::Int(i);
+    }
+    if is_yaml_float(&plain) {
+        if let Ok(f) = plain.parse::<f64>() {
+            return Value::Float(f);
+        }
+    }
+    Value::Str(text)
+}
+
+/// `strconv.ParseInt(s, 0, 64)`: `0x`, `0o`, `0b` prefixes and a leading `0` for octal.
+fn parse_go_int(s: &str) -> Option<i64> {
+    let (neg, body) = match s.as_bytes().first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if body.is_empty() || !body.as_bytes()[0].is_ascii_digit() {
+        return None;
+    }
+    let (radix, digits) = if let Some(d) = body.strip_prefix("0x").or(body.strip_prefix("0X")) {
+        (16, d)
+    } else if let Some(d) = body.strip_prefix("0o").or(body.strip_prefix("0O")) {
+        (8, d)
+    } else if let Some(d) = body.strip_prefix("0b").or(body.strip_prefix("0B")) {
+        (2, d)
+    } else if body.len() > 1 && body.starts_with('0') {
+        (8, &body[1..])
+    } else {
+        (10, body)
+    };
+    if digits.is_empty() || digits.starts_with(['+', '-']) {
+        return None;
+    }
+    let v = i64::from_str_radix(digits, radix).ok()?;
+    Some(if neg { -v } else { v })
+}
+
+fn is_yaml_float(s: &str) -> bool {
+    // ^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$
+    let b = s.as_bytes();
+    let mut i = 0;
+    if i < b.len() && (b[i] == b'-' || b[i] == b'+') {
+        i += 1;
+    }
+    let int_start = i;
+    while i < b.len() && b[i].is_ascii_digit() {
+        i += 1;
+    }
+    let int_digits = i - int_start;
+    if i < b.len() && b[i] == b'.' {
+        i += 1;
+        let f = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if int_digits == 0 && i == f {
+            return false;
+        }
+    } else if int_digits == 0 {
+        return false;
+    }
+    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
+        i += 1;
+        if i < b.len() && (b[i] == b'-' || b[i] == b'+') {
+            i += 1;
+        }
+        let e = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == e {
+            return false;
+        }
+    }
+    i == b.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Node {
+        parse_str(s, Path::new("c.yaml")).unwrap()
+    }
+
+    #[test]
+    fn plain_scalars_are_typed_like_go_yaml_v3() {
+        let n = p("a: 0400\nb: 0o400\nc: yes\nd: on\ne: 1.50\nf: ~\ng:\nh: '0400'\ni: 0x1F\nj: 1_000\nk: 08\n");
+        let v = |k: &str| n.get(k).unwrap().value.clone();
+        assert_eq!(v("a"), Value::Int(256));
+        assert_eq!(v("b"), Value::Int(256));
+        assert_eq!(v("c"), Value::Str("yes".into()));
+        assert_eq!(v("d"), Value::Str("on".into()));
+        assert_eq!(v("e"), Value::Float(1.5));
+        assert_eq!(v("f"), Value::Null);
+        assert_eq!(v("g"), Value::Null);
+        assert_eq!(v("h"), Value::Str("0400".into()));
+        assert_eq!(v("i"), Value::Int(31));
+        assert_eq!(v("j"), Value::Int(1000));
+        assert_eq!(v("k"), Value::Float(8.0));
+    }
+
+    #[test]
+    fn positions_and_tags_are_kept() {
+        let n = p("services:\n  web:\n    ports: !reset []\n");
+        let ports = n
+            .get("services")
+            .unwrap()
+            .get("web")
+            .unwrap()
+            .get("ports")
+            .unwrap();
+        assert_eq!(ports.tag.as_deref(), Some("!reset"));
+        assert_eq!((ports.pos.line, ports.pos.column), (3, 19));
+    }
+
+    #[test]
+    fn merge_keys_explicit_wins_then_first_source() {
+        let n = p("x: &a {p: 1, q: 1}\ny: &b {q: 2, r: 2}\nz:\n  <<: [*a, *b]\n  p: 9\n");
+        let z = n.get("z").unwrap();
+        assert_eq!(z.get("p").unwrap().value, Value::Int(9));
+        assert_eq!(z.get("q").unwrap().value, Value::Int(1));
+        assert_eq!(z.get("r").unwrap().value, Value::Int(2));
+    }
+
+    #[test]
+    fn syntax_error_names_file_line_column() {
+        let e = parse_str("services:\n  web: [a\n", Path::new("c.yaml")).unwrap_err();
+        let s = e.to_string();
+        assert!(s.starts_with("c.yaml:3:"), "{s}");
+        assert!(s.contains("YAML syntax error"), "{s}");
+    }
+
+    #[test]
+    fn flow_sequence_closed_at_key_indentation_is_accepted_like_go_yaml() {
+        let n = p("healthcheck:\n  test: [\n      \"CMD\",\n      \"x\"\n  ]\n  interval: 30s\n");
+        let h = n.get("healthcheck").unwrap();
+        assert_eq!(h.get("test").unwrap().as_seq().unwrap().len(), 2);
+        assert_eq!(h.get("interval").unwrap().pos.line, 6);
+    }
+
+    #[test]
+    fn alias_bomb_is_refused() {
+        let mut s = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..9 {
+            let prev = format!("*a{}", i - 1);
+            s.push_str(&format!("a{i}: &a{i} [{}]\n", vec![prev; 10].join(", ")));
+        }
+        let e = parse_str(&s, Path::new("bomb.yaml")).unwrap_err();
+        assert!(e.to_string().contains("alias-expansion bomb"), "{e}");
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused() {
+        let e = parse_str("a: 1\na: 2\n", Path::new("c.yaml")).unwrap_err();
+        assert!(e.to_string().contains("'a' is already defined"), "{e}");
+    }
+}
