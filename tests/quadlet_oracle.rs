@@ -57,10 +57,7 @@ fn check(
 
 #[test]
 fn examples_and_fixtures_pass_real_quadlet() {
-    let (Some(q), Some(dc)) = (
-        support::quadlet("examples_and_fixtures_pass_real_quadlet"),
-        support::docker_compose("examples_and_fixtures_pass_real_quadlet"),
-    ) else {
+    let Some(q) = support::quadlet("examples_and_fixtures_pass_real_quadlet") else {
         return;
     };
     let root = support::manifest_dir();
@@ -76,10 +73,10 @@ fn examples_and_fixtures_pass_real_quadlet() {
     }
     let mut checked = 0;
     for (services, values) in sets {
-        let vars = support::read_vars(&values);
+        let vars = support::global_vars(&values);
         for dir in stacks_of(&services) {
             let name = dir.file_name().unwrap().to_string_lossy().into_owned();
-            let stack = support::load_with_docker_compose(&dc, &name, &dir, &[], &vars).unwrap();
+            let stack = support::load(&name, &dir, &[], &vars).unwrap();
             for v in [V5_4, V4_4] {
                 match support::render(&stack, v) {
                     Ok(_) => {
@@ -101,16 +98,13 @@ fn examples_and_fixtures_pass_real_quadlet() {
 
 #[test]
 fn examples_podman_run_argv() {
-    let (Some(q), Some(dc)) = (
-        support::quadlet("examples_podman_run_argv"),
-        support::docker_compose("examples_podman_run_argv"),
-    ) else {
+    let Some(q) = support::quadlet("examples_podman_run_argv") else {
         return;
     };
     let root = support::manifest_dir();
-    let vars = support::read_vars(&root.join("examples/values.env"));
+    let vars = support::global_vars(&root.join("examples/values.env"));
     let dir = root.join("examples/services/web");
-    let stack = support::load_with_docker_compose(&dc, "web", &dir, &[], &vars).unwrap();
+    let stack = support::load("web", &dir, &[], &vars).unwrap();
     let d = check(&q, &stack, V5_4).unwrap();
     let argv = support::run_argv(&d.stdout, "web-frontend.service");
     let index = format!("{}/conf/index.html:/www/index.html:ro", dir.display());
@@ -135,6 +129,12 @@ fn examples_podman_run_argv() {
         "127.0.0.1:18080:8080",
         "--env",
         "FRONTEND_BANNER=${not interpolated}",
+        "--env",
+        "GREETING=hello from release-tool",
+        "--env",
+        "REGISTRY=127.0.0.1:5000",
+        "--env",
+        "TZ=UTC",
         "--label",
         "org.example.role=frontend",
         "--label",
@@ -195,17 +195,50 @@ struct CorpusOutcome {
 /// files the upstream repo expects the user to create, and fragments meant to be combined with
 /// another file through several `-f`. None fails in translation or in quadlet.
 const CORPUS_EXPECTED_FAILURES: &[(&str, &str)] = &[
-    ("paperless-ngx/paperless-ngx/docker/compose/docker-compose.portainer.yml", "load: env file"),
-    ("deviantony/docker-elk/extensions/fleet/agent-apmserver-compose.yml", "depends on undefined service \"fleet-server\""),
-    ("penpot/penpot/docker/devenv/docker-compose.main.yml", "empty section between colons"),
-    ("frappe/frappe_docker/overrides/compose.mariadb-secrets.yaml", "load: error while interpolating secrets.db_password.file: required variable DB_PASSWORD_SECRETS_FILE is missin"),
-    ("frappe/frappe_docker/overrides/compose.traefik-ssl.yaml", "has neither an image nor a build context specified"),
-    ("frappe/frappe_docker/overrides/compose.multi-bench.yaml", "has neither an image nor a build context specified"),
-    ("immich-app/immich/docker/docker-compose.yml", "empty section between colons"),
-    ("immich-app/immich/docker/hwaccel.ml.yml", "empty section between colons"),
-    ("immich-app/immich/docker/hwaccel.transcoding.yml", "empty section between colons"),
-    ("mastodon/mastodon/docker-compose.yml", "load: env file"),
-    ("goauthentik/authentik/docker-compose.yml", "load: env file"),
+    (
+        "paperless-ngx/paperless-ngx/docker/compose/docker-compose.portainer.yml",
+        "stack.env not found",
+    ),
+    (
+        "deviantony/docker-elk/extensions/fleet/agent-apmserver-compose.yml",
+        "depends on undefined service \"fleet-server\"",
+    ),
+    (
+        "penpot/penpot/docker/devenv/docker-compose.main.yml",
+        "empty section between colons",
+    ),
+    (
+        "frappe/frappe_docker/overrides/compose.mariadb-secrets.yaml",
+        "required variable DB_PASSWORD_SECRETS_FILE is missing a value",
+    ),
+    (
+        "frappe/frappe_docker/overrides/compose.traefik-ssl.yaml",
+        "has neither an image nor a build context specified",
+    ),
+    (
+        "frappe/frappe_docker/overrides/compose.multi-bench.yaml",
+        "has neither an image nor a build context specified",
+    ),
+    (
+        "immich-app/immich/docker/docker-compose.yml",
+        "empty section between colons",
+    ),
+    (
+        "immich-app/immich/docker/hwaccel.ml.yml",
+        "has neither an image nor a build context specified",
+    ),
+    (
+        "immich-app/immich/docker/hwaccel.transcoding.yml",
+        "has neither an image nor a build context specified",
+    ),
+    (
+        "mastodon/mastodon/docker-compose.yml",
+        ".env.production not found",
+    ),
+    (
+        "goauthentik/authentik/docker-compose.yml",
+        "authentik/.env not found",
+    ),
 ];
 
 /// Project directory, `-f` files, variables.
@@ -231,7 +264,6 @@ const BASE_FILES: &[&str] = &[
 /// `overrides/` file); in each case giving placeholder values to variables docker compose says
 /// are required. Returns docker compose's last error when none works.
 fn load_corpus_file(
-    dc: &Path,
     name: &str,
     repo: &Path,
     file: &Path,
@@ -269,7 +301,7 @@ fn load_corpus_file(
     let mut last = String::new();
     for (dir, files, mut vars) in attempts {
         for _ in 0..12 {
-            match support::load_with_docker_compose(dc, name, &dir, &files, &vars) {
+            match support::load(name, &dir, &files, &vars) {
                 Ok(s) => return Ok(s),
                 Err(e) => {
                     let missing = e
@@ -299,10 +331,7 @@ fn corpus_root() -> Option<PathBuf> {
 
 #[test]
 fn corpus_passes_real_quadlet() {
-    let (Some(q), Some(dc)) = (
-        support::quadlet("corpus_passes_real_quadlet"),
-        support::docker_compose("corpus_passes_real_quadlet"),
-    ) else {
+    let Some(q) = support::quadlet("corpus_passes_real_quadlet") else {
         return;
     };
     let Some(root) = corpus_root() else {
@@ -324,7 +353,7 @@ fn corpus_passes_real_quadlet() {
         let file = repo_dir.join(cols[2]);
         let rel = format!("{}/{}", cols[0], cols[2]);
         let name = format!("c{i:03}");
-        let result = load_corpus_file(&dc, &name, &repo_dir, &file)
+        let result = load_corpus_file(&name, &repo_dir, &file)
             .map_err(|e| format!("load: {}", e.lines().last().unwrap_or("")))
             .and_then(|stack| {
                 if let Ok(r) = support::render(&stack, V5_4) {
@@ -400,7 +429,6 @@ fn render_to_dir() {
     ) else {
         return;
     };
-    let dc = support::docker_compose("render_to_dir").unwrap();
     let v = std::env::var("RT_RENDER_VERSION").unwrap_or_else(|_| "5.4".into());
     let (a, b) = v.split_once('.').unwrap();
     let v = PodmanVersion {
@@ -408,11 +436,11 @@ fn render_to_dir() {
         minor: b.parse().unwrap(),
     };
     let services = PathBuf::from(services);
-    let vars = support::read_vars(&services.join("../values.env"));
+    let vars = support::global_vars(&services.join("../values.env"));
     std::fs::create_dir_all(&out).unwrap();
     for dir in stacks_of(&services) {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
-        let stack = support::load_with_docker_compose(&dc, &name, &dir, &[], &vars).unwrap();
+        let stack = support::load(&name, &dir, &[], &vars).unwrap();
         let r = support::render(&stack, v).unwrap();
         support::write_units(Path::new(&out), &r);
         for s in &r.secrets {
