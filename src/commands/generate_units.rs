@@ -50,10 +50,7 @@ pub fn run(args: &Args) -> u8 {
             return exit::INVALID_INPUT;
         }
     };
-    // Absolute, so every path the loader resolves (bind sources, secret files) is absolute
-    // in the units, which Quadlet needs.
-    let services_dir = std::path::absolute(&ctx.services_dir).unwrap_or(ctx.services_dir.clone());
-    let stacks = match discover_stacks(&services_dir) {
+    let stacks = match discover_stacks(&ctx.services_dir) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("release-tool: {}: {e}", ctx.services_dir.display());
