@@ -40,6 +40,24 @@ fn docker_compose() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("DOCKER_COMPOSE").filter(|p| !p.is_empty()) {
         return Some(PathBuf::from(p));
     }
+    // The lab's env file names it too ($RELEASE_TOOL_LAB_ENV, /run/release-tool-lab/env, /run/lab/env).
+    let lab_envs = std::env::var_os("RELEASE_TOOL_LAB_ENV")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(["/run/release-tool-lab/env", "/run/lab/env"].map(PathBuf::from));
+    for f in lab_envs {
+        let Ok(text) = std::fs::read_to_string(&f) else {
+            continue;
+        };
+        let found = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("DOCKER_COMPOSE="))
+            .map(|v| PathBuf::from(v.trim().trim_matches('"')))
+            .find(|p| p.is_file());
+        if found.is_some() {
+            return found;
+        }
+    }
     [
         "/usr/local/libexec/docker/cli-plugins/docker-compose",
         "/usr/libexec/docker/cli-plugins/docker-compose",
