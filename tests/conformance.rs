@@ -665,3 +665,48 @@ fn same_reason(docker: &str, ours: &str) -> Result<(), String> {
         ))
     }
 }
+
+/// `release-tool config --format yaml` is itself a compose file docker compose reads back to the
+/// same model as our JSON output (the emitter quotes what needs quoting, escapes `$`).
+#[test]
+fn config_yaml_reads_back_in_docker_compose() {
+    let Some(bin) = docker_compose() else {
+        return skip_or_fail("docker compose not found (set DOCKER_COMPOSE)");
+    };
+    let tool = env!("CARGO_BIN_EXE_release-tool");
+    let services = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/services");
+    for stack in ["web", "worker"] {
+        let run = |format: &str| {
+            let out = Command::new(tool)
+                .env_clear()
+                .args([
+                    "config",
+                    "--stack",
+                    stack,
+                    "--format",
+                    format,
+                    "--services-dir",
+                ])
+                .arg(&services)
+                .output()
+                .expect("release-tool runs");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let ours: Value = serde_json::from_str(&run("json")).expect("json");
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join(stack);
+        std::fs::create_dir(&dir).expect("mkdir");
+        std::fs::write(dir.join("compose.yaml"), run("yaml")).expect("write");
+        let theirs = run_docker(&bin, &dir, &["compose.yaml".to_string()], &IndexMap::new())
+            .expect("docker compose reads it");
+        let mut out = Vec::new();
+        diff(&canonical(&theirs), &canonical(&ours), "", &mut out);
+        out.retain(|d| !d.contains("docker=null ours=(absent)"));
+        assert!(out.is_empty(), "{stack}: {}", out.join("\n"));
+    }
+}
