@@ -40,6 +40,24 @@ fn docker_compose() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("DOCKER_COMPOSE").filter(|p| !p.is_empty()) {
         return Some(PathBuf::from(p));
     }
+    // The lab's env file names it too ($RELEASE_TOOL_LAB_ENV, /run/release-tool-lab/env, /run/lab/env).
+    let lab_envs = std::env::var_os("RELEASE_TOOL_LAB_ENV")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(["/run/release-tool-lab/env", "/run/lab/env"].map(PathBuf::from));
+    for f in lab_envs {
+        let Ok(text) = std::fs::read_to_string(&f) else {
+            continue;
+        };
+        let found = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("DOCKER_COMPOSE="))
+            .map(|v| PathBuf::from(v.trim().trim_matches('"')))
+            .find(|p| p.is_file());
+        if found.is_some() {
+            return found;
+        }
+    }
     [
         "/usr/local/libexec/docker/cli-plugins/docker-compose",
         "/usr/libexec/docker/cli-plugins/docker-compose",
@@ -645,5 +663,50 @@ fn same_reason(docker: &str, ours: &str) -> Result<(), String> {
         Err(format!(
             "both refuse, for different reasons:\n      docker: {msg}\n      ours: {ours}"
         ))
+    }
+}
+
+/// `release-tool config --format yaml` is itself a compose file docker compose reads back to the
+/// same model as our JSON output (the emitter quotes what needs quoting, escapes `$`).
+#[test]
+fn config_yaml_reads_back_in_docker_compose() {
+    let Some(bin) = docker_compose() else {
+        return skip_or_fail("docker compose not found (set DOCKER_COMPOSE)");
+    };
+    let tool = env!("CARGO_BIN_EXE_release-tool");
+    let services = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/services");
+    for stack in ["web", "worker"] {
+        let run = |format: &str| {
+            let out = Command::new(tool)
+                .env_clear()
+                .args([
+                    "config",
+                    "--stack",
+                    stack,
+                    "--format",
+                    format,
+                    "--services-dir",
+                ])
+                .arg(&services)
+                .output()
+                .expect("release-tool runs");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let ours: Value = serde_json::from_str(&run("json")).expect("json");
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join(stack);
+        std::fs::create_dir(&dir).expect("mkdir");
+        std::fs::write(dir.join("compose.yaml"), run("yaml")).expect("write");
+        let theirs = run_docker(&bin, &dir, &["compose.yaml".to_string()], &IndexMap::new())
+            .expect("docker compose reads it");
+        let mut out = Vec::new();
+        diff(&canonical(&theirs), &canonical(&ours), "", &mut out);
+        out.retain(|d| !d.contains("docker=null ours=(absent)"));
+        assert!(out.is_empty(), "{stack}: {}", out.join("\n"));
     }
 }

@@ -69,7 +69,7 @@ pub fn run(args: &Args) -> u8 {
                 for w in &loaded.warnings {
                     eprintln!("{w}");
                 }
-                out.insert(stack.name.clone(), escape_dollars(json));
+                out.insert(stack.name.clone(), docker_order(escape_dollars(json), 0));
             }
             Err(e) => {
                 eprintln!("{e}");
@@ -93,7 +93,9 @@ pub fn run(args: &Args) -> u8 {
         }
     };
     if !text.is_empty() {
-        println!("{}", text.trim_end_matches('\n'));
+        use std::io::Write;
+        // A closed pipe (`| head`) is not an error worth a panic.
+        let _ = writeln!(std::io::stdout().lock(), "{}", text.trim_end_matches('\n'));
     }
     if failed {
         exit::INVALID_INPUT
@@ -116,4 +118,58 @@ fn escape_dollars(v: Value) -> Value {
         }
         v => v,
     }
+}
+
+/// Key order as docker compose prints it: the project's and each service's keys sorted (Go
+/// structs whose fields are alphabetical), and every map (services, environment, labels,
+/// networks, ...) sorted by key. Lists and the small structs inside keep their order.
+fn docker_order(v: Value, depth: usize) -> Value {
+    const MAPS: &[&str] = &[
+        "services",
+        "networks",
+        "volumes",
+        "secrets",
+        "configs",
+        "environment",
+        "labels",
+        "annotations",
+        "sysctls",
+        "depends_on",
+        "ulimits",
+        "storage_opt",
+        "args",
+        "options",
+        "driver_opts",
+        "additional_contexts",
+    ];
+    let Value::Object(o) = v else { return v };
+    let mut entries: Vec<(String, Value)> = o.into_iter().collect();
+    // The project (depth 0) and each service (depth 2, under "services") are sorted too.
+    let sort_self = depth == 0 || depth == 2;
+    if sort_self {
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+    }
+    let mut out = Map::new();
+    for (k, v) in entries {
+        let v = match v {
+            Value::Object(m) if MAPS.contains(&k.as_str()) => {
+                let mut inner: Vec<(String, Value)> = m.into_iter().collect();
+                inner.sort_by(|a, b| a.0.cmp(&b.0));
+                let next = if depth == 0 && k == "services" {
+                    2
+                } else {
+                    depth + 3
+                };
+                Value::Object(
+                    inner
+                        .into_iter()
+                        .map(|(ik, iv)| (ik, docker_order(iv, next)))
+                        .collect(),
+                )
+            }
+            other => docker_order(other, depth + 3),
+        };
+        out.insert(k, v);
+    }
+    Value::Object(out)
 }

@@ -32,8 +32,19 @@ fn block_map(o: &serde_json::Map<String, Value>, indent: usize, out: &mut String
 fn block_seq(a: &[Value], indent: usize, out: &mut String) {
     for v in a {
         out.push_str(&" ".repeat(indent));
-        out.push('-');
-        child(v, indent, out);
+        match v {
+            // `- key: value` with the mapping's other keys aligned under the first.
+            Value::Object(o) if !o.is_empty() => {
+                out.push_str("- ");
+                let mut first = String::new();
+                block_map(o, indent + 2, &mut first);
+                out.push_str(first.trim_start_matches(' '));
+            }
+            _ => {
+                out.push('-');
+                child(v, indent, out);
+            }
+        }
     }
 }
 
@@ -96,12 +107,11 @@ mod tests {
 
     #[test]
     fn emits_block_yaml_that_reads_back() {
-        let v =
-            serde_json::json!({"a": {"b": [1, "x", "80:80", "", true, null], "c": {}}, "d": "yes"});
+        let v = serde_json::json!({"a": {"b": [1, "x", "80:80", "", true, null], "c": {}}, "d": "yes", "e": [{"f": 1, "g": [2]}]});
         let s = emit(&v);
         assert_eq!(
             s,
-            "a:\n  b:\n    - 1\n    - x\n    - \"80:80\"\n    - \"\"\n    - true\n    - null\n  c: {}\nd: \"yes\"\n"
+            "a:\n  b:\n    - 1\n    - x\n    - \"80:80\"\n    - \"\"\n    - true\n    - null\n  c: {}\nd: \"yes\"\ne:\n  - f: 1\n    g:\n      - 2\n"
         );
         // It reads back to the same values.
         let n = crate::compose::yaml::parse_str(&s, std::path::Path::new("out.yaml")).unwrap();
@@ -109,5 +119,7 @@ mod tests {
         assert_eq!(b[2].as_str(), Some("80:80"));
         assert_eq!(b[3].as_str(), Some(""));
         assert_eq!(n.get("d").unwrap().as_str(), Some("yes"));
+        let e = &n.get("e").unwrap().as_seq().unwrap()[0];
+        assert_eq!(e.get("g").unwrap().as_seq().unwrap().len(), 1);
     }
 }

@@ -26,6 +26,19 @@ pub fn read_dotenv(
     path: &Path,
     base: &IndexMap<String, String>,
 ) -> Result<Option<IndexMap<String, String>>, Diagnostic> {
+    if std::fs::metadata(path).is_ok_and(|m| m.len() > yaml::MAX_FILE_BYTES) {
+        return Err(Diagnostic::error(
+            Span {
+                file: path.into(),
+                ..Default::default()
+            },
+            "",
+            format!(
+                "file is too large (the limit is {} bytes)",
+                yaml::MAX_FILE_BYTES
+            ),
+        ));
+    }
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),

@@ -238,6 +238,18 @@ fn read_env_files(
             continue;
         };
         let real = ctx.dirs.resolve(&rel);
+        if std::fs::metadata(&real).is_ok_and(|m| m.len() > super::yaml::MAX_FILE_BYTES) {
+            ctx.errors.push(err(
+                file,
+                &p,
+                format!(
+                    "env file {} is too large (the limit is {} bytes)",
+                    ctx.dirs.show(&real),
+                    super::yaml::MAX_FILE_BYTES
+                ),
+            ));
+            continue;
+        }
         let text = match std::fs::read_to_string(&real) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => continue,

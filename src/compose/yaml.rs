@@ -18,6 +18,8 @@ use crate::diag::{Diagnostic, Span};
 /// Compose files larger than this are refused before parsing (4 MiB; the largest real compose file
 /// we know of is under 100 KiB).
 pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+/// Nesting depth refused before the later phases (which recurse) could overflow the stack.
+pub const MAX_DEPTH: usize = 256;
 /// Nodes that alias expansion may add to one document. A real file adds a few thousand at most;
 /// a "billion laughs" file would add billions.
 pub const MAX_ALIAS_NODES: usize = 100_000;
@@ -176,6 +178,13 @@ impl Builder {
                 node.tag = local_tag(&tag);
                 self.anchor(anchor, &node);
                 self.push(node, mark)
+            }
+            Event::SequenceStart(..) | Event::MappingStart(..) if self.stack.len() >= MAX_DEPTH => {
+                Err(Diagnostic::error(
+                    self.span_at(mark),
+                    "",
+                    format!("YAML nested deeper than {MAX_DEPTH} levels; refusing to load"),
+                ))
             }
             Event::SequenceStart(anchor, tag) => {
                 let mut node = Node::new(Value::Null, self.pos(mark));
@@ -536,6 +545,21 @@ mod tests {
         }
         let e = parse_str(&s, Path::new("bomb.yaml")).unwrap_err();
         assert!(e.to_string().contains("alias-expansion bomb"), "{e}");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        // Block mappings: yaml-rust2 itself stops deep flow collections ("recursion limit").
+        let text: String = (0..300)
+            .map(|i| format!("{}k{i}:\n", " ".repeat(i)))
+            .collect();
+        let e = parse_str(&text, Path::new("deep.yaml")).unwrap_err();
+        assert!(
+            e.to_string().contains("nested deeper than 256 levels"),
+            "{e}"
+        );
+        let flow = format!("a: {}{}\n", "[".repeat(1000), "]".repeat(1000));
+        assert!(parse_str(&flow, Path::new("deep.yaml")).is_err());
     }
 
     #[test]
