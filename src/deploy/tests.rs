@@ -368,9 +368,10 @@ fn a_removed_stack_is_stopped() {
     );
     assert_eq!(
         w.systemd.calls(),
+        // Stopped before the reload, while their unit files (and ExecStop=) are still loaded.
         vec![
-            "daemon-reload",
             "stop b-api.service b-front.service b.target",
+            "daemon-reload"
         ]
     );
 }
