@@ -143,7 +143,15 @@ pub fn run(args: &Args) -> u8 {
         gen.map_or("none".to_string(), |g| g.to_string())
     );
     for (name, change) in &p.stacks {
-        println!("stack {name}: {}", format!("{change:?}").to_lowercase());
+        let why = if *change == StackChange::Changed && !diffs.contains_key(name) {
+            " (input files changed; no unit differs)"
+        } else {
+            ""
+        };
+        println!(
+            "stack {name}: {}{why}",
+            format!("{change:?}").to_lowercase()
+        );
     }
     for files in diffs.values() {
         for d in files.values() {
