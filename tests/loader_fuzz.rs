@@ -71,6 +71,23 @@ fn random_field_shapes_never_panic() {
         "\"1g\"",
         "\"1m30s\"",
         "~/x",
+        "{context: ., labels: {a: null}, pull: 'true', no_cache: 'yes', args: {a: 1}}",
+        "[{source: s, mode: -1}]",
+        "{nofile: {soft: x, hard: 1}}",
+        "{test: [CMD], retries: -1}",
+        "{resources: {limits: {cpus: x, pids: '3'}}, replicas: -2}",
+        "[{target: x}]",
+        "{n: {aliases: a, priority: x}}",
+        "{driver: x, options: {a: 1, b: null}}",
+        "{a: {b: {c: d}}}",
+        "[[1]]",
+        "[{type: bind, source: 1, target: 2, bind: {create_host_path: x}}]",
+        "[{type: volume, source: v, target: /x, volume: {nocopy: 1}}]",
+        "[{type: tmpfs, target: /t, tmpfs: {size: x}}]",
+        "[{source: 1, target: 2, permissions: 3}]",
+        "{max-size: 1, driver: 2}",
+        "[{capabilities: gpu, count: x}]",
+        "{x: {ipv4_address: 1}}",
     ];
     let mut x: u64 = 0x2545_F491_4F6C_DD1D;
     let mut next = move || {
@@ -83,6 +100,22 @@ fn random_field_shapes_never_panic() {
     let dir = tmp.path().join("fuzz");
     std::fs::create_dir(&dir).expect("mkdir");
     let opts = LoadOptions::default();
+    // Every field with every value alone, so the load gets as far as the typed model.
+    let tail = concat!(
+        "  t:\n    image: y\n    networks: [n]\nnetworks:\n  n:\n",
+        "    ipam: {driver: 1, options: {a: 1}, config: [{subnet: 1, aux_addresses: {a: 2}}]}\n",
+        "    labels: {a: 1}\nvolumes:\n  v: {}\nsecrets:\n  s: {file: ./s}\n"
+    );
+    for field in SERVICE {
+        for v in values {
+            let text = format!("services:\n  s:\n    image: x\n    {field}: {v}\n{tail}");
+            std::fs::write(dir.join("compose.yaml"), &text).expect("write");
+            if let Err(e) = load_files(&dir, &["compose.yaml".into()], None, &opts) {
+                let e = e.to_string();
+                assert!(!e.contains("internal:"), "{e}\n--- compose.yaml\n{text}");
+            }
+        }
+    }
     for _ in 0..300 {
         let mut text = String::from("services:\n  s:\n    image: x\n");
         for field in SERVICE {
@@ -92,7 +125,11 @@ fn random_field_shapes_never_panic() {
             let v = values[(next() % values.len() as u64) as usize];
             text.push_str(&format!("    {field}: {v}\n"));
         }
-        text.push_str("  t:\n    image: y\nnetworks:\n  n: {}\nvolumes:\n  v: {}\n");
+        text.push_str(concat!(
+            "  t:\n    image: y\n    networks: [n]\nnetworks:\n  n:\n",
+            "    ipam: {driver: 1, options: {a: 1}, config: [{subnet: 1, aux_addresses: {a: 2}}]}\n",
+            "    labels: {a: 1}\nvolumes:\n  v: {}\n"
+        ));
         let mut over = String::from("services:\n  s:\n");
         for field in SERVICE {
             if next() % 5 != 0 {
@@ -104,12 +141,20 @@ fn random_field_shapes_never_panic() {
         }
         std::fs::write(dir.join("compose.yaml"), &text).expect("write");
         std::fs::write(dir.join("override.yaml"), &over).expect("write");
-        let _ = load_files(&dir, &["compose.yaml".into()], None, &opts);
-        let _ = load_files(
-            &dir,
-            &["compose.yaml".into(), "override.yaml".into()],
-            None,
-            &opts,
-        );
+        let sets: [Vec<std::path::PathBuf>; 2] = [
+            vec!["compose.yaml".into()],
+            vec!["compose.yaml".into(), "override.yaml".into()],
+        ];
+        for files in sets {
+            // A value of the wrong type is an input error naming the field, never a model
+            // mismatch ("internal: ...") that would mean normalize let a bad type through.
+            if let Err(e) = load_files(&dir, &files, None, &opts) {
+                let e = e.to_string();
+                assert!(
+                    !e.contains("internal:"),
+                    "{e}\n--- compose.yaml\n{text}\n--- override.yaml\n{over}"
+                );
+            }
+        }
     }
 }
