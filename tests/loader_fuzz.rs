@@ -106,13 +106,84 @@ fn random_field_shapes_never_panic() {
         "    ipam: {driver: 1, options: {a: 1}, config: [{subnet: 1, aux_addresses: {a: 2}}]}\n",
         "    labels: {a: 1}\nvolumes:\n  v: {}\nsecrets:\n  s: {file: ./s}\n"
     );
+    // The same for the top-level resources' fields.
+    let resources: [(&str, &[&str], &str); 4] = [
+        (
+            "networks",
+            &[
+                "name",
+                "driver",
+                "driver_opts",
+                "ipam",
+                "external",
+                "internal",
+                "enable_ipv6",
+                "attachable",
+                "labels",
+            ],
+            "networks: [r]",
+        ),
+        (
+            "volumes",
+            &["name", "driver", "driver_opts", "external", "labels"],
+            "volumes: [\"r:/r\"]",
+        ),
+        (
+            "secrets",
+            &[
+                "name",
+                "file",
+                "environment",
+                "content",
+                "external",
+                "labels",
+                "driver",
+                "driver_opts",
+                "template_driver",
+            ],
+            "secrets: [r]",
+        ),
+        (
+            "configs",
+            &[
+                "name",
+                "file",
+                "environment",
+                "content",
+                "external",
+                "labels",
+                "driver",
+                "driver_opts",
+                "template_driver",
+            ],
+            "configs: [r]",
+        ),
+    ];
+    for (section, fields, use_it) in resources {
+        for field in fields {
+            for v in values {
+                let text = format!("services:\n  s:\n    image: x\n    {use_it}\n{section}:\n  r:\n    {field}: {v}\n");
+                std::fs::write(dir.join("compose.yaml"), &text).expect("write");
+                if let Err(e) = load_files(&dir, &["compose.yaml".into()], None, &opts) {
+                    let e = e.to_string();
+                    assert!(
+                        !e.contains("does not fit the typed model"),
+                        "{e}\n--- compose.yaml\n{text}"
+                    );
+                }
+            }
+        }
+    }
     for field in SERVICE {
         for v in values {
             let text = format!("services:\n  s:\n    image: x\n    {field}: {v}\n{tail}");
             std::fs::write(dir.join("compose.yaml"), &text).expect("write");
             if let Err(e) = load_files(&dir, &["compose.yaml".into()], None, &opts) {
                 let e = e.to_string();
-                assert!(!e.contains("internal:"), "{e}\n--- compose.yaml\n{text}");
+                assert!(
+                    !e.contains("does not fit the typed model"),
+                    "{e}\n--- compose.yaml\n{text}"
+                );
             }
         }
     }
