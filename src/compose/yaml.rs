@@ -271,7 +271,42 @@ impl Builder {
         self.anchors[id] = Some((node.clone(), node.count()));
     }
 
+    /// The field path of the value being built (`services.web.ports[1]`), for errors.
+    fn path(&self) -> String {
+        let mut p = String::new();
+        for f in &self.stack {
+            match f {
+                Frame::Map { key: Some(k), .. } => {
+                    if !p.is_empty() {
+                        p.push('.');
+                    }
+                    p.push_str(&k.scalar_text().unwrap_or_default());
+                }
+                Frame::Seq { items, .. } => p.push_str(&format!("[{}]", items.len())),
+                Frame::Map { key: None, .. } => {}
+            }
+        }
+        p
+    }
+
     fn push(&mut self, node: Node, mark: &Marker) -> Result<(), Diagnostic> {
+        // compose-go refuses a key that YAML reads as a number, a boolean or null.
+        if let Some(Frame::Map { key: None, .. }) = self.stack.last() {
+            if matches!(
+                node.value,
+                Value::Int(_) | Value::Float(_) | Value::Bool(_) | Value::Null
+            ) {
+                let shown = match node.value {
+                    Value::Null => "null".to_string(),
+                    _ => node.scalar_text().unwrap_or_default(),
+                };
+                return Err(Diagnostic::error(
+                    node.span(),
+                    self.path(),
+                    format!("non-string key {shown} (quote it)"),
+                ));
+            }
+        }
         let span = self.span_at(mark);
         match self.stack.last_mut() {
             None => {
@@ -697,6 +732,20 @@ mod tests {
         );
         let flow = format!("a: {}{}\n", "[".repeat(1000), "]".repeat(1000));
         assert!(parse_str(&flow, Path::new("deep.yaml")).is_err());
+    }
+
+    #[test]
+    fn non_string_keys_are_refused_like_compose_go() {
+        let e = parse_str(
+            "services:\n  s:\n    environment:\n      1: a\n",
+            Path::new("c.yaml"),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "c.yaml:4:7: error: services.s.environment: non-string key 1 (quote it)"
+        );
+        assert!(parse_str("a:\n  \"1\": x\n  yes: y\n", Path::new("c.yaml")).is_ok());
     }
 
     #[test]
