@@ -349,3 +349,50 @@ fn hostile_values_through_the_translator_pass_real_quadlet() {
         );
     }
 }
+
+#[test]
+fn hostile_compose_file_through_loader_translator_and_quadlet() {
+    let Some(q) = support::quadlet("hostile_compose_file_through_loader_translator_and_quadlet")
+    else {
+        return;
+    };
+    let dir = support::manifest_dir().join("tests/golden/hostile/input/evil");
+    let stack = support::load("evil", &dir, &[], &[]).unwrap();
+    let r = support::render(&stack, support::V5_4).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    support::write_units(out.path(), &r);
+    let d = support::quadlet_dryrun(&q, out.path());
+    assert!(
+        d.ok && support::quadlet_complaints(&d).is_empty(),
+        "{}",
+        d.stderr
+    );
+    let argv = support::run_argv(&d.stdout, "evil-app.service");
+    let has = |flag: &str, v: &str| argv.windows(2).any(|w| w[0] == flag && w[1] == v);
+    assert!(
+        has("--env", "INJECT=x\n[Install]\nWantedBy=multi-user.target"),
+        "{argv:?}"
+    );
+    assert!(has("--env", "SPECIFIERS=%n %% %h"), "{argv:?}");
+    assert!(has("--env", "DOLLARS=$HOME ${PATH}"), "{argv:?}");
+    assert!(has("--env", "QUOTES=it's \"quoted\" \\ back"), "{argv:?}");
+    assert!(has("--env", "LEADING=  padded  "), "{argv:?}");
+    assert!(
+        has("--label", "com.example.evil=a\nExecStartPre=/bin/false"),
+        "{argv:?}"
+    );
+    assert!(has("--workdir", "/srv/with space/%h"), "{argv:?}");
+    assert!(has("--hostname", "evil-%n"), "{argv:?}");
+    let script = argv.last().unwrap();
+    assert_eq!(
+        script,
+        "echo \"[Service]\"\necho 'ExecStartPre=/bin/sh -c \"touch /tmp/pwned\"'\necho \"100% of $HOME is \\\\ and %h\"\n"
+    );
+    let units = support::services(&d.stdout);
+    let svc = &units["evil-app.service"];
+    assert!(
+        !svc.lines()
+            .any(|l| l.starts_with("ExecStartPre=") || l == "WantedBy=multi-user.target"),
+        "{svc}"
+    );
+}

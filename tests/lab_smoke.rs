@@ -75,6 +75,14 @@ impl Drop for Units<'_> {
     }
 }
 
+fn text_of(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
 fn container_id(lab: &Lab, name: &str) -> Option<String> {
     let out = lab.run(&["podman", "inspect", "--format", "{{.Id}}", name]);
     let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
@@ -321,7 +329,7 @@ fn quadlet_volume_secret_and_health_check_work_on_this_podman() {
         lab.quadlet_dir().join(format!("{name}.container")),
         &format!(
             "[Container]\nImage={image}\nContainerName={name}\nVolume={volume}.volume:/data\n\
-             Secret={secret}\nExec=sh -c 'cat /run/secrets/{secret} >/data/copied && exec httpd -f -p 8080 -h /www'\n\
+             Secret={secret}\nExec=sh -c 'echo {name} started; cat /run/secrets/{secret} >/data/copied && exec httpd -f -p 8080 -h /www'\n\
              HealthCmd=wget -q -O /dev/null http://127.0.0.1:8080/\nHealthInterval=1s\nRunInit=true\n\n\
              [Service]\nTimeoutStopSec=5\n",
             image = lab.image,
@@ -353,6 +361,18 @@ fn quadlet_volume_secret_and_health_check_work_on_this_podman() {
         "cat",
         "/data/copied",
     ]);
+    // the container's output is in journald (log driver), for root and through `podman logs`
+    let marker = format!("{name} started");
+    let in_journal = wait_for(Duration::from_secs(10), || {
+        let out = std::process::Command::new("journalctl")
+            .args(["--no-pager", "-o", "cat", &format!("CONTAINER_NAME={name}")])
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&out.stdout)
+            .contains(&marker)
+            .then_some(())
+    });
+    let logs = lab.run(&["podman", "logs", &name]);
     let _ = lab.systemctl(&["stop", &format!("{name}.service")]);
     let _ = lab.run(&["podman", "secret", "rm", &secret]);
     let _ = lab.run(&["podman", "volume", "rm", "-f", &volume]);
@@ -360,6 +380,12 @@ fn quadlet_volume_secret_and_health_check_work_on_this_podman() {
         health.as_deref(),
         Some("healthy"),
         "the health check never passed"
+    );
+    assert!(in_journal.is_some(), "container output not in journald");
+    assert!(
+        String::from_utf8_lossy(&logs.stdout).contains(&marker),
+        "podman logs: {}",
+        text_of(&logs)
     );
     assert_eq!(
         String::from_utf8_lossy(&copied.stdout),

@@ -1,4 +1,4 @@
-//! Golden tests: `tests/golden/<case>/input/` (a services dir; `values.env` beside it holds the
+//! Golden tests, loaded by the project's loader: `tests/golden/<case>/input/` (a services dir; `values.env` beside it holds the
 //! global variables, `podman-version` the target) → `tests/golden/<case>/expected/`, compared
 //! byte for byte. `UPDATE_GOLDEN=1` rewrites `expected/` (review the diff like code).
 //! Each stack's warnings are kept in `expected/<stack>.warnings` so they are reviewed too.
@@ -22,10 +22,10 @@ fn version_of(case: &Path) -> PodmanVersion {
 }
 
 /// Renders every stack of a case into file name → bytes.
-fn render_case(dc: &Path, case: &Path) -> BTreeMap<String, String> {
+fn render_case(case: &Path) -> BTreeMap<String, String> {
     let input = case.join("input");
     let input_abs = std::fs::canonicalize(&input).unwrap();
-    let vars = support::read_vars(&case.join("values.env"));
+    let vars = support::global_vars(&case.join("values.env"));
     let version = version_of(case);
     let mut out = BTreeMap::new();
     let mut stacks: Vec<_> = std::fs::read_dir(&input)
@@ -37,8 +37,8 @@ fn render_case(dc: &Path, case: &Path) -> BTreeMap<String, String> {
     for dir in stacks {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
         let dir = std::fs::canonicalize(&dir).unwrap();
-        let stack = support::load_with_docker_compose(dc, &name, &dir, &[], &vars)
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let stack =
+            support::load(&name, &dir, &[], &vars).unwrap_or_else(|e| panic!("{name}: {e}"));
         // Absolute paths of the checkout would make the bytes depend on where it lives.
         let placeholder = |s: &str| s.replace(&*input_abs.to_string_lossy(), "@INPUT@");
         match release_tool::translate::render_stack(&stack, &support::opts(version)) {
@@ -62,9 +62,6 @@ fn render_case(dc: &Path, case: &Path) -> BTreeMap<String, String> {
 
 #[test]
 fn golden_cases() {
-    let Some(dc) = support::docker_compose("golden_cases") else {
-        return;
-    };
     let root = support::manifest_dir().join("tests/golden");
     let update = std::env::var("UPDATE_GOLDEN").is_ok_and(|v| v == "1");
     let mut cases: Vec<_> = std::fs::read_dir(&root)
@@ -80,7 +77,7 @@ fn golden_cases() {
     );
     let mut failures = Vec::new();
     for case in cases {
-        let got = render_case(&dc, &case);
+        let got = render_case(&case);
         let expected_dir = case.join("expected");
         if update {
             let _ = std::fs::remove_dir_all(&expected_dir);

@@ -209,6 +209,20 @@ fn refusals_name_the_field() {
 }
 
 #[test]
+fn one_container_name_for_two_services_is_refused() {
+    let s = stack(
+        "s",
+        serde_json::json!({"name": "s", "services": {"a": {"image": "nginx", "container_name": "x"}, "b": {"image": "nginx", "container_name": "x"}}}),
+    );
+    let e = render_stack(&s, &support::opts(support::V5_4)).unwrap_err();
+    assert!(
+        e.iter()
+            .any(|d| d.field == "services.b.container_name" && d.message.contains("service a")),
+        "{e:?}"
+    );
+}
+
+#[test]
 fn meta_target_wants_every_stack() {
     let t = render_meta_target("all-stacks", &["worker".into(), "web".into()]);
     assert_eq!(t.file_name, "all-stacks.target");

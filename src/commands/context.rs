@@ -59,12 +59,15 @@ impl Context {
             .or_else(|| env_path("XDG_STATE_HOME").map(|p| p.join("release-tool")))
             .or_else(|| home.as_ref().map(|h| h.join(".local/state/release-tool")))
             .unwrap_or_else(|| PathBuf::from("/var/lib/release-tool"));
+        // Units name absolute paths (bind mounts, env files): resolve relative arguments here, at
+        // the edge, against the working directory.
+        let abs = |p: PathBuf| std::path::absolute(&p).unwrap_or(p);
         Context {
-            repo,
-            services_dir,
-            vars_file,
+            repo: abs(repo),
+            services_dir: abs(services_dir),
+            vars_file: vars_file.map(abs),
             vars_json: args.vars_json.clone(),
-            state_dir,
+            state_dir: abs(state_dir),
             home,
         }
     }
@@ -120,6 +123,23 @@ mod tests {
             .unwrap_err()
             .contains("'A'"));
         assert!(merge_vars_json(base, "[1]").is_err());
+    }
+
+    #[test]
+    fn relative_paths_become_absolute() {
+        let args = Args {
+            services_dir: Some(PathBuf::from("examples/services")),
+            state_dir: Some(PathBuf::from("state")),
+            ..Args::default()
+        };
+        let ctx = Context::from_args(&args);
+        assert!(
+            ctx.services_dir.is_absolute(),
+            "{}",
+            ctx.services_dir.display()
+        );
+        assert!(ctx.services_dir.ends_with("examples/services"));
+        assert!(ctx.state_dir.is_absolute());
     }
 
     #[test]

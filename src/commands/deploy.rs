@@ -12,12 +12,9 @@ use crate::deploy::render::{podman_version, RepoRenderer};
 use crate::deploy::runtime::{deploy_exit, deploy_options, open_locked, RealEffects};
 use crate::deploy::store::git_revision;
 
-/// The values file loader handed to the renderer.
+/// The values file loader handed to the renderer: the loader's dotenv rules (`compose::vars`).
 pub fn load_globals(path: &Path) -> Result<IndexMap<String, String>, String> {
-    Err(format!(
-        "{}: reading the values file needs the loader (compose::vars), not merged yet",
-        path.display()
-    ))
+    crate::compose::vars::load_global_vars(Some(path), None).map_err(|e| e.to_string())
 }
 
 pub fn source(ctx: &Context) -> DeploySource {

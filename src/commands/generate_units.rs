@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use indexmap::IndexMap;
 
-use super::context::{merge_vars_json, parse_podman_version, Context};
+use super::context::{parse_podman_version, Context};
 use super::exit;
 use crate::cli::Args;
 use crate::compose::{discover_stacks, load_stack, LoadOptions};
@@ -206,14 +206,8 @@ pub fn write_units(dir: &Path, units: &[RenderedUnit]) -> Result<(), String> {
 }
 
 fn global_vars(ctx: &Context) -> Result<IndexMap<String, String>, String> {
-    let mut vars = match &ctx.vars_file {
-        Some(f) => super::deploy::load_globals(f)?,
-        None => IndexMap::new(),
-    };
-    if let Some(j) = &ctx.vars_json {
-        vars = merge_vars_json(vars, j)?;
-    }
-    Ok(vars)
+    crate::compose::load_global_vars(ctx.vars_file.as_deref(), ctx.vars_json.as_deref())
+        .map_err(|e| e.to_string())
 }
 
 /// `--podman-version`, else the installed podman's version (it runs the containers, so its

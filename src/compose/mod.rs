@@ -65,13 +65,47 @@ impl SourceMap {
         let mut p = path;
         loop {
             if let Some(s) = self.spans.get(p) {
+                if p.is_empty() && !path.is_empty() {
+                    // Only the file is known: a line would point at an unrelated field.
+                    return Span {
+                        file: s.file.clone(),
+                        line: 0,
+                        column: 0,
+                    };
+                }
                 return s.clone();
             }
             match p.rfind(['.', '[']) {
                 Some(i) => p = &p[..i],
+                // A field no file wrote (the implicit default network): name the file itself.
+                None if !p.is_empty() => p = "",
                 None => return Span::default(),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn span_falls_back_to_ancestors_then_the_file() {
+        let mut m = SourceMap::default();
+        let at = |line| Span {
+            file: "c.yaml".into(),
+            line,
+            column: 1,
+        };
+        m.spans.insert(String::new(), at(1));
+        m.spans.insert("services.web".into(), at(3));
+        assert_eq!(m.span("services.web.ports[1]"), at(3));
+        let file_only = m.span("networks.default.name");
+        assert_eq!(
+            (file_only.file.to_str(), file_only.line),
+            (Some("c.yaml"), 0)
+        );
+        assert_eq!(SourceMap::default().span("x"), Span::default());
     }
 }
 

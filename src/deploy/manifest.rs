@@ -98,7 +98,8 @@ pub fn container_name(unit_file: &str, contents: &str) -> String {
             in_container = line == "[Container]";
         } else if in_container {
             if let Some(v) = line.strip_prefix("ContainerName=") {
-                name = Some(v.trim().trim_matches('"').to_string());
+                // `%%` is the unit-file escape of `%`.
+                name = Some(v.trim().trim_matches('"').replace("%%", "%"));
             }
         }
     }
@@ -242,9 +243,9 @@ mod tests {
         assert_eq!(
             container_name(
                 "w-a.container",
-                "[Unit]\nContainerName=x\n[Container]\nContainerName=web\n"
+                "[Unit]\nContainerName=x\n[Container]\nContainerName=web%%1\n"
             ),
-            "web"
+            "web%1"
         );
         assert_eq!(
             container_name("w-a.container", "[Container]\n"),

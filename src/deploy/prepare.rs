@@ -137,10 +137,15 @@ fn stage(
     snapshot_inputs(src, &inputs)
         .map_err(|e| format!("snapshot of {}: {e}", src.services_dir.display()))?;
     fx.report.status("rendering every stack");
+    // Messages name the checkout's files, not the snapshot's temporary copies.
+    let snapshot_prefix = inputs.join("services").display().to_string();
+    let checkout_prefix = src.services_dir.display().to_string();
+    let in_checkout = |m: &str| m.replace(&snapshot_prefix, &checkout_prefix);
     let stacks = match renderer.render_all(&inputs, &|s| store.display_dir(s)) {
         Ok(s) => s,
-        Err(errors) => {
-            for e in &errors {
+        Err(mut errors) => {
+            for e in &mut errors {
+                e.message = in_checkout(&e.message);
                 fx.report.error(
                     &[("STACK", &e.stack)],
                     &format!("stack {}: {}", e.stack, e.message),
@@ -151,7 +156,8 @@ fn stage(
     };
     for s in &stacks {
         for w in &s.warnings {
-            fx.report.warn(&[("STACK", &s.stack)], &w.to_string());
+            fx.report
+                .warn(&[("STACK", &s.stack)], &in_checkout(&w.to_string()));
         }
     }
     write_units(&staging, &stacks).map_err(io)?;

@@ -97,13 +97,24 @@ impl StackRenderer for RepoRenderer<'_> {
     }
 }
 
-/// The version to render for: `--podman-version`, else the version of the quadlet binary the
-/// generator will run (it decides which keys are understood), else the installed podman's, else
-/// the newest the translator knows.
+/// The version to render for, as `generate-units` decides it: `--podman-version`, else the
+/// installed podman's (it runs the containers, so its flags decide), else the quadlet binary's,
+/// else the newest known; clamped to the supported range (the lab's Podman 4.3 with Quadlet 5.4 is
+/// rendered for 4.4).
 pub fn podman_version(flag: Option<&str>) -> Result<PodmanVersion, String> {
     if let Some(f) = flag {
-        return parse_podman_version(f)
-            .ok_or_else(|| format!("--podman-version {f}: expected X.Y"));
+        let v =
+            parse_podman_version(f).ok_or_else(|| format!("--podman-version {f}: expected X.Y"))?;
+        if v < PodmanVersion::OLDEST || v > PodmanVersion::NEWEST {
+            return Err(format!(
+                "--podman-version {f}: supported are {}.{} to {}.{}",
+                PodmanVersion::OLDEST.major,
+                PodmanVersion::OLDEST.minor,
+                PodmanVersion::NEWEST.major,
+                PodmanVersion::NEWEST.minor
+            ));
+        }
+        return Ok(v);
     }
     let ask = |cmd: &mut Command| {
         run_with_timeout(cmd, Duration::from_secs(20))
@@ -113,12 +124,13 @@ pub fn podman_version(flag: Option<&str>) -> Result<PodmanVersion, String> {
                 parse_podman_version(out.trim().rsplit(' ').next().unwrap_or(""))
             })
     };
-    let configured = std::env::var_os("RELEASE_TOOL_QUADLET").map(PathBuf::from);
-    let quadlet = find_quadlet(configured.as_deref()).ok();
-    let detected = quadlet
-        .and_then(|q| ask(Command::new(q).arg("-version")))
-        .or_else(|| {
-            ask(Command::new("podman").args(["version", "--format", "{{.Client.Version}}"]))
-        });
-    Ok(detected.unwrap_or(PodmanVersion::NEWEST))
+    let detected = ask(Command::new("podman").arg("--version")).or_else(|| {
+        let configured = std::env::var_os("RELEASE_TOOL_QUADLET").map(PathBuf::from);
+        find_quadlet(configured.as_deref())
+            .ok()
+            .and_then(|q| ask(Command::new(q).arg("-version")))
+    });
+    Ok(detected
+        .unwrap_or(PodmanVersion::NEWEST)
+        .clamp(PodmanVersion::OLDEST, PodmanVersion::NEWEST))
 }

@@ -56,6 +56,15 @@ pub fn parse_show(text: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// Whether every complaint in a `systemctl stop` error is about a unit that is not loaded.
+fn only_not_loaded(err: &str) -> bool {
+    let complaints: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("Failed to stop"))
+        .collect();
+    !complaints.is_empty() && complaints.iter().all(|l| l.contains("not loaded"))
+}
+
 impl ServiceManager for SystemctlUser {
     fn daemon_reload(&self) -> Result<(), String> {
         self.run(&["daemon-reload"], Duration::from_secs(120))
@@ -68,7 +77,11 @@ impl ServiceManager for SystemctlUser {
         self.each("start", units)
     }
     fn stop(&self, units: &[String]) -> Result<(), String> {
-        self.each("stop", units)
+        match self.each("stop", units) {
+            // A unit that is not loaded is not running: nothing to stop.
+            Err(e) if only_not_loaded(&e) => Ok(()),
+            r => r,
+        }
     }
     fn show(&self, unit: &str) -> Result<UnitState, String> {
         let out = self.run(
@@ -87,6 +100,15 @@ impl ServiceManager for SystemctlUser {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stopping_unloaded_units_is_not_an_error() {
+        assert!(only_not_loaded(
+            "systemctl --user stop a b: Failed to stop a.service: Unit a.service not loaded.\nFailed to stop b.target: Unit b.target not loaded."
+        ));
+        assert!(!only_not_loaded("Failed to stop a.service: Access denied"));
+        assert!(!only_not_loaded("Job for a.service failed"));
+    }
 
     #[test]
     fn show_output_parses() {

@@ -32,6 +32,13 @@ impl StackRenderer for Renderer {
             "renders from the snapshot"
         );
         let mut r = self.stacks.borrow().clone();
+        if let Err(errors) = &mut r {
+            // A loader names the files it read: the snapshot's.
+            let snap = inputs.join("services").display().to_string();
+            for e in errors {
+                e.message = e.message.replace("SNAPSHOT", &snap);
+            }
+        }
         if let Ok(stacks) = &mut r {
             for s in stacks {
                 for sec in &mut s.secrets {
@@ -324,17 +331,19 @@ fn a_failed_pull_or_render_touches_nothing() {
     );
     let r = w.deploy(Err(vec![StackError {
         stack: "a".into(),
-        message: "compose.yaml:3:5: services.api.image: must be a string".into(),
+        message: "SNAPSHOT/a/compose.yaml:3:5: services.api.image: must be a string".into(),
     }]));
     assert!(matches!(r, DeployResult::InvalidInput(_)));
     assert!(w.systemd.calls().is_empty());
     assert_eq!(w.store.current(), Some(1));
     assert_eq!(w.store.list().unwrap(), vec![1]);
-    assert!(w
-        .report
-        .messages()
-        .iter()
-        .any(|m| m.contains("services.api.image")));
+    // The message names the checkout's file, not the snapshot's copy.
+    let want = format!("{}/a/compose.yaml:3:5", w.src.services_dir.display());
+    assert!(
+        w.report.messages().iter().any(|m| m.contains(&want)),
+        "{:?}",
+        w.report.messages()
+    );
 }
 
 #[test]
@@ -368,9 +377,10 @@ fn a_removed_stack_is_stopped() {
     );
     assert_eq!(
         w.systemd.calls(),
+        // Stopped before the reload, while their unit files (and ExecStop=) are still loaded.
         vec![
-            "daemon-reload",
             "stop b-api.service b-front.service b.target",
+            "daemon-reload"
         ]
     );
 }

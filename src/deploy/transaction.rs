@@ -88,12 +88,14 @@ fn go(
         create_secrets(store, fx, to, target, p)?;
     }
     store.switch(to).map_err(|e| e.to_string())?;
-    fx.report.status("reloading the service manager");
-    fx.systemd.daemon_reload()?;
+    // Stop what goes away before the reload: once its unit file is gone, systemd forgets the
+    // ExecStop= that removes the container, and stopping only kills conmon (the container stays).
     if !p.stop.is_empty() {
         fx.report.status(&format!("stopping {}", p.stop.join(" ")));
         fx.systemd.stop(&p.stop)?;
     }
+    fx.report.status("reloading the service manager");
+    fx.systemd.daemon_reload()?;
     restart_levels(fx, target, &p.restart_levels, timeout)?;
     if !p.start_targets.is_empty() {
         fx.systemd.start(&p.start_targets)?;

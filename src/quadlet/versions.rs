@@ -45,6 +45,8 @@ pub const KEY_VERSIONS: &[(&str, &str, PodmanVersion)] = &[
     ("Container", "StopSignal", v(5, 2)),
     ("Container", "NetworkAlias", v(5, 2)),
     ("Container", "AddHost", v(5, 3)),
+    // podman#23814 (Aug 2024): Network= may name another .container.
+    ("Container", "Network=*.container", v(5, 3)),
     ("Volume", "VolumeName", v(4, 6)),
     ("Volume", "PodmanArgs", v(4, 6)),
     ("Volume", "Driver", v(4, 8)),

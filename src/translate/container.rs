@@ -32,7 +32,18 @@ pub fn collect_dependency_roles(cx: &mut Ctx) {
     }
 }
 
+/// The service with fields that interpolated to an empty string (`platform: ${X:-}`) removed:
+/// docker compose treats them as unset, and an empty value would reset a key.
+fn without_blank_fields(svc: &Service) -> Service {
+    let Ok(serde_json::Value::Object(mut m)) = serde_json::to_value(svc) else {
+        return svc.clone();
+    };
+    m.retain(|_, v| v.as_str() != Some(""));
+    serde_json::from_value(serde_json::Value::Object(m)).unwrap_or_else(|_| svc.clone())
+}
+
 pub fn container_units(cx: &mut Ctx, name: &str, svc: &Service) -> Option<ContainerOut> {
+    let svc = &without_blank_fields(svc);
     let f = format!("services.{name}");
     let mut p = Parts::default();
     let mut units = Vec::new();
@@ -93,7 +104,7 @@ pub fn container_units(cx: &mut Ctx, name: &str, svc: &Service) -> Option<Contai
     p.c.exec = svc.command.clone();
 
     // Environment and metadata.
-    for (k, v) in &svc.environment {
+    for (k, v) in super::names::sorted(&svc.environment) {
         match v {
             Some(v) => p.c.environment.push((k.clone(), v.clone())),
             None => cx.warn(
@@ -105,14 +116,14 @@ pub fn container_units(cx: &mut Ctx, name: &str, svc: &Service) -> Option<Contai
     for (i, e) in svc.env_file.iter().enumerate() {
         cx.warn(&format!("{f}.env_file[{i}]"), format!("{:?} was not merged into environment by the loader; not passed (Podman's env-file format differs)", e.path));
     }
-    for (k, v) in &svc.labels {
+    for (k, v) in super::names::sorted(&svc.labels) {
         if k == "io.containers.autoupdate" {
             p.c.auto_update = Some(v.clone());
         } else {
             p.c.label.push((k.clone(), v.clone()));
         }
     }
-    for (k, v) in &svc.annotations {
+    for (k, v) in super::names::sorted(&svc.annotations) {
         p.c.annotation.push((k.clone(), v.clone()));
     }
 
@@ -164,7 +175,7 @@ pub fn container_units(cx: &mut Ctx, name: &str, svc: &Service) -> Option<Contai
     resources::untyped_fields(cx, name, svc, &mut p.c);
     if let Some(l) = &svc.logging {
         p.c.log_driver = l.driver.clone();
-        for (k, v) in &l.options {
+        for (k, v) in super::names::sorted(&l.options) {
             if let Some(v) = v {
                 p.c.log_opt.push(format!("{k}={v}"));
             }
@@ -340,10 +351,10 @@ fn build_unit(cx: &mut Ctx, name: &str, b: &crate::compose::Build, tag: &str) ->
         s.pull = Some("always".into());
     }
     s.network = b.network.clone();
-    for (k, v) in &b.labels {
+    for (k, v) in super::names::sorted(&b.labels) {
         s.label.push((k.clone(), v.clone()));
     }
-    for (k, v) in &b.args {
+    for (k, v) in super::names::sorted(&b.args) {
         match v {
             Some(v) => s.podman_args.push(format!("--build-arg={k}={v}")),
             None => cx.warn(
@@ -371,7 +382,7 @@ fn build_unit(cx: &mut Ctx, name: &str, b: &crate::compose::Build, tag: &str) ->
         s.podman_args
             .push(format!("--shm-size={}", json_scalar(sz)));
     }
-    for (k, u) in &b.ulimits {
+    for (k, u) in super::names::sorted(&b.ulimits) {
         s.podman_args
             .push(format!("--ulimit={}", resources::ulimit(k, u)));
     }

@@ -6,7 +6,7 @@ use crate::quadlet::{ContainerSection, ServiceSection, UnitSection};
 
 use super::ctx::Ctx;
 use super::names::duration_seconds;
-use super::PodmanVersion;
+use crate::quadlet::versions::first_version;
 
 /// A `.container` unit while it is built.
 #[derive(Default)]
@@ -167,10 +167,7 @@ pub fn depends_on(cx: &mut Ctx, name: &str, svc: &Service, u: &mut Parts) -> Vec
 /// on Podman 5.0+, else an `ExecStartPost=` that polls `podman healthcheck run`, bounded by the
 /// healthcheck's own timings.
 pub fn wait_healthy(cx: &Ctx, svc: &Service, container_name: &str, u: &mut Parts) {
-    if cx.opts.podman_version >= (PodmanVersion { major: 5, minor: 0 }) {
-        u.c.notify = Some("healthy".into());
-        return;
-    }
+    // How long the healthcheck may take to pass, by its own timings (Docker's defaults).
     let h = svc.healthcheck.clone().unwrap_or_default();
     let secs = |v: &Option<String>, d: u64| v.as_deref().and_then(duration_seconds).unwrap_or(d);
     let interval = secs(&h.interval, 30).max(1);
@@ -178,15 +175,22 @@ pub fn wait_healthy(cx: &Ctx, svc: &Service, container_name: &str, u: &mut Parts
     let start = secs(&h.start_period, 0);
     let retries = h.retries.unwrap_or(3).max(1);
     let limit = start + (retries + 1) * (interval + timeout);
+    // systemd's start timeout (90 s by default) must not cut the wait short; the margin covers
+    // the image pull and the container start.
+    u.service.timeout_start_sec = Some((limit + 90).to_string());
+    if cx.opts.podman_version >= first_version("Container", "Notify=healthy") {
+        u.c.notify = Some("healthy".into());
+        return;
+    }
     let script = format!(
-        "i=0; until /usr/bin/podman healthcheck run {container_name} >/dev/null 2>&1; do \
-         i=$((i+1)); if [ \"$i\" -ge {limit} ]; then echo '{container_name} did not become healthy' >&2; exit 1; fi; \
+        "end=$(( $(date +%s) + {limit} )); \
+         until /usr/bin/podman healthcheck run {container_name} >/dev/null 2>&1; do \
+         if [ \"$(date +%s)\" -ge \"$end\" ]; then echo '{container_name} did not become healthy within {limit}s' >&2; exit 1; fi; \
          sleep 1; done"
     );
     u.service
         .exec_start_post
         .push(vec!["/bin/sh".into(), "-c".into(), script]);
-    u.service.timeout_start_sec = Some((limit + 90).to_string());
 }
 
 /// `Type=oneshot` + `RemainAfterExit=yes`: the dependent starts once this one exited with 0.

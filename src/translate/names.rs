@@ -52,6 +52,14 @@ pub fn qualify_image(image: &str) -> Option<String> {
     Some(full)
 }
 
+/// A map's entries by key, as docker compose prints them: the unit bytes do not depend on the
+/// order the files wrote them in.
+pub fn sorted<V>(m: &indexmap::IndexMap<String, V>) -> Vec<(&String, &V)> {
+    let mut v: Vec<(&String, &V)> = m.iter().collect();
+    v.sort_by(|a, b| a.0.cmp(b.0));
+    v
+}
+
 /// Seconds in a Go duration as docker compose prints them (`1m30s`, `500ms`, `2h`), rounded up.
 pub fn duration_seconds(s: &str) -> Option<u64> {
     let s = s.trim();

@@ -42,7 +42,7 @@ pub fn network_units(cx: &mut Ctx) -> Vec<UnitFile> {
                 format!("driver {d:?} has no Podman equivalent; the default bridge is used"),
             ),
         }
-        for (k, v) in &net.driver_opts {
+        for (k, v) in super::names::sorted(&net.driver_opts) {
             n.options.push((k.clone(), v.clone()));
         }
         n.internal = net.internal == Some(true);
@@ -76,7 +76,7 @@ pub fn network_units(cx: &mut Ctx) -> Vec<UnitFile> {
                 "swarm-only: every Podman network is attachable",
             );
         }
-        for (k, v) in &net.labels {
+        for (k, v) in super::names::sorted(&net.labels) {
             n.label.push((k.clone(), v.clone()));
         }
         for k in net.extensions.keys().filter(|k| !k.starts_with("x-")) {
@@ -100,7 +100,9 @@ pub fn attach(cx: &mut Ctx, name: &str, svc: &Service, c: &mut ContainerSection)
                 cx.error(&f, format!("service {other:?} is not in this stack"));
                 return deps;
             }
-            let net = if cx.opts.podman_version >= (super::PodmanVersion { major: 5, minor: 0 }) {
+            let net = if cx.opts.podman_version
+                >= crate::quadlet::versions::first_version("Container", "Network=*.container")
+            {
                 cx.unit(other, "container")
             } else {
                 format!("container:{}", cx.container_name(other))

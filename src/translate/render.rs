@@ -50,6 +50,23 @@ pub fn render_stack(
     if cx.has_errors() {
         return Err(cx.diags);
     }
+    // Quadlet runs `podman run --replace`: two services with one container name would keep
+    // replacing each other.
+    let mut names = std::collections::BTreeMap::new();
+    for svc in stack.project.services.keys() {
+        if let Some(first) = names.insert(cx.container_name(svc), svc.clone()) {
+            cx.error(
+                &format!("services.{svc}.container_name"),
+                format!(
+                    "{:?} is also the container name of service {first}",
+                    cx.container_name(svc)
+                ),
+            );
+        }
+    }
+    if cx.has_errors() {
+        return Err(cx.diags);
+    }
     container::collect_dependency_roles(&mut cx);
 
     let mut units: Vec<UnitFile> = Vec::new();

@@ -92,10 +92,10 @@ pub fn process(cx: &mut Ctx, name: &str, svc: &Service, c: &mut ContainerSection
     for r in &svc.device_cgroup_rules {
         c.podman_args.push(format!("--device-cgroup-rule={r}"));
     }
-    for (k, v) in &svc.sysctls {
+    for (k, v) in super::names::sorted(&svc.sysctls) {
         c.sysctl.push((k.clone(), json_scalar(v)));
     }
-    for (k, u) in &svc.ulimits {
+    for (k, u) in super::names::sorted(&svc.ulimits) {
         c.ulimit.push(ulimit(k, u));
     }
     if let Some(s) = &svc.shm_size {
@@ -108,7 +108,7 @@ pub fn process(cx: &mut Ctx, name: &str, svc: &Service, c: &mut ContainerSection
     arg(c, "cgroup-parent", &svc.cgroup_parent);
     arg(c, "runtime", &svc.runtime);
     arg(c, "platform", &svc.platform);
-    for (k, v) in &svc.storage_opt {
+    for (k, v) in super::names::sorted(&svc.storage_opt) {
         c.podman_args.push(format!("--storage-opt={k}={v}"));
     }
     if let Some(o) = svc.oom_score_adj {

@@ -45,10 +45,10 @@ pub fn volume_units(cx: &mut Ctx) -> Vec<UnitFile> {
             None | Some("local") => {}
             Some(d) => v.driver = Some(d.to_string()),
         }
-        for (k, val) in &vol.driver_opts {
+        for (k, val) in super::names::sorted(&vol.driver_opts) {
             v.podman_args.push(format!("--opt={k}={val}"));
         }
-        for (k, val) in &vol.labels {
+        for (k, val) in super::names::sorted(&vol.labels) {
             v.label.push((k.clone(), val.clone()));
         }
         for k in vol.extensions.keys().filter(|k| !k.starts_with("x-")) {
@@ -155,6 +155,13 @@ fn mount_one(cx: &mut Ctx, f: &str, v: &ServiceVolume, c: &mut ContainerSection)
                 cx.error(&format!("{f}.source"), "a bind mount needs a source");
                 return;
             };
+            // Quadlet reads a relative source as a volume name (or relative to the unit file
+            // when it starts with `.`); the loader makes sources absolute from an absolute
+            // stack directory.
+            if !Path::new(src).is_absolute() {
+                cx.error(&format!("{f}.source"), format!("{src:?} is not an absolute path (load the stack from an absolute directory)"));
+                return;
+            }
             if !path_str(src) {
                 cx.error(
                     &format!("{f}.source"),
@@ -351,6 +358,7 @@ pub fn secrets_and_configs(
     specs
 }
 
+/// Secret and config files as the loader resolved them (against the stack directory).
 fn abs(cx: &Ctx, file: &str) -> PathBuf {
     let p = Path::new(file);
     if p.is_absolute() {

@@ -134,9 +134,18 @@ impl Lab {
         for n in names.lines() {
             if STACKS
                 .iter()
-                .any(|s| n.starts_with(&format!("systemd-{s}-")))
+                .any(|s| n.starts_with(&format!("systemd-{s}-")) || n.starts_with(&format!("{s}-")))
             {
                 let _ = self.run("podman", &["rm", "-f", n]);
+            }
+        }
+        // Quadlet 5 units on the lab's Podman 4.3 may leave their container-id files behind.
+        if let Ok(entries) = fs::read_dir(&self.runtime) {
+            for e in entries.flatten() {
+                let n = e.file_name().to_string_lossy().into_owned();
+                if n.ends_with(".cid") && STACKS.iter().any(|s| n.starts_with(&format!("{s}-"))) {
+                    let _ = fs::remove_file(e.path());
+                }
             }
         }
         let _ = fs::remove_dir_all(&self.state);

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use release_tool::compose::{LoadedStack, Project, SourceMap};
+use release_tool::compose::LoadedStack;
 use release_tool::translate::{render_stack, PodmanVersion, RenderOptions, RenderedStack};
 
 pub fn manifest_dir() -> PathBuf {
@@ -47,18 +47,6 @@ pub fn quadlet(test: &str) -> Option<PathBuf> {
     )
 }
 
-pub fn docker_compose(test: &str) -> Option<PathBuf> {
-    find_binary(
-        test,
-        "DOCKER_COMPOSE",
-        &[
-            "/usr/local/libexec/docker/cli-plugins/docker-compose",
-            "/usr/libexec/docker/cli-plugins/docker-compose",
-            "/usr/lib/docker/cli-plugins/docker-compose",
-        ],
-    )
-}
-
 /// Parses a dotenv file of plain `KEY=value` lines (enough for the test inputs' values.env).
 pub fn read_vars(path: &Path) -> Vec<(String, String)> {
     let Ok(text) = std::fs::read_to_string(path) else {
@@ -72,71 +60,45 @@ pub fn read_vars(path: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
-/// `docker compose config --format json` prints `$` as `$$` so its output can be re-read.
-fn unescape_dollars(v: &mut serde_json::Value) {
-    match v {
-        serde_json::Value::String(s) => *s = s.replace("$$", "$"),
-        serde_json::Value::Array(a) => a.iter_mut().for_each(unescape_dollars),
-        serde_json::Value::Object(o) => o.values_mut().for_each(unescape_dollars),
-        _ => {}
+/// The global variables of a values file, read by the loader's dotenv rules.
+pub fn global_vars(values: &Path) -> Vec<(String, String)> {
+    if !values.is_file() {
+        return Vec::new();
     }
+    release_tool::compose::load_global_vars(Some(values), None)
+        .unwrap_or_else(|e| panic!("{}: {e}", values.display()))
+        .into_iter()
+        .collect()
 }
 
-/// docker compose prints a single-valued ulimit as a bare number; the model's `Ulimit` names it
-/// `single` (reported to the lead: the model does not take docker compose's shape here).
-fn single_ulimits(v: &mut serde_json::Value) {
-    let Some(services) = v.get_mut("services").and_then(|s| s.as_object_mut()) else {
-        return;
-    };
-    for svc in services.values_mut() {
-        for key in ["ulimits"] {
-            if let Some(u) = svc.get_mut(key).and_then(|u| u.as_object_mut()) {
-                for val in u.values_mut() {
-                    if val.is_number() {
-                        *val = serde_json::json!({ "single": val.clone() });
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Loads a stack with the reference loader (docker compose), in a clean environment holding only
-/// `vars`. `files` empty means docker compose's own file discovery in `dir`.
-pub fn load_with_docker_compose(
-    dc: &Path,
+/// Loads a stack with the project's loader: the stack directory as `generate-units` does when
+/// `files` is empty, else those files as one project (`-f` list).
+pub fn load(
     name: &str,
     dir: &Path,
     files: &[PathBuf],
     vars: &[(String, String)],
 ) -> Result<LoadedStack, String> {
-    let mut cmd = Command::new(dc);
-    cmd.env_clear().current_dir(dir);
-    for (k, v) in vars {
-        cmd.env(k, v);
-    }
-    cmd.arg("--project-directory").arg(dir);
-    for f in files {
-        cmd.arg("-f").arg(f);
-    }
-    cmd.args(["config", "--format", "json"]);
-    let out = cmd.output().map_err(|e| format!("docker compose: {e}"))?;
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
-    }
-    let mut json: serde_json::Value =
-        serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
-    unescape_dollars(&mut json);
-    single_ulimits(&mut json);
-    let project: Project = serde_json::from_value(json).map_err(|e| format!("model: {e}"))?;
-    Ok(LoadedStack {
-        name: name.to_string(),
-        dir: dir.to_path_buf(),
-        project,
-        sources: SourceMap::default(),
-        warnings: Vec::new(),
-        inputs: Vec::new(),
-    })
+    let opts = release_tool::compose::LoadOptions {
+        global_vars: vars.iter().cloned().collect(),
+        home: None,
+        display_dir: None,
+    };
+    let r = if files.is_empty() {
+        release_tool::compose::load_stack(
+            &release_tool::compose::StackRef {
+                name: name.to_string(),
+                dir: dir.to_path_buf(),
+            },
+            &opts,
+        )
+    } else {
+        release_tool::compose::load_files(dir, files, None, &opts).map(|mut s| {
+            s.name = name.to_string();
+            s
+        })
+    };
+    r.map_err(|e| e.to_string())
 }
 
 pub fn opts(v: PodmanVersion) -> RenderOptions {
