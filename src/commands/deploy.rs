@@ -1,21 +1,12 @@
 //! `release-tool deploy [--wait] [--timeout SECS] [--jobs N] [--retries N]`: the transaction
 //! (docs/deploy.md). What the `.path` unit runs.
 
-use std::path::Path;
-
-use indexmap::IndexMap;
-
 use crate::cli::Args;
 use crate::commands::context::Context;
 use crate::deploy::prepare::{deploy, DeployResult, DeploySource};
 use crate::deploy::render::{podman_version, RepoRenderer};
 use crate::deploy::runtime::{deploy_exit, deploy_options, open_locked, RealEffects};
 use crate::deploy::store::git_revision;
-
-/// The values file loader handed to the renderer: the loader's dotenv rules (`compose::vars`).
-pub fn load_globals(path: &Path) -> Result<IndexMap<String, String>, String> {
-    crate::compose::vars::load_global_vars(Some(path), None).map_err(|e| e.to_string())
-}
 
 pub fn source(ctx: &Context) -> DeploySource {
     DeploySource {
@@ -45,7 +36,6 @@ pub fn run(args: &Args) -> u8 {
         podman_version: version,
         strict: args.strict,
         home: ctx.home.clone(),
-        load_globals: &load_globals,
     };
     let o = deploy_options(args);
     // A commit that lands while a deploy runs does not re-trigger the .path unit (the service is

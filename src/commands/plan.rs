@@ -41,7 +41,6 @@ pub fn run(args: &Args) -> u8 {
             podman_version: version,
             strict: args.strict,
             home: ctx.home.clone(),
-            load_globals: &super::deploy::load_globals,
         };
         let stacks = renderer
             .render_all(&tmp, &|s| store.display_dir(s))

@@ -2,6 +2,7 @@
 //! with the global variables of `inputs/values.env` and `inputs/vars.json`. `plan` and `deploy`
 //! both render through this, from a snapshot, so their bytes agree.
 
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -11,18 +12,15 @@ use indexmap::IndexMap;
 use super::generator::find_quadlet;
 use super::podman::run_with_timeout;
 use super::prepare::{StackError, StackRenderer};
-use crate::commands::context::{merge_vars_json, parse_podman_version};
+use crate::commands::context::parse_podman_version;
+use crate::compose::vars::load_global_vars;
 use crate::compose::{discover_stacks, load_stack, LoadOptions};
 use crate::translate::{render_stack, PodmanVersion, RenderOptions, RenderedStack};
 
-/// Reads a values file (dotenv rules) into variables.
-pub type GlobalsLoader = dyn Fn(&Path) -> Result<IndexMap<String, String>, String>;
-
-pub struct RepoRenderer<'a> {
+pub struct RepoRenderer {
     pub podman_version: PodmanVersion,
     pub strict: bool,
     pub home: Option<PathBuf>,
-    pub load_globals: &'a GlobalsLoader,
 }
 
 fn whole(message: String) -> Vec<StackError> {
@@ -32,26 +30,25 @@ fn whole(message: String) -> Vec<StackError> {
     }]
 }
 
-impl RepoRenderer<'_> {
-    /// The global variables a snapshot holds.
+impl RepoRenderer {
+    /// The global variables a snapshot holds: its values file, `vars.json` winning.
     pub fn globals(&self, inputs: &Path) -> Result<IndexMap<String, String>, String> {
         let values = inputs.join("values.env");
-        let mut vars = if values.is_file() {
-            (self.load_globals)(&values)?
-        } else {
-            IndexMap::new()
-        };
         let json = inputs.join("vars.json");
-        if json.is_file() {
-            let text =
-                std::fs::read_to_string(&json).map_err(|e| format!("{}: {e}", json.display()))?;
-            vars = merge_vars_json(vars, &text)?;
-        }
-        Ok(vars)
+        let json = if json.is_file() {
+            Some(fs::read_to_string(&json).map_err(|e| format!("{}: {e}", json.display()))?)
+        } else {
+            None
+        };
+        load_global_vars(
+            values.is_file().then_some(values.as_path()),
+            json.as_deref(),
+        )
+        .map_err(|e| e.to_string())
     }
 }
 
-impl StackRenderer for RepoRenderer<'_> {
+impl StackRenderer for RepoRenderer {
     fn render_all(
         &self,
         inputs: &Path,
