@@ -211,6 +211,7 @@ fn global_vars(ctx: &Context) -> Result<IndexMap<String, String>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::translate::PodmanVersion;
 
     fn stack(name: &str, files: &[(&str, &str)]) -> RenderedStack {
         RenderedStack {
