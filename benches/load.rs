@@ -36,7 +36,18 @@ fn docker_config(bin: &Path, dir: &Path, globals: &[(String, String)]) {
     );
 }
 
+/// `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary without it, as a
+/// smoke test: one round of everything, no figures worth reading (an unoptimized build).
+fn rounds(n: u32) -> u32 {
+    if std::env::args().any(|a| a == "--bench") {
+        n
+    } else {
+        1
+    }
+}
+
 fn time(n: u32, mut f: impl FnMut()) -> Duration {
+    let n = rounds(n);
     let start = Instant::now();
     for _ in 0..n {
         f();
@@ -101,9 +112,10 @@ fn main() {
 
     // 200 stacks.
     let tmp = tempfile::tempdir().expect("tempdir");
-    generate(tmp.path(), 200);
+    let count = if rounds(2) == 1 { 10 } else { 200 };
+    generate(tmp.path(), count);
     let stacks = discover_stacks(tmp.path()).expect("stacks");
-    assert_eq!(stacks.len(), 200);
+    assert_eq!(stacks.len(), count);
     let ours = time(5, || {
         for s in &stacks {
             load_stack(s, &opts).expect("loads");
@@ -115,9 +127,12 @@ fn main() {
         }
     });
     println!(
-        "200 stacks:  release-tool {:>10.3?}  docker compose {:>10.3?}  ratio {:.0}x",
+        "{count} stacks:  release-tool {:>10.3?}  docker compose {:>10.3?}  ratio {:.0}x",
         ours,
         theirs,
         theirs.as_secs_f64() / ours.as_secs_f64()
     );
+    if rounds(2) == 1 {
+        println!("(smoke run: one round, 10 stacks, unoptimized; `cargo bench --bench load` for figures)");
+    }
 }

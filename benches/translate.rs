@@ -9,7 +9,15 @@ use release_tool::compose::{LoadedStack, Project, SourceMap};
 use release_tool::translate::{render_stack, PodmanVersion, RenderOptions};
 
 const STACKS: usize = 200;
-const ROUNDS: usize = 5;
+/// Rounds under `cargo bench` (which passes `--bench`); `cargo test --all-targets` runs this
+/// binary without it as a smoke test: one round, figures not worth reading (unoptimized).
+fn rounds() -> usize {
+    if std::env::args().any(|a| a == "--bench") {
+        5
+    } else {
+        1
+    }
+}
 
 fn stack(i: usize) -> LoadedStack {
     let name = format!("s{i:03}");
@@ -64,7 +72,7 @@ fn main() {
     let mut translate = Vec::new();
     let mut units = 0;
     let mut dir = tempfile::tempdir().expect("tempdir");
-    for _ in 0..ROUNDS {
+    for _ in 0..rounds() {
         let start = Instant::now();
         for s in &stacks {
             std::hint::black_box(render_stack(s, &opts).expect("render"));
@@ -85,7 +93,10 @@ fn main() {
     }
     let r = median(render_only);
     let t = median(translate);
-    println!("translate only: {STACKS} stacks, median {r:?} over {ROUNDS} rounds");
+    println!(
+        "translate only: {STACKS} stacks, median {r:?} over {} rounds",
+        rounds()
+    );
     println!("translate+write: {STACKS} stacks, {units} unit files, median {t:?}");
 
     let quadlet = std::env::var_os("QUADLET")
@@ -104,7 +115,7 @@ fn main() {
         return;
     };
     let mut q = Vec::new();
-    for _ in 0..ROUNDS {
+    for _ in 0..rounds() {
         let start = Instant::now();
         let out = Command::new(&quadlet)
             .env_clear()

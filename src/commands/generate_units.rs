@@ -8,18 +8,16 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::Duration;
 
 use indexmap::IndexMap;
 
-use super::context::{parse_podman_version, Context};
+use super::context::Context;
 use super::exit;
 use crate::cli::Args;
 use crate::compose::{discover_stacks, load_stack, LoadOptions};
 use crate::translate::{
-    is_valid_name_part, render_meta_target, render_stack, PodmanVersion, RenderOptions,
-    RenderedStack, RenderedUnit,
+    is_valid_name_part, render_meta_target, render_stack, RenderOptions, RenderedStack,
+    RenderedUnit,
 };
 
 pub fn run(args: &Args) -> u8 {
@@ -36,7 +34,7 @@ pub fn run(args: &Args) -> u8 {
             return exit::USAGE;
         }
     }
-    let version = match target_version(args.podman_version.as_deref()) {
+    let version = match crate::deploy::render::podman_version(args.podman_version.as_deref()) {
         Ok(v) => v,
         Err(e) => {
             eprintln!("release-tool: {e}");
@@ -210,44 +208,10 @@ fn global_vars(ctx: &Context) -> Result<IndexMap<String, String>, String> {
         .map_err(|e| e.to_string())
 }
 
-/// `--podman-version`, else the installed podman's version (it runs the containers, so its
-/// flags decide), else the quadlet binary's, else the newest known. A podman older than the
-/// oldest supported (4.3 with a newer Quadlet, as in the lab) is rendered for the oldest.
-fn target_version(flag: Option<&str>) -> Result<PodmanVersion, String> {
-    if let Some(f) = flag {
-        let v =
-            parse_podman_version(f).ok_or_else(|| format!("--podman-version {f}: expected X.Y"))?;
-        if v < PodmanVersion::OLDEST || v > PodmanVersion::NEWEST {
-            return Err(format!(
-                "--podman-version {f}: supported are {}.{} to {}.{}",
-                PodmanVersion::OLDEST.major,
-                PodmanVersion::OLDEST.minor,
-                PodmanVersion::NEWEST.major,
-                PodmanVersion::NEWEST.minor
-            ));
-        }
-        return Ok(v);
-    }
-    let ask = |cmd: &mut Command| {
-        crate::deploy::podman::run_with_timeout(cmd, Duration::from_secs(20))
-            .ok()
-            .filter(|(ok, _, _)| *ok)
-            .and_then(|(_, out, _)| {
-                parse_podman_version(out.trim().rsplit(' ').next().unwrap_or(""))
-            })
-    };
-    let detected = ask(Command::new("podman").arg("--version")).or_else(|| {
-        crate::deploy::generator::find_quadlet(None)
-            .ok()
-            .and_then(|q| ask(Command::new(q).arg("-version")))
-    });
-    let v = detected.unwrap_or(PodmanVersion::NEWEST);
-    Ok(v.clamp(PodmanVersion::OLDEST, PodmanVersion::NEWEST))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::translate::PodmanVersion;
 
     fn stack(name: &str, files: &[(&str, &str)]) -> RenderedStack {
         RenderedStack {
@@ -310,13 +274,13 @@ mod tests {
 
     #[test]
     fn explicit_versions_outside_the_supported_range_are_refused() {
-        assert!(target_version(Some("4.3"))
+        assert!(crate::deploy::render::podman_version(Some("4.3"))
             .unwrap_err()
             .contains("4.4 to 5.4"));
         assert_eq!(
-            target_version(Some("5.0")).unwrap(),
+            crate::deploy::render::podman_version(Some("5.0")).unwrap(),
             PodmanVersion { major: 5, minor: 0 }
         );
-        assert!(target_version(Some("x")).is_err());
+        assert!(crate::deploy::render::podman_version(Some("x")).is_err());
     }
 }

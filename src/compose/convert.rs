@@ -71,6 +71,19 @@ pub fn integer(node: &Node, path: &str) -> Res<i64> {
     }
 }
 
+/// An integer in `0..=max` (counts, modes, port numbers).
+pub fn unsigned(node: &Node, path: &str, max: u64) -> Res<i64> {
+    let i = integer(node, path)?;
+    if i < 0 || i as u64 > max {
+        return Err(err(
+            node,
+            path,
+            format!("must be an integer from 0 to {max}, found {i}"),
+        ));
+    }
+    Ok(i)
+}
+
 pub fn number(node: &Node, path: &str) -> Res<f64> {
     match &node.value {
         Value::Int(i) => Ok(*i as f64),

@@ -131,7 +131,9 @@ impl Node {
     }
 }
 
-/// Go's `%v` of a float64 for the values compose files hold (`1.5`, `100`, `1e+21`).
+/// Go's `strconv.FormatFloat(f, 'g', -1, 64)`, which compose-go uses when a float becomes text:
+/// the shortest digits, in exponent form when the exponent is below -4 or at least 6
+/// (`1.5`, `100000`, `1e+06`, `1.234567e+06`, `1e-05`).
 pub fn format_float(f: f64) -> String {
     if f.is_nan() {
         return "NaN".into();
@@ -143,15 +145,18 @@ pub fn format_float(f: f64) -> String {
             "-Inf".into()
         };
     }
-    let a = f.abs();
-    if a != 0.0 && !(1e-4..1e21).contains(&a) {
-        let s = format!("{f:e}");
-        // Rust writes `1e21`, Go `1e+21`.
-        return match s.split_once('e') {
-            Some((m, e)) if !e.starts_with('-') => format!("{m}e+{e:0>2}"),
-            Some((m, e)) => format!("{m}e-{:0>2}", &e[1..]),
-            None => s,
-        };
+    if f == 0.0 {
+        return "0".into();
+    }
+    // Rust's `{:e}` gives the shortest round-trip digits: `1.234567e6`.
+    let e = format!("{f:e}");
+    let Some((mantissa, exp)) = e.split_once('e') else {
+        return e;
+    };
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if !(-4..6).contains(&exp) {
+        let sign = if exp < 0 { '-' } else { '+' };
+        return format!("{mantissa}e{sign}{:02}", exp.abs());
     }
     format!("{f}")
 }
@@ -162,9 +167,19 @@ mod tests {
 
     #[test]
     fn floats_print_like_go() {
+        // Checked against docker compose 2.26 (environment values).
         assert_eq!(format_float(1.5), "1.5");
-        assert_eq!(format_float(100.0), "100");
-        assert_eq!(format_float(1e21), "1e+21");
+        assert_eq!(format_float(100000.0), "100000");
+        assert_eq!(format_float(1234567.0), "1.234567e+06");
+        assert_eq!(format_float(123456.7), "123456.7");
+        assert_eq!(format_float(1e6), "1e+06");
+        assert_eq!(format_float(0.0001), "0.0001");
         assert_eq!(format_float(0.00001), "1e-05");
+        assert_eq!(format_float(1e21), "1e+21");
+        assert_eq!(format_float(123456789.123), "1.23456789123e+08");
+        assert_eq!(
+            format_float(-9.223372036854776e18),
+            "-9.223372036854776e+18"
+        );
     }
 }

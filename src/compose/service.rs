@@ -150,8 +150,10 @@ pub fn normalize(name: &str, svc: &Node, ctx: &mut Ctx) -> Json {
                     r => r.map(Json::Bool),
                 }
             }
-            "scale" | "cpu_shares" | "pids_limit" | "oom_score_adj" | "cpu_count"
-            | "cpu_percent" => integer(node, &path).map(|i| json!(i)),
+            "scale" => convert::unsigned(node, &path, u32::MAX as u64).map(|i| json!(i)),
+            "cpu_shares" | "pids_limit" | "oom_score_adj" | "cpu_count" | "cpu_percent" => {
+                integer(node, &path).map(|i| json!(i))
+            }
             "tmpfs"
             | "dns"
             | "dns_search"
@@ -182,6 +184,14 @@ pub fn normalize(name: &str, svc: &Node, ctx: &mut Ctx) -> Json {
                     r => r.map(Json::String),
                 }
             }
+            "post_start" | "pre_stop" => match &node.value {
+                Value::Seq(_) => Ok(plain(node)),
+                _ => Err(err(
+                    node,
+                    &path,
+                    format!("must be a list, found {}", node.kind_name()),
+                )),
+            },
             _ => Ok(plain(node)),
         };
         if let Some(v) = ctx.keep(value) {
@@ -320,7 +330,12 @@ fn build(node: &Node, path: &str, ctx: &mut Ctx) -> Res<Json> {
         let p = format!("{path}.{k}");
         let j = match k.as_str() {
             "context" => continue,
-            "labels" => string_map(v, &p, true)?,
+            "labels" => string_map(v, &p, false)?,
+            "pull" | "no_cache" | "privileged" => Json::Bool(boolean(v, &p)?),
+            "ulimits" => ulimits(v, &p)?,
+            "network" | "target" | "dockerfile" | "dockerfile_inline" | "isolation" => {
+                Json::String(string(v, &p)?)
+            }
             // An arg written without a value takes the variable's value, as docker compose does.
             "args" => match string_map(v, &p, true)? {
                 // An unset one is left out.

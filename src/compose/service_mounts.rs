@@ -3,7 +3,9 @@
 
 use serde_json::{json, Map, Value as Json};
 
-use super::convert::{self, boolean, err, integer, plain, string, string_list, string_map, Res};
+use super::convert::{
+    self, boolean, err, integer, plain, string, string_list, string_map, unsigned, Res,
+};
 use super::node::{Node, Value};
 use super::service::{bytes, Ctx};
 use super::short;
@@ -22,7 +24,7 @@ pub(super) fn ports(node: &Node, path: &str) -> Res<Json> {
                 for (k, v) in m {
                     let kp = format!("{p}.{k}");
                     let j = match k.as_str() {
-                        "target" => json!(integer(v, &kp)?),
+                        "target" => json!(unsigned(v, &kp, 65535)?),
                         "published" => Json::String(string(v, &kp)?),
                         _ => Json::String(string(v, &kp)?),
                     };
@@ -225,8 +227,12 @@ pub(super) fn devices(node: &Node, path: &str) -> Res<Json> {
     let mut out = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let p = format!("{path}[{i}]");
-        if let Value::Map(_) = &item.value {
-            out.push(plain(item));
+        if let Value::Map(m) = &item.value {
+            let mut o = Map::new();
+            for (k, v) in m {
+                o.insert(k.clone(), Json::String(string(v, &format!("{p}.{k}"))?));
+            }
+            out.push(Json::Object(o));
             continue;
         }
         let s = string(item, &p)?;

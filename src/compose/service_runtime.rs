@@ -4,7 +4,8 @@
 use serde_json::{json, Map, Value as Json};
 
 use super::convert::{
-    self, boolean, err, float_json, integer, number, plain, string, string_list, string_map, Res,
+    self, boolean, err, float_json, integer, number, plain, string, string_list, string_map,
+    unsigned, Res,
 };
 use super::node::{Node, Value};
 use super::service::{bytes, duration};
@@ -23,7 +24,7 @@ pub(super) fn healthcheck(node: &Node, path: &str) -> Res<Json> {
                 }
             },
             "interval" | "timeout" | "start_period" | "start_interval" => duration(v, &p)?,
-            "retries" => json!(integer(v, &p)?),
+            "retries" => json!(unsigned(v, &p, u64::MAX >> 1)?),
             "disable" => Json::Bool(boolean(v, &p)?),
             _ => plain(v),
         };
@@ -71,7 +72,7 @@ pub(super) fn file_refs(node: &Node, path: &str, secrets: bool) -> Res<Json> {
                     o.insert(
                         k.clone(),
                         match k.as_str() {
-                            "mode" => json!(integer(v, &kp)?),
+                            "mode" => json!(unsigned(v, &kp, u32::MAX as u64)?),
                             _ => Json::String(string(v, &kp)?),
                         },
                     );
@@ -104,7 +105,7 @@ pub(super) fn deploy(node: &Node, path: &str) -> Res<Json> {
         out.insert(
             k.clone(),
             match k.as_str() {
-                "replicas" => json!(integer(v, &p)?),
+                "replicas" => json!(unsigned(v, &p, u32::MAX as u64)?),
                 "labels" => string_map(v, &p, false)?,
                 "resources" => {
                     let mut r = Map::new();
@@ -121,7 +122,7 @@ pub(super) fn deploy(node: &Node, path: &str) -> Res<Json> {
                             rk.clone(),
                             match rk.as_str() {
                                 "delay" | "window" => duration(rv, &rp)?,
-                                "max_attempts" => json!(integer(rv, &rp)?),
+                                "max_attempts" => json!(unsigned(rv, &rp, u64::MAX >> 1)?),
                                 _ => Json::String(string(rv, &rp)?),
                             },
                         );

@@ -100,16 +100,18 @@ fn braced(inner: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String
     if rest.is_empty() {
         return Ok(value.unwrap_or_default());
     }
-    let (colon, op, arg) = if let Some(r) = rest.strip_prefix(':') {
-        let op = r
-            .as_bytes()
-            .first()
-            .copied()
-            .ok_or(TemplateError::Invalid)?;
-        (true, op, &r[1..])
-    } else {
-        (false, rest.as_bytes()[0], &rest[1..])
+    let (colon, ops) = match rest.strip_prefix(':') {
+        Some(r) => (true, r),
+        None => (false, rest),
     };
+    // The operator is one ASCII character; anything else is not a form of the spec.
+    let op = ops
+        .as_bytes()
+        .first()
+        .copied()
+        .filter(u8::is_ascii)
+        .ok_or(TemplateError::Invalid)?;
+    let arg = &ops[1..];
     // With `:`, an empty value counts as unset.
     let set = match &value {
         Some(v) => !(colon && v.is_empty()),
@@ -181,5 +183,7 @@ mod tests {
         assert!(matches!(sub("${E:?}"), Err(TemplateError::Required { .. })));
         assert_eq!(sub("${A.B}"), Err(TemplateError::Invalid));
         assert_eq!(sub("${A"), Err(TemplateError::Invalid));
+        assert_eq!(sub("${A€}"), Err(TemplateError::Invalid));
+        assert_eq!(sub("${A:€}"), Err(TemplateError::Invalid));
     }
 }

@@ -271,7 +271,42 @@ impl Builder {
         self.anchors[id] = Some((node.clone(), node.count()));
     }
 
+    /// The field path of the value being built (`services.web.ports[1]`), for errors.
+    fn path(&self) -> String {
+        let mut p = String::new();
+        for f in &self.stack {
+            match f {
+                Frame::Map { key: Some(k), .. } => {
+                    if !p.is_empty() {
+                        p.push('.');
+                    }
+                    p.push_str(&k.scalar_text().unwrap_or_default());
+                }
+                Frame::Seq { items, .. } => p.push_str(&format!("[{}]", items.len())),
+                Frame::Map { key: None, .. } => {}
+            }
+        }
+        p
+    }
+
     fn push(&mut self, node: Node, mark: &Marker) -> Result<(), Diagnostic> {
+        // compose-go refuses a key that YAML reads as a number, a boolean or null.
+        if let Some(Frame::Map { key: None, .. }) = self.stack.last() {
+            if matches!(
+                node.value,
+                Value::Int(_) | Value::Float(_) | Value::Bool(_) | Value::Null
+            ) {
+                let shown = match node.value {
+                    Value::Null => "null".to_string(),
+                    _ => node.scalar_text().unwrap_or_default(),
+                };
+                return Err(Diagnostic::error(
+                    node.span(),
+                    self.path(),
+                    format!("non-string key {shown} (quote it)"),
+                ));
+            }
+        }
         let span = self.span_at(mark);
         match self.stack.last_mut() {
             None => {
@@ -396,12 +431,137 @@ pub fn resolve_plain(text: String) -> Value {
     if let Some(i) = parse_go_int(&plain) {
         return Value::Int(i);
     }
+    // go-yaml v3 keeps integers up to u64::MAX exact; our Int is i64, so the digits stay text.
+    if !plain.starts_with('0')
+        && plain.bytes().all(|b| b.is_ascii_digit())
+        && plain.parse::<u64>().is_ok()
+    {
+        return Value::Str(plain);
+    }
+    if let Some(t) = timestamp_text(&text) {
+        return Value::Str(t);
+    }
     if is_yaml_float(&plain) {
         if let Ok(f) = plain.parse::<f64>() {
             return Value::Float(f);
         }
     }
     Value::Str(text)
+}
+
+/// go-yaml v3 reads a plain `2001-12-14`, `2001-12-14T21:59:43.1-05:00` or
+/// `2001-12-14 21:59:43` as a time; compose-go then prints it with Go's `Time.String()`
+/// (`2001-12-14 00:00:00 +0000 UTC`). That text is what docker compose puts in the value.
+fn timestamp_text(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    let year = digits(s, &mut i, 4, 4)?;
+    let (month, day, mut hms, mut frac, mut zone) = {
+        if b.get(i) != Some(&b'-') {
+            return None;
+        }
+        i += 1;
+        let m = digits(s, &mut i, 1, 2)?;
+        if b.get(i) != Some(&b'-') {
+            return None;
+        }
+        i += 1;
+        let d = digits(s, &mut i, 1, 2)?;
+        (m, d, (0, 0, 0), String::new(), None::<i32>)
+    };
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    if i < b.len() {
+        let sep = b[i];
+        if !matches!(sep, b'T' | b't' | b' ') {
+            return None;
+        }
+        i += 1;
+        let h = digits(s, &mut i, 1, 2)?;
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        i += 1;
+        let mi = digits(s, &mut i, 1, 2)?;
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        i += 1;
+        let se = digits(s, &mut i, 1, 2)?;
+        if h > 23 || mi > 59 || se > 59 {
+            return None;
+        }
+        hms = (h, mi, se);
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            let start = i;
+            while i < b.len() && b[i].is_ascii_digit() && i - start < 9 {
+                i += 1;
+            }
+            if i == start {
+                return None;
+            }
+            frac = s[start..i].trim_end_matches('0').to_string();
+        }
+        if sep != b' ' && i < b.len() {
+            match b[i] {
+                b'Z' => {
+                    zone = Some(0);
+                    i += 1;
+                }
+                b'+' | b'-' => {
+                    let sign = if b[i] == b'-' { -1 } else { 1 };
+                    i += 1;
+                    let zh = digits(s, &mut i, 2, 2)?;
+                    if b.get(i) != Some(&b':') {
+                        return None;
+                    }
+                    i += 1;
+                    let zm = digits(s, &mut i, 2, 2)?;
+                    zone = Some(sign * (zh as i32 * 60 + zm as i32));
+                }
+                _ => return None,
+            }
+        }
+        if i != b.len() {
+            return None;
+        }
+    }
+    let frac = if frac.is_empty() {
+        String::new()
+    } else {
+        format!(".{frac}")
+    };
+    let zone = match zone {
+        None | Some(0) => "+0000 UTC".to_string(),
+        Some(z) => {
+            let off = format!(
+                "{}{:02}{:02}",
+                if z < 0 { '-' } else { '+' },
+                z.abs() / 60,
+                z.abs() % 60
+            );
+            format!("{off} {off}")
+        }
+    };
+    Some(format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}{frac} {zone}",
+        hms.0, hms.1, hms.2
+    ))
+}
+
+/// `min..=max` ASCII digits at `*i`, as a number; advances `*i`.
+fn digits(s: &str, i: &mut usize, min: usize, max: usize) -> Option<u32> {
+    let b = s.as_bytes();
+    let start = *i;
+    while *i < b.len() && b[*i].is_ascii_digit() && *i - start < max {
+        *i += 1;
+    }
+    if *i - start < min {
+        return None;
+    }
+    s[start..*i].parse().ok()
 }
 
 /// `strconv.ParseInt(s, 0, 64)`: `0x`, `0o`, `0b` prefixes and a leading `0` for octal.
@@ -495,6 +655,18 @@ mod tests {
         assert_eq!(v("i"), Value::Int(31));
         assert_eq!(v("j"), Value::Int(1000));
         assert_eq!(v("k"), Value::Float(8.0));
+        // Checked against docker compose 2.26.
+        let n = p("a: 2001-12-14\nb: 2001-12-14T21:59:43.10-05:00\nc: 2001-12-14 21:59:43.10 -5\nd: 2002-12-14T10:00:00Z\ne: 12345678901234567890\nf: 18446744073709551616\n");
+        let v = |k: &str| n.get(k).unwrap().value.clone();
+        assert_eq!(v("a"), Value::Str("2001-12-14 00:00:00 +0000 UTC".into()));
+        assert_eq!(
+            v("b"),
+            Value::Str("2001-12-14 21:59:43.1 -0500 -0500".into())
+        );
+        assert_eq!(v("c"), Value::Str("2001-12-14 21:59:43.10 -5".into()));
+        assert_eq!(v("d"), Value::Str("2002-12-14 10:00:00 +0000 UTC".into()));
+        assert_eq!(v("e"), Value::Str("12345678901234567890".into()));
+        assert_eq!(v("f"), Value::Float(18446744073709551616.0));
     }
 
     #[test]
@@ -560,6 +732,20 @@ mod tests {
         );
         let flow = format!("a: {}{}\n", "[".repeat(1000), "]".repeat(1000));
         assert!(parse_str(&flow, Path::new("deep.yaml")).is_err());
+    }
+
+    #[test]
+    fn non_string_keys_are_refused_like_compose_go() {
+        let e = parse_str(
+            "services:\n  s:\n    environment:\n      1: a\n",
+            Path::new("c.yaml"),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "c.yaml:4:7: error: services.s.environment: non-string key 1 (quote it)"
+        );
+        assert!(parse_str("a:\n  \"1\": x\n  yes: y\n", Path::new("c.yaml")).is_ok());
     }
 
     #[test]
