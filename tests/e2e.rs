@@ -435,6 +435,9 @@ fn s09_the_path_unit_deploys_on_a_new_commit() {
         lab.unit_property("release-tool-deploy.service", "Result"),
         "success"
     );
+    // Progress went to the manager as STATUS= (what `systemctl --user status` shows).
+    let status = lab.unit_property("release-tool-deploy.service", "StatusText");
+    assert!(status.contains("generation 1"), "{status}");
     assert_all_up(&lab);
     lab.reset();
 }
