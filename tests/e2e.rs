@@ -471,3 +471,65 @@ fn s10_a_removed_stack_stops_and_disappears() {
     );
     lab.reset();
 }
+
+#[test]
+fn s11_the_step_commands_on_the_real_host() {
+    let Some((lab, repo)) = setup("s11") else {
+        return;
+    };
+    deployed(&lab, &repo);
+    let before = containers(&lab);
+    // manage-services restart: the stack's containers, ordered and health-checked; others untouched.
+    let o = lab.tool(&[
+        "manage-services",
+        "restart",
+        "--affected-services",
+        "worker",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let after = containers(&lab);
+    assert_ne!(
+        before["worker-worker.service"],
+        after["worker-worker.service"]
+    );
+    assert_eq!(before["web-api.service"], after["web-api.service"]);
+    // pull-images over what generate-units wrote.
+    let units = lab.home.join("e2e/s11-units");
+    let (r, u) = (repo.display().to_string(), units.display().to_string());
+    let services = format!("{r}/services");
+    lab.ok(
+        lab.bin.to_str().unwrap(),
+        &[
+            "generate-units",
+            "--services-dir",
+            &services,
+            "--output-dir",
+            &u,
+        ],
+    );
+    let o = lab.tool(&[
+        "pull-images",
+        "--affected-services",
+        "web",
+        "--units-dir",
+        &u,
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("sha256:"),
+        "{}",
+        text(&o)
+    );
+    // rollback without an argument goes back to the previous deployed generation.
+    lab.write(&repo, "services/web/conf/index.html", "<p>two</p>\n");
+    lab.commit(&repo, "page two");
+    deployed(&lab, &repo);
+    assert_eq!(current_generation(&lab), Some(2));
+    let o = lab.tool(&["rollback", "--timeout", "60"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(current_generation(&lab), Some(1));
+    let h = text(&lab.tool(&["history"]));
+    assert!(h.contains("restored"), "{h}");
+    assert_all_up(&lab);
+    lab.reset();
+}
