@@ -14,7 +14,7 @@ use super::effects::Effects;
 use super::fsutil::{copy_file, copy_tree, list_files, write_atomic};
 use super::manifest::{stack_manifest, Manifest, Outcome, SecretManifest, StackManifest};
 use super::planner::plan;
-use super::pulls::{pull_all, PullOptions};
+use super::pulls::{pull_each, PullOptions};
 use super::store::{git_revision, StateStore};
 use super::transaction::{apply, recover, ApplyResult};
 use crate::translate::RenderedStack;
@@ -169,16 +169,36 @@ fn stage(
     images.dedup();
     fx.report
         .status(&format!("pulling {} images", images.len()));
-    let digests = match pull_all(fx, &images, &o.pull) {
-        Ok(d) => d,
-        Err(failed) => {
-            for (image, e) in &failed {
-                fx.report
-                    .error(&[("IMAGE", image)], &format!("pull of {image} failed: {e}"));
+    let (mut digests, failed) = pull_each(fx, &images, &o.pull);
+    if !failed.is_empty() {
+        let old = store.current().and_then(|c| store.read_manifest(c).ok());
+        let fresh = stack_manifests(store, &stacks, &inputs, &digests).map_err(io)?;
+        let mut blocking = Vec::new();
+        for (image, e) in failed {
+            match recorded_digest(old.as_ref(), &fresh, &image) {
+                Some(d) => {
+                    fx.report.warn(
+                        &[("IMAGE", &image)],
+                        &format!(
+                            "pull of {image} failed ({e}); only unchanged stacks use it: \
+                             keeping the digest they run ({d})"
+                        ),
+                    );
+                    digests.insert(image, d);
+                }
+                None => {
+                    fx.report.error(
+                        &[("IMAGE", &image)],
+                        &format!("pull of {image} failed: {e}"),
+                    );
+                    blocking.push((image, e));
+                }
             }
-            return Ok(Err(DeployResult::PullFailed(failed)));
         }
-    };
+        if !blocking.is_empty() {
+            return Ok(Err(DeployResult::PullFailed(blocking)));
+        }
+    }
     let mut manifest = Manifest {
         id,
         git_rev: git_revision(&src.repo),
@@ -190,6 +210,27 @@ fn stage(
     };
     manifest.stacks = stack_manifests(store, &stacks, &inputs, &digests).map_err(io)?;
     Ok(Ok(manifest))
+}
+
+/// The digest the current generation recorded for `image`, when every stack that uses it is
+/// unchanged (same units, same input files). For those stacks the pull only looks for a new digest
+/// behind the same tag; when it fails (a registry outage) they keep running what they run, and a
+/// change to another stack still deploys. An image a changed stack needs must pull.
+fn recorded_digest(
+    old: Option<&Manifest>,
+    fresh: &BTreeMap<String, StackManifest>,
+    image: &str,
+) -> Option<String> {
+    let old = old?;
+    let mut digest = None;
+    for (name, new) in fresh.iter().filter(|(_, m)| m.images.contains_key(image)) {
+        let prev = old.stacks.get(name)?;
+        if prev.units != new.units || prev.inputs_hash != new.inputs_hash {
+            return None;
+        }
+        digest = Some(prev.images.get(image).filter(|d| !d.is_empty())?.clone());
+    }
+    digest
 }
 
 /// Each stack's manifest entry: its units, the hash of its snapshot files and its images' digests.

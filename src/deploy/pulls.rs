@@ -58,6 +58,20 @@ pub fn pull_all(
     images: &[String],
     o: &PullOptions,
 ) -> Result<BTreeMap<String, String>, Vec<(String, String)>> {
+    let (ok, failed) = pull_each(fx, images, o);
+    if failed.is_empty() {
+        Ok(ok)
+    } else {
+        Err(failed)
+    }
+}
+
+/// Pulls every image; returns the digests of those pulled and the failures (image, error), sorted.
+pub fn pull_each(
+    fx: &Effects,
+    images: &[String],
+    o: &PullOptions,
+) -> (BTreeMap<String, String>, Vec<(String, String)>) {
     let queue = Mutex::new(images.to_vec());
     let results = Mutex::new(Vec::new());
     let workers = o.jobs.clamp(1, images.len().max(1));
@@ -83,12 +97,8 @@ pub fn pull_all(
             Err(e) => failed.push((image, e)),
         }
     }
-    if failed.is_empty() {
-        Ok(ok)
-    } else {
-        failed.sort();
-        Err(failed)
-    }
+    failed.sort();
+    (ok, failed)
 }
 
 #[cfg(test)]

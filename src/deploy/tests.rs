@@ -452,3 +452,37 @@ fn rollback_to_an_older_generation_is_an_apply() {
     assert_eq!(w.store.read_manifest(1).unwrap().outcome, Outcome::Restored);
     assert_eq!(w.systemd.calls()[1], "restart a-api.service");
 }
+
+#[test]
+fn an_unreachable_image_of_unchanged_stacks_does_not_block_another_stack() {
+    let w = World::new();
+    w.deploy(Ok(vec![stack("a", "1"), stack("b", "1")]));
+    w.systemd.clear();
+    // The registry holding a's image is down; b changes.
+    w.podman.fail_pulls("reg/a:1", 100);
+    let r = w.deploy(Ok(vec![stack("a", "1"), stack("b", "2")]));
+    assert_eq!(r, DeployResult::Deployed(2), "{:?}", w.report.messages());
+    let m = w.store.read_manifest(2).unwrap();
+    let before = w.store.read_manifest(1).unwrap();
+    assert_eq!(m.stacks["a"].images, before.stacks["a"].images, "a keeps its digest");
+    assert!(
+        w.report
+            .messages()
+            .iter()
+            .any(|m| m.contains("pull of reg/a:1 failed") && m.contains("unchanged")),
+        "{:?}",
+        w.report.messages()
+    );
+    // Only b restarted.
+    let calls = format!("{:?}", w.systemd.calls());
+    assert!(calls.contains("b-api.service") && !calls.contains("a-api.service"), "{calls}");
+    // Once a changes too, its image must pull: nothing is switched.
+    let r = w.deploy(Ok(vec![stack("a", "1b"), stack("b", "2")]));
+    assert!(matches!(r, DeployResult::Deployed(_)), "a:1b pulls fine: {r:?}");
+    w.podman.fail_pulls("reg/b:3", 100);
+    let r = w.deploy(Ok(vec![stack("a", "1b"), stack("b", "3")]));
+    assert!(
+        matches!(r, DeployResult::PullFailed(ref f) if f.len() == 1 && f[0].0 == "reg/b:3"),
+        "{r:?}"
+    );
+}
