@@ -464,7 +464,10 @@ fn an_unreachable_image_of_unchanged_stacks_does_not_block_another_stack() {
     assert_eq!(r, DeployResult::Deployed(2), "{:?}", w.report.messages());
     let m = w.store.read_manifest(2).unwrap();
     let before = w.store.read_manifest(1).unwrap();
-    assert_eq!(m.stacks["a"].images, before.stacks["a"].images, "a keeps its digest");
+    assert_eq!(
+        m.stacks["a"].images, before.stacks["a"].images,
+        "a keeps its digest"
+    );
     assert!(
         w.report
             .messages()
@@ -475,10 +478,16 @@ fn an_unreachable_image_of_unchanged_stacks_does_not_block_another_stack() {
     );
     // Only b restarted.
     let calls = format!("{:?}", w.systemd.calls());
-    assert!(calls.contains("b-api.service") && !calls.contains("a-api.service"), "{calls}");
+    assert!(
+        calls.contains("b-api.service") && !calls.contains("a-api.service"),
+        "{calls}"
+    );
     // Once a changes too, its image must pull: nothing is switched.
     let r = w.deploy(Ok(vec![stack("a", "1b"), stack("b", "2")]));
-    assert!(matches!(r, DeployResult::Deployed(_)), "a:1b pulls fine: {r:?}");
+    assert!(
+        matches!(r, DeployResult::Deployed(_)),
+        "a:1b pulls fine: {r:?}"
+    );
     w.podman.fail_pulls("reg/b:3", 100);
     let r = w.deploy(Ok(vec![stack("a", "1b"), stack("b", "3")]));
     assert!(
