@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use crate::compose::LoadedStack;
 use crate::diag::Diagnostic;
 
+use super::names::{is_valid_name_part, is_valid_object_name};
 use super::RenderOptions;
 
 pub struct Ctx<'a> {
@@ -43,6 +44,27 @@ impl<'a> Ctx<'a> {
     pub fn error(&mut self, field: &str, message: impl Into<String>) {
         let span = self.stack.sources.span(field);
         self.diags.push(Diagnostic::error(span, field, message));
+    }
+
+    /// The Podman object name of the top-level network or volume `key` (`section` is `networks` or
+    /// `volumes`): its `name:`, else `<project>_<key>` as docker compose names it. `None`, with an
+    /// error naming the field, when the key cannot name a unit or the name is no valid object name.
+    pub fn object_name(&mut self, section: &str, key: &str, name: Option<&str>) -> Option<String> {
+        let field = format!("{section}.{key}");
+        let kind = section.trim_end_matches('s');
+        if !is_valid_name_part(key) {
+            self.error(&field, format!("{kind} key cannot name a unit"));
+            return None;
+        }
+        let name = name.map_or_else(|| format!("{}_{key}", self.project_name()), str::to_owned);
+        if !is_valid_object_name(&name) {
+            self.error(
+                &format!("{field}.name"),
+                format!("{name:?} is not a valid {kind} name"),
+            );
+            return None;
+        }
+        Some(name)
     }
 
     pub fn has_errors(&self) -> bool {

@@ -5,7 +5,6 @@ use crate::compose::{Service, ServiceNetwork};
 use crate::quadlet::{Body, ContainerSection, NetworkSection, UnitFile};
 
 use super::ctx::Ctx;
-use super::names::is_valid_object_name;
 
 pub fn network_units(cx: &mut Ctx) -> Vec<UnitFile> {
     let mut out = Vec::new();
@@ -15,21 +14,9 @@ pub fn network_units(cx: &mut Ctx) -> Vec<UnitFile> {
         if net.external == Some(true) {
             continue;
         }
-        if !super::names::is_valid_name_part(key) {
-            cx.error(&field, "network key cannot name a unit");
+        let Some(name) = cx.object_name("networks", key, net.name.as_deref()) else {
             continue;
-        }
-        let name = net
-            .name
-            .clone()
-            .unwrap_or_else(|| format!("{}_{key}", cx.project_name()));
-        if !is_valid_object_name(&name) {
-            cx.error(
-                &format!("{field}.name"),
-                format!("{name:?} is not a valid network name"),
-            );
-            continue;
-        }
+        };
         let mut n = NetworkSection {
             network_name: Some(name),
             ..Default::default()

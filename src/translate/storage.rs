@@ -12,7 +12,7 @@ use crate::compose::{Service, ServiceVolume};
 use crate::quadlet::{Body, ContainerSection, UnitFile, VolumeSection};
 
 use super::ctx::Ctx;
-use super::names::{is_valid_name_part, is_valid_object_name};
+use super::names::is_valid_object_name;
 use super::SecretSpec;
 
 pub fn volume_units(cx: &mut Ctx) -> Vec<UnitFile> {
@@ -22,21 +22,9 @@ pub fn volume_units(cx: &mut Ctx) -> Vec<UnitFile> {
         if vol.external == Some(true) {
             continue;
         }
-        if !is_valid_name_part(key) {
-            cx.error(&field, "volume key cannot name a unit");
+        let Some(name) = cx.object_name("volumes", key, vol.name.as_deref()) else {
             continue;
-        }
-        let name = vol
-            .name
-            .clone()
-            .unwrap_or_else(|| format!("{}_{key}", cx.project_name()));
-        if !is_valid_object_name(&name) {
-            cx.error(
-                &format!("{field}.name"),
-                format!("{name:?} is not a valid volume name"),
-            );
-            continue;
-        }
+        };
         let mut v = VolumeSection {
             volume_name: Some(name),
             ..Default::default()
