@@ -127,7 +127,43 @@ pub fn podman_version(flag: Option<&str>) -> Result<PodmanVersion, String> {
             .ok()
             .and_then(|q| ask(Command::new(q).arg("-version")))
     });
-    Ok(detected
-        .unwrap_or(PodmanVersion::NEWEST)
-        .clamp(PodmanVersion::OLDEST, PodmanVersion::NEWEST))
+    let v = detected.unwrap_or(PodmanVersion::NEWEST);
+    if let Some(note) = clamp_note(v) {
+        eprintln!("release-tool: warning: {note}");
+    }
+    Ok(v.clamp(PodmanVersion::OLDEST, PodmanVersion::NEWEST))
+}
+
+/// What to tell the user when the detected Podman is outside the supported range.
+fn clamp_note(v: PodmanVersion) -> Option<String> {
+    let (o, n) = (PodmanVersion::OLDEST, PodmanVersion::NEWEST);
+    if v < o {
+        Some(format!(
+            "podman {}.{} is older than {}.{}, the oldest supported: rendering for {}.{}; \
+             some units may use flags this podman lacks (pass --podman-version to choose)",
+            v.major, v.minor, o.major, o.minor, o.major, o.minor
+        ))
+    } else if v > n {
+        Some(format!(
+            "podman {}.{} is newer than {}.{}, the newest known: rendering for {}.{}",
+            v.major, v.minor, n.major, n.minor, n.major, n.minor
+        ))
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_outside_the_range_are_named() {
+        let v = |major, minor| PodmanVersion { major, minor };
+        assert!(clamp_note(v(4, 3))
+            .unwrap()
+            .contains("podman 4.3 is older than 4.4"));
+        assert!(clamp_note(v(6, 0)).unwrap().contains("rendering for 5.4"));
+        assert_eq!(clamp_note(v(4, 9)), None);
+    }
 }
