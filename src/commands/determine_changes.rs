@@ -5,7 +5,8 @@
 //! when that stack no longer exists: it was removed); the values file (`values.env`, or the
 //! `--vars-file` name), or `--assume-values-changed`, affects every stack that exists; anything
 //! else affects nothing. Paths are taken relative to the repo (as `git diff --name-only` prints
-//! them) or absolute. The output is sorted and deduplicated. `deploy` does not use this: it compares
+//! them) or absolute; with `--services-dir` and no `--repo`, also relative to the services dir's
+//! parent (the repo root the seed tool assumed). The output is sorted and deduplicated. `deploy` does not use this: it compares
 //! rendered content, and agrees with it whenever the rendered units change.
 
 use std::collections::BTreeSet;
@@ -34,7 +35,7 @@ fn normalize(p: &Path) -> PathBuf {
 /// relative to the repo, `all_stacks` the stacks that exist.
 pub fn affected_stacks(
     changed: &[String],
-    services_rel: &Path,
+    services_rel: &[PathBuf],
     services_abs: Option<&Path>,
     values_names: &[PathBuf],
     all_stacks: &[String],
@@ -50,7 +51,7 @@ pub fn affected_stacks(
         }
         let rest = match services_abs {
             Some(abs) if p.is_absolute() => p.strip_prefix(abs).ok(),
-            _ => p.strip_prefix(services_rel).ok(),
+            _ => services_rel.iter().find_map(|r| p.strip_prefix(r).ok()),
         };
         // A file directly in the services dir belongs to no stack.
         if let Some(rest) = rest {
@@ -106,6 +107,14 @@ fn run_with(args: &Args, changed: &[String]) -> Vec<String> {
         _ => None,
     }
     .unwrap_or_else(|| normalize(&ctx.services_dir));
+    let mut services_rel = vec![services_rel];
+    // The seed tool had only --services-dir, whose parent is the repo root then (as for the values
+    // file): `services/web/x` names stack web too, wherever the command runs.
+    if args.repo.is_none() {
+        if let Some(name) = ctx.services_dir.file_name() {
+            services_rel.push(PathBuf::from(name));
+        }
+    }
     let mut values = vec![PathBuf::from(VALUES_FILE)];
     if let Some(v) = &ctx.vars_file {
         values.push(normalize(v));
@@ -160,7 +169,7 @@ mod tests {
                 "services/gone/compose.yaml",
                 "services/top.txt",
             ]),
-            Path::new("services"),
+            &[PathBuf::from("services")],
             None,
             &values,
             &all,
@@ -173,7 +182,7 @@ mod tests {
     fn values_file_affects_every_stack() {
         let all = s(&["web", "worker"]);
         let values = [PathBuf::from("values.env")];
-        let rel = Path::new("services");
+        let rel = &[PathBuf::from("services")];
         assert_eq!(
             affected_stacks(&s(&["values.env"]), rel, None, &values, &all, false),
             all
@@ -185,11 +194,37 @@ mod tests {
     }
 
     #[test]
+    fn paths_relative_to_the_services_dirs_parent_count_too() {
+        let args = Args {
+            services_dir: Some(PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/examples/services"
+            ))),
+            ..Args::default()
+        };
+        let changed = s(&["services/web/conf/index.html", "examples/x/y"]);
+        assert_eq!(run_with(&args, &changed), s(&["web"]));
+        // With --repo, paths are relative to it alone.
+        let args = Args {
+            repo: Some(PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/examples"
+            ))),
+            ..Args::default()
+        };
+        assert_eq!(
+            run_with(&args, &s(&["services/worker/compose.yaml"])),
+            s(&["worker"])
+        );
+        assert!(run_with(&args, &s(&["examples/services/web/a"])).is_empty());
+    }
+
+    #[test]
     fn absolute_paths_and_other_services_dirs() {
         let all = s(&["a"]);
         let r = affected_stacks(
             &s(&["/srv/repo/stacks/a/compose.yml", "stacks/b/.env"]),
-            Path::new("stacks"),
+            &[PathBuf::from("stacks")],
             Some(Path::new("/srv/repo/stacks")),
             &[],
             &all,
