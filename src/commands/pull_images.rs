@@ -29,8 +29,34 @@ pub fn images_of(files: &[PathBuf]) -> Result<Vec<String>, String> {
     Ok(images)
 }
 
+/// The targets a unit's `[Install]` section names in `WantedBy=`.
+fn wanted_by(text: &str) -> Vec<String> {
+    let mut in_install = false;
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_install = line == "[Install]";
+        } else if let Some(v) = line.strip_prefix("WantedBy=").filter(|_| in_install) {
+            out.extend(v.split_whitespace().map(str::to_owned));
+        }
+    }
+    out
+}
+
+/// Whether a flat `<stack>-….container` file belongs to `stack`. The prefix alone cannot tell stack
+/// `web` from a stack `web-api`; the units `generate-units` writes say `WantedBy=<stack>.target`,
+/// so that decides when present. A file without it (written by hand) goes by its prefix.
+fn belongs_to(path: &Path, stack: &str) -> bool {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return true; // unreadable: images_of reports it, naming the file
+    };
+    let targets = wanted_by(&text);
+    targets.is_empty() || targets.iter().any(|t| *t == format!("{stack}.target"))
+}
+
 /// A stack's `.container` files in `dir`: its own subdirectory when there is one, else the flat
-/// files named `<stack>-*.container`.
+/// files named `<stack>-*.container` that belong to it (see `belongs_to`).
 pub fn container_files(dir: &Path, stack: &str) -> Vec<PathBuf> {
     let sub = dir.join(stack);
     let (base, prefix) = if sub.is_dir() {
@@ -44,7 +70,9 @@ pub fn container_files(dir: &Path, stack: &str) -> Vec<PathBuf> {
                 .map(|e| e.path())
                 .filter(|p| {
                     let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-                    n.ends_with(".container") && n.starts_with(&prefix)
+                    n.ends_with(".container")
+                        && n.starts_with(&prefix)
+                        && (prefix.is_empty() || belongs_to(p, stack))
                 })
                 .collect()
         })
@@ -129,5 +157,30 @@ mod tests {
             images_of(&container_files(t.path(), "webby")).unwrap(),
             vec!["reg/c:1"]
         );
+    }
+
+    #[test]
+    fn a_stack_named_like_a_prefix_of_another_keeps_to_its_own_units() {
+        let t = tempfile::tempdir().unwrap();
+        let unit = |stack: &str, image: &str| {
+            format!("[Container]\nImage={image}\n\n[Install]\nWantedBy={stack}.target\n")
+        };
+        // Stack `web` has service `api-db`; stack `web-api` has service `db`: one file name each,
+        // both starting with `web-`.
+        std::fs::write(
+            t.path().join("web-api-db.container"),
+            unit("web", "reg/w:1"),
+        )
+        .unwrap();
+        std::fs::write(
+            t.path().join("web-api-x.container"),
+            unit("web-api", "reg/wa:1"),
+        )
+        .unwrap();
+        std::fs::write(t.path().join("web-front.container"), unit("web", "reg/f:1")).unwrap();
+        let web = images_of(&container_files(t.path(), "web")).unwrap();
+        assert_eq!(web, vec!["reg/f:1", "reg/w:1"]);
+        let web_api = images_of(&container_files(t.path(), "web-api")).unwrap();
+        assert_eq!(web_api, vec!["reg/wa:1"]);
     }
 }
