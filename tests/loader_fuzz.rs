@@ -47,7 +47,8 @@ fn text_parsers_never_panic() {
 /// loading may fail, never panic.
 #[test]
 fn random_field_shapes_never_panic() {
-    use release_tool::compose::{load_files, validate::SERVICE, LoadOptions};
+    use release_tool::compose::validate::{FILE_OBJ, NETWORK, SERVICE, VOLUME};
+    use release_tool::compose::{load_files, LoadOptions};
     let values = [
         "x",
         "1",
@@ -108,56 +109,10 @@ fn random_field_shapes_never_panic() {
     );
     // The same for the top-level resources' fields.
     let resources: [(&str, &[&str], &str); 4] = [
-        (
-            "networks",
-            &[
-                "name",
-                "driver",
-                "driver_opts",
-                "ipam",
-                "external",
-                "internal",
-                "enable_ipv6",
-                "attachable",
-                "labels",
-            ],
-            "networks: [r]",
-        ),
-        (
-            "volumes",
-            &["name", "driver", "driver_opts", "external", "labels"],
-            "volumes: [\"r:/r\"]",
-        ),
-        (
-            "secrets",
-            &[
-                "name",
-                "file",
-                "environment",
-                "content",
-                "external",
-                "labels",
-                "driver",
-                "driver_opts",
-                "template_driver",
-            ],
-            "secrets: [r]",
-        ),
-        (
-            "configs",
-            &[
-                "name",
-                "file",
-                "environment",
-                "content",
-                "external",
-                "labels",
-                "driver",
-                "driver_opts",
-                "template_driver",
-            ],
-            "configs: [r]",
-        ),
+        ("networks", NETWORK, "networks: [r]"),
+        ("volumes", VOLUME, "volumes: [\"r:/r\"]"),
+        ("secrets", FILE_OBJ, "secrets: [r]"),
+        ("configs", FILE_OBJ, "configs: [r]"),
     ];
     for (section, fields, use_it) in resources {
         for field in fields {

@@ -102,7 +102,8 @@ pub const SERVICE: &[&str] = &[
     "use_api_socket",
     "provider",
 ];
-const NETWORK: &[&str] = &[
+/// The keys a top-level network may have.
+pub const NETWORK: &[&str] = &[
     "name",
     "driver",
     "driver_opts",
@@ -114,8 +115,10 @@ const NETWORK: &[&str] = &[
     "attachable",
     "labels",
 ];
-const VOLUME: &[&str] = &["name", "driver", "driver_opts", "external", "labels"];
-const FILE_OBJ: &[&str] = &[
+/// The keys a top-level volume may have.
+pub const VOLUME: &[&str] = &["name", "driver", "driver_opts", "external", "labels"];
+/// The keys a top-level secret or config may have.
+pub const FILE_OBJ: &[&str] = &[
     "name",
     "file",
     "environment",
