@@ -121,6 +121,13 @@ pub fn string_list(node: &Node, path: &str) -> Res<Vec<String>> {
     }
 }
 
+/// The items of a list field; anything else is an error naming the field.
+pub fn seq<'a>(node: &'a Node, path: &str) -> Res<&'a [Node]> {
+    node.as_seq()
+        .map(Vec::as_slice)
+        .ok_or_else(|| err(node, path, "must be a list"))
+}
+
 pub fn map<'a>(node: &'a Node, path: &str) -> Res<&'a indexmap::IndexMap<String, Node>> {
     node.as_map().ok_or_else(|| {
         err(

@@ -11,9 +11,7 @@ use super::service::{bytes, Ctx};
 use super::short;
 
 pub(super) fn ports(node: &Node, path: &str) -> Res<Json> {
-    let Value::Seq(items) = &node.value else {
-        return Err(err(node, path, "must be a list"));
-    };
+    let items = convert::seq(node, path)?;
     let mut out = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let p = format!("{path}[{i}]");
@@ -58,9 +56,7 @@ pub(super) fn ports(node: &Node, path: &str) -> Res<Json> {
 }
 
 pub(super) fn volumes(node: &Node, path: &str, ctx: &mut Ctx) -> Res<Json> {
-    let Value::Seq(items) = &node.value else {
-        return Err(err(node, path, "must be a list"));
-    };
+    let items = convert::seq(node, path)?;
     let mut out = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let p = format!("{path}[{i}]");
@@ -221,9 +217,7 @@ pub(super) fn networks(node: &Node, path: &str) -> Res<Json> {
 }
 
 pub(super) fn devices(node: &Node, path: &str) -> Res<Json> {
-    let Value::Seq(items) = &node.value else {
-        return Err(err(node, path, "must be a list"));
-    };
+    let items = convert::seq(node, path)?;
     let mut out = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let p = format!("{path}[{i}]");

@@ -4,8 +4,8 @@
 use serde_json::{json, Map, Value as Json};
 
 use super::convert::{
-    self, boolean, err, float_json, integer, number, plain, string, string_list, string_map,
-    unsigned, Res,
+    self, boolean, float_json, integer, number, plain, string, string_list, string_map, unsigned,
+    Res,
 };
 use super::node::{Node, Value};
 use super::service::{bytes, duration};
@@ -58,9 +58,7 @@ pub(super) fn depends_on(node: &Node, path: &str) -> Res<Json> {
 }
 
 pub(super) fn file_refs(node: &Node, path: &str, secrets: bool) -> Res<Json> {
-    let Value::Seq(items) = &node.value else {
-        return Err(err(node, path, "must be a list"));
-    };
+    let items = convert::seq(node, path)?;
     let mut out = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let p = format!("{path}[{i}]");
