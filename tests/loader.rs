@@ -72,6 +72,15 @@ fn schema_error_names_the_field_path() {
         e.contains("compose.yaml:4:17: error: services.web.privileged: must be a boolean"),
         "{e}"
     );
+    // A device request that is not a list is refused (as docker compose does), not dropped.
+    let e = error_of(&[(
+        "compose.yaml",
+        "services:\n  web:\n    image: x\n    deploy:\n      resources:\n        reservations:\n          devices: gpu\n",
+    )]);
+    assert!(
+        e.contains("compose.yaml:7:20: error: services.web.deploy.resources.reservations.devices: must be a list"),
+        "{e}"
+    );
 }
 
 #[test]

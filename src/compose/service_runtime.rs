@@ -146,13 +146,7 @@ pub(super) fn resource(node: &Node, path: &str) -> Res<Json> {
                 "pids" => json!(integer(v, &p)?),
                 "devices" => {
                     let mut list = Vec::new();
-                    for (i, d) in v
-                        .as_seq()
-                        .map(|s| s.as_slice())
-                        .unwrap_or_default()
-                        .iter()
-                        .enumerate()
-                    {
+                    for (i, d) in convert::seq(v, &p)?.iter().enumerate() {
                         let dp = format!("{p}[{i}]");
                         let mut o = Map::new();
                         for (dk, dv) in convert::map(d, &dp)? {
