@@ -138,6 +138,29 @@ pub fn map<'a>(node: &'a Node, path: &str) -> Res<&'a indexmap::IndexMap<String,
     })
 }
 
+/// Each entry of a mapping turned into JSON by `f(key, value, key_path)`, inserted into `out` (an
+/// entry replaces a default already there). The first error stops it.
+pub fn fields_into(
+    out: &mut Map<String, Json>,
+    entries: &indexmap::IndexMap<String, Node>,
+    path: &str,
+    mut f: impl FnMut(&str, &Node, &str) -> Res<Json>,
+) -> Res<()> {
+    for (k, v) in entries {
+        let j = f(k, v, &format!("{path}.{k}"))?;
+        out.insert(k.clone(), j);
+    }
+    Ok(())
+}
+
+/// A mapping field as a JSON object, each value typed by `f(key, value, key_path)`; anything but a
+/// mapping is an error naming the field.
+pub fn object(node: &Node, path: &str, f: impl FnMut(&str, &Node, &str) -> Res<Json>) -> Res<Json> {
+    let mut out = Map::new();
+    fields_into(&mut out, map(node, path)?, path, f)?;
+    Ok(Json::Object(out))
+}
+
 /// A node as written (maps, lists, typed scalars).
 pub fn plain(node: &Node) -> Json {
     match &node.value {
@@ -156,21 +179,17 @@ pub fn plain(node: &Node) -> Json {
 pub fn string_map(node: &Node, path: &str, keep_null: bool) -> Res<Json> {
     let mut out = Map::new();
     match &node.value {
-        Value::Map(m) => {
-            for (k, v) in m {
-                let p = format!("{path}.{k}");
-                let j = if v.is_null() {
-                    if keep_null {
-                        Json::Null
-                    } else {
-                        Json::String(String::new())
-                    }
+        Value::Map(m) => fields_into(&mut out, m, path, |_, v, p| {
+            Ok(if v.is_null() {
+                if keep_null {
+                    Json::Null
                 } else {
-                    Json::String(string(v, &p)?)
-                };
-                out.insert(k.clone(), j);
-            }
-        }
+                    Json::String(String::new())
+                }
+            } else {
+                Json::String(string(v, p)?)
+            })
+        })?,
         Value::Seq(items) => {
             for (i, item) in items.iter().enumerate() {
                 let s = string(item, &format!("{path}[{i}]"))?;

@@ -374,39 +374,27 @@ fn dependency_cycle(services: &Map<String, Json>) -> Option<Vec<String>> {
 }
 
 fn ipam(node: &Node, path: &str) -> Res<Json> {
-    let mut out = Map::new();
-    for (k, v) in convert::map(node, path)? {
-        let p = format!("{path}.{k}");
-        let j = match k.as_str() {
-            "options" => string_map(v, &p, false)?,
+    convert::object(node, path, |k, v, p| {
+        Ok(match k {
+            "options" => string_map(v, p, false)?,
             "config" => {
                 let mut pools = Vec::new();
-                for (i, pool) in v
-                    .as_seq()
-                    .map(Vec::as_slice)
-                    .unwrap_or_default()
-                    .iter()
-                    .enumerate()
-                {
-                    let pp = format!("{p}[{i}]");
-                    let mut o = Map::new();
-                    for (pk, pv) in convert::map(pool, &pp)? {
-                        let kp = format!("{pp}.{pk}");
-                        o.insert(
-                            pk.clone(),
-                            match pk.as_str() {
-                                "aux_addresses" => string_map(pv, &kp, false)?,
-                                _ => Json::String(string(pv, &kp)?),
-                            },
-                        );
-                    }
-                    pools.push(Json::Object(o));
+                let items = v.as_seq().map(Vec::as_slice).unwrap_or_default();
+                for (i, pool) in items.iter().enumerate() {
+                    pools.push(convert::object(
+                        pool,
+                        &format!("{p}[{i}]"),
+                        |pk, pv, kp| {
+                            Ok(match pk {
+                                "aux_addresses" => string_map(pv, kp, false)?,
+                                _ => Json::String(string(pv, kp)?),
+                            })
+                        },
+                    )?);
                 }
                 Json::Array(pools)
             }
-            _ => Json::String(string(v, &p)?),
-        };
-        out.insert(k.clone(), j);
-    }
-    Ok(Json::Object(out))
+            _ => Json::String(string(v, p)?),
+        })
+    })
 }

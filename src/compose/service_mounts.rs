@@ -19,15 +19,12 @@ pub(super) fn ports(node: &Node, path: &str) -> Res<Json> {
             Value::Map(m) => {
                 let mut o = Map::new();
                 o.insert("mode".into(), json!("ingress"));
-                for (k, v) in m {
-                    let kp = format!("{p}.{k}");
-                    let j = match k.as_str() {
-                        "target" => json!(unsigned(v, &kp, 65535)?),
-                        "published" => Json::String(string(v, &kp)?),
-                        _ => Json::String(string(v, &kp)?),
-                    };
-                    o.insert(k.clone(), j);
-                }
+                convert::fields_into(&mut o, m, &p, |k, v, kp| {
+                    Ok(match k {
+                        "target" => json!(unsigned(v, kp, 65535)?),
+                        _ => Json::String(string(v, kp)?),
+                    })
+                })?;
                 o.entry("protocol").or_insert(json!("tcp"));
                 out.push(Json::Object(o));
             }
@@ -63,45 +60,25 @@ pub(super) fn volumes(node: &Node, path: &str, ctx: &mut Ctx) -> Res<Json> {
         let v = match &item.value {
             Value::Map(m) => {
                 let mut o = Map::new();
-                for (k, v) in m {
-                    let kp = format!("{p}.{k}");
-                    let j = match k.as_str() {
-                        "read_only" => Json::Bool(boolean(v, &kp)?),
-                        "tmpfs" => {
-                            let mut t = Map::new();
-                            for (tk, tv) in convert::map(v, &kp)? {
-                                let tp = format!("{kp}.{tk}");
-                                t.insert(
-                                    tk.clone(),
-                                    match tk.as_str() {
-                                        "size" => bytes(tv, &tp)?,
-                                        "mode" => json!(integer(tv, &tp)?),
-                                        _ => plain(tv),
-                                    },
-                                );
-                            }
-                            Json::Object(t)
-                        }
-                        "bind" | "volume" | "image" => {
-                            let mut t = Map::new();
-                            for (tk, tv) in convert::map(v, &kp)? {
-                                let tp = format!("{kp}.{tk}");
-                                t.insert(
-                                    tk.clone(),
-                                    match tk.as_str() {
-                                        "create_host_path" | "nocopy" => {
-                                            Json::Bool(boolean(tv, &tp)?)
-                                        }
-                                        _ => Json::String(string(tv, &tp)?),
-                                    },
-                                );
-                            }
-                            Json::Object(t)
-                        }
-                        _ => Json::String(string(v, &kp)?),
-                    };
-                    o.insert(k.clone(), j);
-                }
+                convert::fields_into(&mut o, m, &p, |k, v, kp| {
+                    Ok(match k {
+                        "read_only" => Json::Bool(boolean(v, kp)?),
+                        "tmpfs" => convert::object(v, kp, |tk, tv, tp| {
+                            Ok(match tk {
+                                "size" => bytes(tv, tp)?,
+                                "mode" => json!(integer(tv, tp)?),
+                                _ => plain(tv),
+                            })
+                        })?,
+                        "bind" | "volume" | "image" => convert::object(v, kp, |tk, tv, tp| {
+                            Ok(match tk {
+                                "create_host_path" | "nocopy" => Json::Bool(boolean(tv, tp)?),
+                                _ => Json::String(string(tv, tp)?),
+                            })
+                        })?,
+                        _ => Json::String(string(v, kp)?),
+                    })
+                })?;
                 let kind = o
                     .get("type")
                     .and_then(|t| t.as_str())
@@ -188,32 +165,18 @@ pub(super) fn volumes(node: &Node, path: &str, ctx: &mut Ctx) -> Res<Json> {
 }
 
 pub(super) fn networks(node: &Node, path: &str) -> Res<Json> {
-    let mut out = Map::new();
-    for (k, v) in convert::map(node, path)? {
-        let p = format!("{path}.{k}");
-        let j = match &v.value {
-            Value::Null => Json::Null,
-            Value::Map(m) => {
-                let mut o = Map::new();
-                for (nk, nv) in m {
-                    let np = format!("{p}.{nk}");
-                    o.insert(
-                        nk.clone(),
-                        match nk.as_str() {
-                            "aliases" | "link_local_ips" => json!(string_list(nv, &np)?),
-                            "priority" => json!(integer(nv, &np)?),
-                            "driver_opts" => string_map(nv, &np, false)?,
-                            _ => Json::String(string(nv, &np)?),
-                        },
-                    );
-                }
-                Json::Object(o)
-            }
-            _ => return Err(err(v, &p, "must be a mapping or null")),
-        };
-        out.insert(k.clone(), j);
-    }
-    Ok(Json::Object(out))
+    convert::object(node, path, |_, v, p| match &v.value {
+        Value::Null => Ok(Json::Null),
+        Value::Map(_) => convert::object(v, p, |nk, nv, np| {
+            Ok(match nk {
+                "aliases" | "link_local_ips" => json!(string_list(nv, np)?),
+                "priority" => json!(integer(nv, np)?),
+                "driver_opts" => string_map(nv, np, false)?,
+                _ => Json::String(string(nv, np)?),
+            })
+        }),
+        _ => Err(err(v, p, "must be a mapping or null")),
+    })
 }
 
 pub(super) fn devices(node: &Node, path: &str) -> Res<Json> {
@@ -221,12 +184,10 @@ pub(super) fn devices(node: &Node, path: &str) -> Res<Json> {
     let mut out = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let p = format!("{path}[{i}]");
-        if let Value::Map(m) = &item.value {
-            let mut o = Map::new();
-            for (k, v) in m {
-                o.insert(k.clone(), Json::String(string(v, &format!("{p}.{k}"))?));
-            }
-            out.push(Json::Object(o));
+        if let Value::Map(_) = &item.value {
+            out.push(convert::object(item, &p, |_, v, kp| {
+                Ok(Json::String(string(v, kp)?))
+            })?);
             continue;
         }
         let s = string(item, &p)?;
