@@ -294,12 +294,8 @@ fn hostile_values_through_the_translator_pass_real_quadlet() {
         }),
     );
     let r = render_stack(&s, &support::opts(support::V5_4)).unwrap();
-    let unit = r
-        .units
-        .iter()
-        .find(|u| u.file_name == "hostile-app.container")
-        .unwrap();
-    for line in unit.contents.lines() {
+    let unit = r.unit("hostile-app.container").unwrap();
+    for line in unit.lines() {
         assert!(
             !line.starts_with("ExecStartPre") && line != "[Service]",
             "injected: {line}"

@@ -70,12 +70,7 @@ fn deploy_facts_are_filled() {
         r.secrets[0].file,
         std::path::PathBuf::from("/srv/services/worker/token.txt")
     );
-    let migrate = &r
-        .units
-        .iter()
-        .find(|u| u.file_name == "worker-migrate.container")
-        .unwrap()
-        .contents;
+    let migrate = r.unit("worker-migrate.container").unwrap();
     assert!(
         migrate.contains("Type=oneshot\nRemainAfterExit=yes\n") && !migrate.contains("Restart="),
         "{migrate}"
@@ -87,12 +82,7 @@ fn deploy_facts_are_filled() {
         "{:?}",
         r.warnings
     );
-    let target = &r
-        .units
-        .iter()
-        .find(|u| u.file_name == "worker.target")
-        .unwrap()
-        .contents;
+    let target = r.unit("worker.target").unwrap();
     assert!(
         target.contains(
             "Wants=worker-db.service\nWants=worker-migrate.service\nWants=worker-worker.service\n"
@@ -116,34 +106,19 @@ fn same_input_same_bytes() {
 #[test]
 fn older_podman_gets_podman_args_and_the_health_wait_fallback() {
     let r = support::render(&worker(), PodmanVersion { major: 4, minor: 4 }).unwrap();
-    let w = &r
-        .units
-        .iter()
-        .find(|u| u.file_name == "worker-worker.container")
-        .unwrap()
-        .contents;
+    let w = r.unit("worker-worker.container").unwrap();
     assert!(
         !w.contains("StopSignal=") && w.contains("PodmanArgs=--stop-signal=SIGKILL"),
         "{w}"
     );
-    let db = &r
-        .units
-        .iter()
-        .find(|u| u.file_name == "worker-db.container")
-        .unwrap()
-        .contents;
+    let db = r.unit("worker-db.container").unwrap();
     assert!(
         !db.contains("Notify=healthy") && db.contains("ExecStartPost=/bin/sh -c "),
         "{db}"
     );
     assert!(db.contains("TimeoutStartSec="), "{db}");
     let r = support::render(&worker(), PodmanVersion { major: 5, minor: 2 }).unwrap();
-    let w = &r
-        .units
-        .iter()
-        .find(|u| u.file_name == "worker-worker.container")
-        .unwrap()
-        .contents;
+    let w = r.unit("worker-worker.container").unwrap();
     assert!(
         w.contains("StopSignal=SIGKILL") && !w.contains("PodmanArgs"),
         "{w}"

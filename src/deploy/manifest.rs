@@ -110,12 +110,7 @@ pub fn container_name(unit_file: &str, contents: &str) -> String {
 fn container_manifest(stack: &RenderedStack, c: &ContainerInfo) -> ContainerManifest {
     let base = c.unit.strip_suffix(".service").unwrap_or(&c.unit);
     let file = format!("{base}.container");
-    let contents = stack
-        .units
-        .iter()
-        .find(|u| u.file_name == file)
-        .map(|u| u.contents.as_str())
-        .unwrap_or("");
+    let contents = stack.unit(&file).unwrap_or("");
     ContainerManifest {
         service: c.service.clone(),
         unit: c.unit.clone(),

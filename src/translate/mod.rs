@@ -84,6 +84,16 @@ pub struct RenderedStack {
     pub warnings: Vec<Diagnostic>,
 }
 
+impl RenderedStack {
+    /// The contents of the unit file named `file_name` (`web-api.container`), if rendered.
+    pub fn unit(&self, file_name: &str) -> Option<&str> {
+        self.units
+            .iter()
+            .find(|u| u.file_name == file_name)
+            .map(|u| u.contents.as_str())
+    }
+}
+
 /// Translates one loaded stack.
 pub fn render_stack(
     stack: &LoadedStack,
