@@ -148,12 +148,7 @@ fn s02_one_stack_changed_restarts_only_it() {
     };
     deployed(&lab, &repo);
     let before = containers(&lab);
-    let compose = std::fs::read_to_string(repo.join("services/worker/compose.yaml")).unwrap();
-    lab.write(
-        &repo,
-        "services/worker/compose.yaml",
-        &compose.replace("sleep 5", "sleep 6"),
-    );
+    lab.replace(&repo, "services/worker/compose.yaml", "sleep 5", "sleep 6");
     lab.commit(&repo, "worker: slower loop");
     deployed(&lab, &repo);
     let after = containers(&lab);
@@ -181,11 +176,11 @@ fn s03_global_variable_restarts_exactly_the_stacks_whose_units_change() {
     };
     deployed(&lab, &repo);
     let before = containers(&lab);
-    let values = std::fs::read_to_string(repo.join("values.env")).unwrap();
-    lab.write(
+    lab.replace(
         &repo,
         "values.env",
-        &values.replace("hello from release-tool", "hello again"),
+        "hello from release-tool",
+        "hello again",
     );
     lab.commit(&repo, "new greeting");
     let r = repo.to_string_lossy().into_owned();
@@ -271,13 +266,12 @@ fn s05_failing_health_check_rolls_back() {
     };
     deployed(&lab, &repo);
     let unit_before = text(&lab.systemctl(&["cat", "web-api.service"]));
-    let compose = std::fs::read_to_string(repo.join("services/web/compose.yaml")).unwrap();
-    let broken = compose.replace(
+    lab.replace(
+        &repo,
+        "services/web/compose.yaml",
         r#"test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/"]"#,
         r#"test: ["CMD", "false"]"#,
     );
-    assert_ne!(broken, compose);
-    lab.write(&repo, "services/web/compose.yaml", &broken);
     lab.commit(&repo, "a health check that fails");
     let o = lab.deploy(&repo, &["--timeout", "20"]);
     assert_eq!(o.status.code(), Some(5), "{}", text(&o));
@@ -299,12 +293,7 @@ fn s06_registry_down_switches_nothing() {
     };
     deployed(&lab, &repo);
     let before = containers(&lab);
-    let compose = std::fs::read_to_string(repo.join("services/worker/compose.yaml")).unwrap();
-    lab.write(
-        &repo,
-        "services/worker/compose.yaml",
-        &compose.replace("sleep 5", "sleep 7"),
-    );
+    lab.replace(&repo, "services/worker/compose.yaml", "sleep 5", "sleep 7");
     lab.commit(&repo, "worker change while the registry is down");
     assert!(lab.lab.registry_ctl("stop"), "registry stop");
     let o = lab.deploy(&repo, &["--retries", "1", "--timeout", "10"]);

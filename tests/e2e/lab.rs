@@ -189,6 +189,13 @@ impl Lab {
         self.lab.chown(repo);
     }
 
+    /// Replaces `from` with `to` in a file of the repo, which must contain `from`.
+    pub fn replace(&self, repo: &Path, rel: &str, from: &str, to: &str) {
+        let old = fs::read_to_string(repo.join(rel)).unwrap();
+        assert!(old.contains(from), "{rel} lacks {from:?}:\n{old}");
+        self.write(repo, rel, &old.replace(from, to));
+    }
+
     pub fn commit(&self, repo: &Path, msg: &str) {
         let r = repo.to_string_lossy().into_owned();
         self.ok("git", &["-C", &r, "add", "-A"]);
