@@ -218,7 +218,9 @@ struct Case {
     env: IndexMap<String, String>,
 }
 
-/// `Ok(true)` when both refuse the input, `Ok(false)` when both load the same model.
+/// `Ok(true)` when both refuse the input for the same reason, `Ok(false)` when both load the same
+/// model. With no `-f` files the case is a whole stack (a directory of examples/ or of the corpus,
+/// main file + override), loaded as the deploy does.
 fn check(bin: &Path, case: &Case) -> Result<bool, String> {
     let docker = run_docker(bin, &case.dir, &case.files, &case.env);
     let opts = LoadOptions {
@@ -226,8 +228,17 @@ fn check(bin: &Path, case: &Case) -> Result<bool, String> {
         home: Some(PathBuf::from(HOME)),
         display_dir: None,
     };
-    let files: Vec<PathBuf> = case.files.iter().map(PathBuf::from).collect();
-    let ours = load_files_json(&case.dir, &files, None, &opts);
+    let ours = if case.files.is_empty() {
+        let name = case.dir.file_name().unwrap_or_default();
+        let stack = release_tool::compose::StackRef {
+            name: name.to_string_lossy().into_owned(),
+            dir: case.dir.clone(),
+        };
+        release_tool::compose::load_stack_json(&stack, &opts)
+    } else {
+        let files: Vec<PathBuf> = case.files.iter().map(PathBuf::from).collect();
+        load_files_json(&case.dir, &files, None, &opts)
+    };
     match (docker, ours) {
         (Err(d), Err(o)) => same_reason(&d, &o.to_string()).map(|()| true),
         (Err(d), Ok(_)) => Err(format!("docker compose fails but we load it: {d}")),
@@ -324,12 +335,7 @@ fn docker_compose_config_agrees() {
         let expected = EXPECTED_DIFFERENCES
             .iter()
             .find(|(p, _)| case.label.ends_with(p));
-        let result = if case.files.is_empty() {
-            check_stack(&bin, case)
-        } else {
-            check(&bin, case)
-        };
-        match (result, expected) {
+        match (check(&bin, case), expected) {
             (Ok(failed), _) => {
                 agree += 1;
                 both_fail += usize::from(failed);
@@ -347,54 +353,6 @@ fn docker_compose_config_agrees() {
         agree * 100 >= total * 98,
         "only {agree}/{total} agree (need 98 %)"
     );
-}
-
-/// A stack of examples/ as docker compose loads it with no -f (main file + override).
-fn check_stack(bin: &Path, case: &Case) -> Result<bool, String> {
-    let out = Command::new(bin)
-        .env_clear()
-        .env("HOME", HOME)
-        .envs(&case.env)
-        .current_dir(&case.dir)
-        .args(["config", "--format", "json"])
-        .output()
-        .map_err(|e| e.to_string())?;
-    let docker: Result<Value, String> = if out.status.success() {
-        serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    };
-    let opts = LoadOptions {
-        global_vars: case.env.clone(),
-        home: Some(PathBuf::from(HOME)),
-        display_dir: None,
-    };
-    let name = case
-        .dir
-        .file_name()
-        .unwrap_or_default()
-        .to_string_lossy()
-        .into_owned();
-    let stack = release_tool::compose::StackRef {
-        name,
-        dir: case.dir.clone(),
-    };
-    let ours = release_tool::compose::load_stack_json(&stack, &opts);
-    match (docker, ours) {
-        (Err(_), Err(_)) => Ok(true),
-        (Err(d), Ok(_)) => Err(format!("docker compose fails but we load it: {d}")),
-        (Ok(_), Err(e)) => Err(format!("we fail but docker compose loads it: {e}")),
-        (Ok(d), Ok((_, o))) => {
-            let (d, o) = prepare(d, o, &case.env);
-            let mut out = Vec::new();
-            diff(&d, &o, "", &mut out);
-            if out.is_empty() {
-                Ok(false)
-            } else {
-                Err(out.join("\n    "))
-            }
-        }
-    }
 }
 
 /// compose-go's own loader fixtures (extends, include, cycles, profiles, version key), run
