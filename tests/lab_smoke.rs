@@ -9,6 +9,19 @@ use common::lab::{free_port, http_get, wait_for, Lab};
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// The container's health as podman reports it (`starting`, `healthy`, `unhealthy`; empty when
+/// podman cannot tell).
+fn health_status(lab: &Lab, name: &str) -> String {
+    let out = lab.run(&[
+        "podman",
+        "inspect",
+        "--format",
+        "{{.State.Health.Status}}",
+        name,
+    ]);
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
 const START_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// Unit files written for one test; stopped, removed and reloaded away when dropped, pass or fail.
@@ -285,14 +298,7 @@ fn unhealthy_image_runs_but_fails_its_health_check() {
     let name = format!("smoke-unhealthy-{}", std::process::id());
     lab.podman_ok(&["run", "-d", "--name", &name, &lab.unhealthy_image]);
     let health = wait_for(Duration::from_secs(30), || {
-        let out = lab.run(&[
-            "podman",
-            "inspect",
-            "--format",
-            "{{.State.Health.Status}}",
-            &name,
-        ]);
-        let s = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let s = health_status(&lab, &name);
         (s == "unhealthy").then_some(s)
     });
     let running = lab.run_ok(&["podman", "inspect", "--format", "{{.State.Running}}", &name]);
@@ -341,14 +347,7 @@ fn quadlet_volume_secret_and_health_check_work_on_this_podman() {
     lab.systemctl_ok(&["restart", &format!("{volume}-volume.service")]);
 
     let health = wait_for(START_TIMEOUT, || {
-        let out = lab.run(&[
-            "podman",
-            "inspect",
-            "--format",
-            "{{.State.Health.Status}}",
-            &name,
-        ]);
-        let s = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let s = health_status(&lab, &name);
         (s == "healthy").then_some(s)
     });
     let copied = lab.run(&[
