@@ -24,7 +24,9 @@ const HOSTILE: &[&str] = &[
     "#hash",
     "  padded  ",
     "日本語 ✓ ünïcödé",
-    ";",
+    // A lone ";" is refused by the writer (systemd would read it as a second command in the
+    // ExecStart= Quadlet writes): tests/quadlet_keys.rs proves that.
+    ";;",
     "\u{1}ctrl\u{7f}",
     "trailing\\",
     "a=b=c",

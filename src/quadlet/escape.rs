@@ -1,15 +1,22 @@
-//! Escaping for the two ways systemd and Quadlet read a value.
+//! Escaping for the ways systemd and Quadlet read a value (the classes of [`super::keys`]).
 //!
-//! * A **raw** value is taken verbatim after the `=` (Quadlet's `Image=`, `Volume=`, systemd's
-//!   `After=`): only `%` specifiers (and `$` where the value ends up in an exec line) can be
+//! * A **raw** value is taken verbatim after the `=` (Quadlet's `Volume=`, `Image=`, systemd's
+//!   `Description=`): only `%` specifiers (and `$` where the value ends up in an exec line) can be
 //!   escaped. Whatever cannot be written verbatim (a newline, surrounding blanks that the parser
-//!   strips, a trailing `\` that would continue the line, NUL) is refused.
-//! * A **word list** is split the way systemd splits `ExecStart=` and Quadlet splits `Exec=`,
-//!   `PodmanArgs=`, `Environment=`: each word is written bare when it is plainly safe, otherwise in
+//!   strips, a trailing `\` that would continue the line, NUL) is refused. A **single** value
+//!   (Quadlet's `Lookup`) also loses every leading and trailing `"`, so those are refused too.
+//! * A **word** is split the way systemd splits `ExecStart=` and Quadlet splits `Exec=`,
+//!   `PodmanArgs=`, `Environment=`: it is written bare when it is plainly safe, otherwise in
 //!   double quotes with C escapes, so any character but NUL survives.
+//! * A **strv word** (Quadlet's `LookupAllStrv`: `LogOpt=`, `Sysctl=`, `AddDevice=`, ...) is split
+//!   on blanks with quotes removed but no escapes at all: a `\` is literal and a `"` can only be
+//!   written inside single quotes, so a word is written as quoted segments.
 //!
 //! Quadlet copies `%%` and `$$` into the generated `ExecStart=` untouched; systemd then turns them
-//! back into `%` and `$`. So every value that reaches an exec line has both doubled.
+//! back into `%` and `$`. So every value that reaches an exec line has both doubled. Quadlet also
+//! writes a word that is a lone `;` bare, which systemd reads as the start of a second command
+//! (one that runs on the host for a oneshot unit): such a word is refused for every value bound
+//! for podman.
 
 use std::fmt;
 
@@ -23,6 +30,14 @@ pub enum EscapeError {
     Empty,
     EmptyWord,
     TrailingBackslash,
+    EdgeQuote,
+    Semicolon,
+    NotUnitName,
+    ExecPrefix,
+    /// A key-specific rule (see [`super::keys::Check`]).
+    Rule(&'static str),
+    /// The writer tried to emit a key the escaping table does not list (a bug in the writer).
+    Unlisted,
 }
 
 impl fmt::Display for EscapeError {
@@ -46,24 +61,44 @@ impl fmt::Display for EscapeError {
                 f,
                 "ends with a backslash, which the unit-file parser reads as a line continuation"
             ),
+            EscapeError::EdgeQuote => write!(
+                f,
+                "starts or ends with '\"', which Quadlet strips from this key"
+            ),
+            EscapeError::Semicolon => write!(
+                f,
+                "is a lone ';', which Quadlet writes bare and systemd reads as a second command"
+            ),
+            EscapeError::NotUnitName => write!(
+                f,
+                "is not a unit name (letters, digits, ':', '_', '.', '@', '-')"
+            ),
+            EscapeError::ExecPrefix => write!(
+                f,
+                "starts its command with '-', '@', '+', '!' or ':', which systemd reads as a prefix"
+            ),
+            EscapeError::Rule(why) => write!(f, "{why}"),
+            EscapeError::Unlisted => write!(f, "is not in the escaping table (writer bug)"),
         }
     }
 }
 
-/// Where a value is read: whether systemd expands `$` in it (exec lines, and every Quadlet key that
-/// becomes part of the `podman` command line).
+/// Where a value is read: whether systemd expands `$` in it, and whether Quadlet re-quotes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Context {
     /// Specifiers only (`[Unit]`, `[Install]`, plain `[Service]` keys).
     Specifiers,
-    /// Specifiers and `$` variables (exec lines, `[Container]`, `[Volume]`, ... keys).
+    /// Specifiers and `$` variables in an exec line we write ourselves (`ExecStartPost=`).
     Exec,
+    /// A Quadlet key whose value Quadlet puts into the `podman` argv of the `ExecStart=` it
+    /// writes: specifiers and `$` as in [`Context::Exec`], and a lone `;` word is refused.
+    Quadlet,
 }
 
 fn push_escaped_char(out: &mut String, c: char, ctx: Context) {
     match c {
         '%' => out.push_str("%%"),
-        '$' if ctx == Context::Exec => out.push_str("$$"),
+        '$' if ctx != Context::Specifiers => out.push_str("$$"),
         _ => out.push(c),
     }
 }
@@ -79,6 +114,9 @@ pub fn raw(value: &str, ctx: Context) -> Result<String, EscapeError> {
     if value.ends_with('\\') {
         return Err(EscapeError::TrailingBackslash);
     }
+    if ctx == Context::Quadlet && value == ";" {
+        return Err(EscapeError::Semicolon);
+    }
     let mut out = String::with_capacity(value.len());
     for c in value.chars() {
         match c {
@@ -91,9 +129,79 @@ pub fn raw(value: &str, ctx: Context) -> Result<String, EscapeError> {
     Ok(out)
 }
 
-/// Whether `value` can be written by [`raw`].
+/// Escapes a value Quadlet reads with `Lookup`, which strips every leading and trailing `"`.
+pub fn single(value: &str, ctx: Context) -> Result<String, EscapeError> {
+    let out = raw(value, ctx)?;
+    if value.starts_with('"') || value.ends_with('"') {
+        return Err(EscapeError::EdgeQuote);
+    }
+    Ok(out)
+}
+
+/// Whether `value` can be written to a single-value Quadlet key (`User=`, `WorkingDir=`,
+/// `HealthCmd=`, ...) by [`single`].
 pub fn is_raw_safe(value: &str) -> bool {
-    raw(value, Context::Exec).is_ok()
+    single(value, Context::Quadlet).is_ok()
+}
+
+/// Quotes one word for Quadlet's `LookupAllStrv` (no escapes; quotes removed): bare when it holds
+/// no blank, quote or trailing backslash, else in double quotes with each `"` in single quotes.
+pub fn strv(value: &str, ctx: Context) -> Result<String, EscapeError> {
+    if value.is_empty() {
+        return Err(EscapeError::Empty);
+    }
+    if ctx == Context::Quadlet && value == ";" {
+        return Err(EscapeError::Semicolon);
+    }
+    for c in value.chars() {
+        match c {
+            '\0' => return Err(EscapeError::Nul),
+            '\n' | '\r' => return Err(EscapeError::Newline),
+            c if c.is_control() && c != '\t' => return Err(EscapeError::Control(c)),
+            _ => {}
+        }
+    }
+    let bare = !value.ends_with('\\')
+        && !value
+            .chars()
+            .any(|c| c.is_whitespace() || c == '"' || c == '\'');
+    let mut out = String::with_capacity(value.len() + 2);
+    let mut open = false;
+    for c in value.chars() {
+        if bare {
+            push_escaped_char(&mut out, c, ctx);
+        } else if c == '"' {
+            if open {
+                out.push('"');
+                open = false;
+            }
+            out.push_str("'\"'");
+        } else {
+            if !open {
+                out.push('"');
+                open = true;
+            }
+            push_escaped_char(&mut out, c, ctx);
+        }
+    }
+    if open {
+        out.push('"');
+    }
+    Ok(out)
+}
+
+/// Checks a systemd unit name (`Wants=`, `After=`, `WantedBy=`, ...).
+pub fn unit_name(value: &str) -> Result<String, EscapeError> {
+    if value.is_empty() {
+        return Err(EscapeError::Empty);
+    }
+    if !value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || ":_.@-".contains(c))
+    {
+        return Err(EscapeError::NotUnitName);
+    }
+    Ok(value.to_string())
 }
 
 fn is_bare_safe(c: char) -> bool {
@@ -104,6 +212,16 @@ fn is_bare_safe(c: char) -> bool {
 pub fn word(value: &str, ctx: Context) -> Result<String, EscapeError> {
     if value.is_empty() {
         return Err(EscapeError::EmptyWord);
+    }
+    if ctx == Context::Quadlet {
+        if value == ";" {
+            return Err(EscapeError::Semicolon);
+        }
+        // Quadlet re-escapes U+0080 (and only it, of the non-ASCII) as the byte `\x80`, which
+        // systemd then passes on as invalid UTF-8.
+        if value.contains('\u{80}') {
+            return Err(EscapeError::Control('\u{80}'));
+        }
     }
     let mut out = String::with_capacity(value.len() + 2);
     let bare = value.chars().all(is_bare_safe);

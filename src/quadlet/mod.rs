@@ -5,6 +5,7 @@
 //! section to a unit file.
 
 pub mod escape;
+pub mod keys;
 pub mod model;
 pub mod versions;
 pub mod writer;
