@@ -48,9 +48,15 @@ pub enum Check {
     PortRange,
     /// `AddDevice=`: a leading `-` means "skip if missing" to Quadlet.
     NoLeadingDash,
+    /// A positional podman argument (image, volume/network name, build context): a leading `-`
+    /// would make podman read it as an option.
+    Positional,
+    /// `Mount=`: Quadlet and podman read it as one CSV record, so no `"` and no line break.
+    Csv,
     /// `EnvironmentFile=`: Quadlet joins a relative path (even `%%...`) to the unit's directory.
     Absolute,
-    /// `SetWorkingDirectory=`: `file`, `unit`, `yaml` (any case) are Quadlet keywords.
+    /// `SetWorkingDirectory=`: `file`, `unit`, `yaml` (any case) are Quadlet keywords, and the
+    /// context is positional.
     NotKeyword,
     /// `Notify=`: any other value changes the notify mode.
     OneOf(&'static [&'static str]),
@@ -88,6 +94,7 @@ use Check::None as N;
 use Class::*;
 
 /// Every key the writer emits.
+#[rustfmt::skip]
 pub const KEYS: &[KeySpec] = &[
     k("Unit", "Description", SystemdValue, N, "systemd Description="),
     k("Unit", "Requires", UnitNames, N, "systemd Requires="),
@@ -103,7 +110,7 @@ pub const KEYS: &[KeySpec] = &[
     k("Service", "TimeoutStartSec", SystemdValue, N, "systemd TimeoutStartSec="),
     k("Service", "ExecStartPost", SystemdExec, N, "systemd ExecStartPost= argv"),
     k("Install", "WantedBy", UnitNames, N, "systemd WantedBy= (Quadlet links)"),
-    k("Container", "Image", Single, N, "image argument"),
+    k("Container", "Image", Single, Check::Positional, "image argument"),
     k("Container", "ContainerName", Single, N, "--name V"),
     k("Container", "Pull", Single, N, "--pull V"),
     k("Container", "AutoUpdate", Single, N, "--label io.containers.autoupdate=V"),
@@ -125,7 +132,7 @@ pub const KEYS: &[KeySpec] = &[
     k("Container", "DNSOption", Raw, N, "--dns-option V"),
     k("Container", "AddHost", Raw, N, "--add-host V"),
     k("Container", "Volume", Raw, Check::NoLeadingColon, "-v V"),
-    k("Container", "Mount", Args, N, "--mount V (CSV re-encoded)"),
+    k("Container", "Mount", Args, Check::Csv, "--mount V (CSV re-encoded)"),
     k("Container", "Tmpfs", Raw, N, "--tmpfs V"),
     k("Container", "Secret", Args, N, "--secret V"),
     k("Container", "User", Single, N, "--user V"),
@@ -157,11 +164,11 @@ pub const KEYS: &[KeySpec] = &[
     k("Container", "Notify", Single, Check::OneOf(&["healthy", "true"]), "--sdnotify=healthy|container"),
     k("Container", "GlobalArgs", Args, N, "arguments before `run`"),
     k("Container", "PodmanArgs", Args, N, "arguments before the image"),
-    k("Volume", "VolumeName", Single, N, "volume name argument"),
+    k("Volume", "VolumeName", Single, Check::Positional, "volume name argument"),
     k("Volume", "Driver", Single, N, "--driver V"),
     k("Volume", "Label", KeyVal, N, "--label K=V"),
     k("Volume", "PodmanArgs", Args, N, "arguments before the name"),
-    k("Network", "NetworkName", Single, N, "network name argument"),
+    k("Network", "NetworkName", Single, Check::Positional, "network name argument"),
     k("Network", "Driver", Single, N, "--driver V"),
     k("Network", "Internal", Flag, N, "--internal"),
     k("Network", "IPv6", Flag, N, "--ipv6"),
@@ -180,7 +187,7 @@ pub const KEYS: &[KeySpec] = &[
     k("Build", "Network", Raw, N, "--network V"),
     k("Build", "Label", KeyVal, N, "--label K=V"),
     k("Build", "PodmanArgs", Args, N, "arguments before the context"),
-    k("Image", "Image", Single, N, "image argument of `podman image pull`"),
+    k("Image", "Image", Single, Check::Positional, "image argument of `podman image pull`"),
     k("Pod", "PodName", Single, N, "--name V, --infra-name V-infra"),
     k("Pod", "Network", Raw, N, "--network V"),
     k("Pod", "PublishPort", Raw, N, "--publish V"),
@@ -195,7 +202,9 @@ impl Class {
     /// How Quadlet (or systemd) reads the class.
     pub fn parsed_as(self) -> &'static str {
         match self {
-            Single => "Quadlet `Lookup`: last line verbatim; trailing blanks and edge `\"` stripped",
+            Single => {
+                "Quadlet `Lookup`: last line verbatim; trailing blanks and edge `\"` stripped"
+            }
             Raw => "Quadlet `LookupAll`: each line verbatim",
             Strv => "Quadlet `LookupAllStrv`: split on blanks, quotes removed, `\\` literal",
             Args => "Quadlet `LookupAllArgs`: exec-style split, quotes and C escapes",
@@ -244,7 +253,9 @@ impl Check {
             Check::PortRange => "; anything but `N`, `N-M`, optionally `/tcp` or `/udp`".into(),
             Check::NoLeadingDash => "; a leading `-` (Quadlet's optional-device marker)".into(),
             Check::Absolute => "; a relative path (Quadlet resolves it against the unit file)".into(),
-            Check::NotKeyword => "; `file`, `unit`, `yaml` in any case (Quadlet keywords)".into(),
+            Check::Positional => "; a leading `-` (podman would read an option)".into(),
+            Check::Csv => "; `\"`, line breaks (one CSV record)".into(),
+            Check::NotKeyword => "; `file`, `unit`, `yaml` in any case (Quadlet keywords); a leading `-` (podman would read an option)".into(),
             Check::OneOf(v) => format!("; anything but {}", v.join(", ")),
         }
     }

@@ -36,10 +36,18 @@ fn check(c: Check, v: &str) -> Result<(), EscapeError> {
         Check::NoLeadingDash if v.starts_with('-') => {
             bad("starts with '-', which Quadlet reads as \"skip this device if missing\"")
         }
+        Check::Positional | Check::NotKeyword if v.starts_with('-') => {
+            bad("starts with '-', which podman would read as an option")
+        }
+        Check::Csv if v.contains(['"', '\n', '\r']) => {
+            bad("contains '\"' or a line break, which the --mount CSV cannot carry")
+        }
         Check::Absolute if !v.starts_with('/') => {
             bad("is not an absolute path; Quadlet would resolve it against the unit file")
         }
-        Check::NotKeyword if ["file", "unit", "yaml"].contains(&v.to_ascii_lowercase().as_str()) => {
+        Check::NotKeyword
+            if ["file", "unit", "yaml"].contains(&v.to_ascii_lowercase().as_str()) =>
+        {
             bad("is a Quadlet keyword (file, unit, yaml), not a build context")
         }
         Check::OneOf(allowed) if !allowed.contains(&v) => bad("is not a value this key takes"),
@@ -126,7 +134,8 @@ impl Out<'_> {
 
     /// `KEY=k=v` pairs, one line each, each pair one value of the key's class.
     fn pairs(&mut self, key: &str, vs: &[(String, String)]) -> Result<(), WriteError> {
-        vs.iter().try_for_each(|(k, v)| self.val(key, &format!("{k}={v}")))
+        vs.iter()
+            .try_for_each(|(k, v)| self.val(key, &format!("{k}={v}")))
     }
 
     /// An argument vector on one line (`Exec=`, `PodmanArgs=`, `ExecStartPost=`).
