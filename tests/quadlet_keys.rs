@@ -334,3 +334,81 @@ fn every_key_carries_hostile_values_through_real_quadlet() {
     );
     assert!(accepted > 1000, "only {accepted} hostile values checked");
 }
+
+fn stack(project: serde_json::Value) -> release_tool::compose::LoadedStack {
+    release_tool::compose::LoadedStack {
+        name: "esc".into(),
+        dir: "/srv/stacks/esc".into(),
+        project: serde_json::from_value(project).unwrap(),
+        sources: release_tool::compose::SourceMap::default(),
+        warnings: vec![],
+        inputs: vec![],
+    }
+}
+
+/// The issue's examples, from Compose fields through the translator and the real quadlet: a
+/// secret target with a blank stays one `--secret` (it used to mount a second Podman secret), a
+/// log tag with ` --privileged` stays one `--log-opt`, a `"` no longer makes Quadlet drop a
+/// `Sysctl=`/`AddCapability=`/`AddDevice=`/`LogOpt=` value, a backslash stays one backslash.
+#[test]
+fn compose_values_reach_podman_whole() {
+    let s = stack(serde_json::json!({
+        "name": "esc",
+        "services": {"web": {
+            "image": "busybox",
+            "secrets": [{"source": "db", "target": "x other"}],
+            "logging": {"driver": "journald", "options": {"tag": "x --privileged", "labels": "a\"b\\c"}},
+            "sysctls": {"net.core.somaxconn": "10\"24"},
+            "cap_add": ["NET_\"ADMIN"],
+            "devices": [{"source": "/dev/x \"y\"", "target": "/dev/z\\", "permissions": "rwm"}]
+        }},
+        "secrets": {"db": {"file": "/srv/db.txt"}}
+    }));
+    let r = support::render(&s, support::V5_4).unwrap();
+    let Some(q) = support::quadlet("compose_values_reach_podman_whole") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    support::write_units(dir.path(), &r);
+    let d = support::quadlet_dryrun(&q, dir.path());
+    let svc = support::services(&d.stdout);
+    let svc = svc
+        .get("esc-web.service")
+        .unwrap_or_else(|| panic!("{}", d.stderr));
+    let line = support::key_value(svc, "ExecStart").unwrap();
+    let cmds = systemd::exec_commands(&line);
+    assert_eq!(cmds.len(), 1, "{line}");
+    let argv = &cmds[0];
+    let flag = |f: &str| -> Vec<&str> {
+        argv.windows(2)
+            .filter(|w| w[0] == f)
+            .map(|w| w[1].as_str())
+            .collect()
+    };
+    assert_eq!(
+        flag("--secret"),
+        ["esc-db,type=mount,target=/run/secrets/x other"],
+        "{argv:?}"
+    );
+    let mut log = flag("--log-opt");
+    log.sort();
+    assert_eq!(log, ["labels=a\"b\\c", "tag=x --privileged"], "{argv:?}");
+    assert!(!argv.iter().any(|a| a == "--privileged"), "{argv:?}");
+    assert_eq!(flag("--sysctl"), ["net.core.somaxconn=10\"24"], "{argv:?}");
+    assert_eq!(flag("--cap-add"), ["net_\"admin"], "{argv:?}");
+    assert_eq!(flag("--device"), ["/dev/x \"y\":/dev/z\\:rwm"], "{argv:?}");
+}
+
+/// A value no key can carry is refused naming the Compose field and the key.
+#[test]
+fn compose_values_no_key_can_carry_are_refused_naming_the_field() {
+    let s = stack(serde_json::json!({
+        "name": "esc",
+        "services": {"web": {"image": "busybox", "cap_add": [";"]}}
+    }));
+    let e = support::render(&s, support::V5_4).unwrap_err();
+    assert!(
+        e.contains("services.web.cap_add") && e.contains("AddCapability= value is a lone ';'"),
+        "{e}"
+    );
+}

@@ -134,7 +134,14 @@ pub fn render_stack(
                 file_name: unit.file_name.clone(),
                 contents,
             }),
-            Err(e) => cx.error(&field_of(&cx, &unit.file_name), e.to_string()),
+            Err(e) => {
+                let field = field_of(&cx, &unit.file_name);
+                let field = match compose_field(&unit.file_name, &e.key) {
+                    Some(sub) if !field.is_empty() => format!("{field}.{sub}"),
+                    _ => field,
+                };
+                cx.error(&field, e.to_string())
+            }
         }
     }
     if cx.has_errors() {
@@ -163,6 +170,58 @@ fn field_of(cx: &Ctx, file_name: &str) -> String {
         "network" => format!("networks.{name}"),
         _ => String::new(),
     }
+}
+
+/// The Compose field (under the service, volume or network) a Quadlet key is written from, so a
+/// value the writer refuses is reported where the user wrote it.
+fn compose_field(file_name: &str, key: &str) -> Option<&'static str> {
+    let kind = file_name.rsplit_once('.').map_or("", |(_, k)| k);
+    let f = match (kind, key) {
+        ("container", "Image") => "image",
+        ("container", "ContainerName") => "container_name",
+        ("container", "Pull") => "pull_policy",
+        ("container", "AutoUpdate") => "labels",
+        ("container", "Entrypoint") => "entrypoint",
+        ("container", "Exec") => "command",
+        ("container", "Environment") => "environment",
+        ("container", "EnvironmentFile") => "env_file",
+        ("container" | "volume" | "network", "Label") => "labels",
+        ("container", "Annotation") => "annotations",
+        ("container", "PublishPort") => "ports",
+        ("container", "ExposeHostPort") => "expose",
+        ("container", "Network" | "NetworkAlias" | "IP" | "IP6") => "networks",
+        ("container", "HostName") => "hostname",
+        ("container", "DNS") => "dns",
+        ("container", "DNSSearch") => "dns_search",
+        ("container", "DNSOption") => "dns_opt",
+        ("container", "AddHost") => "extra_hosts",
+        ("container", "Volume" | "Mount") => "volumes",
+        ("container", "Tmpfs") => "tmpfs",
+        ("container", "Secret") => "secrets",
+        ("container", "User" | "Group") => "user",
+        ("container", "GroupAdd") => "group_add",
+        ("container", "WorkingDir") => "working_dir",
+        ("container", "SeccompProfile") => "security_opt",
+        ("container", "AddCapability") => "cap_add",
+        ("container", "DropCapability") => "cap_drop",
+        ("container", "AddDevice") => "devices",
+        ("container", "Sysctl") => "sysctls",
+        ("container", "Ulimit") => "ulimits",
+        ("container", "ShmSize") => "shm_size",
+        ("container", "PidsLimit") => "pids_limit",
+        ("container", "LogDriver") => "logging.driver",
+        ("container", "LogOpt") => "logging.options",
+        ("container", "StopSignal") => "stop_signal",
+        ("container", k) if k.starts_with("Health") => "healthcheck",
+        ("volume" | "network", "VolumeName" | "NetworkName") => "name",
+        ("volume" | "network", "Driver") => "driver",
+        ("volume" | "network", "PodmanArgs" | "Options") => "driver_opts",
+        ("network", "Subnet" | "Gateway" | "IPRange" | "IPAMDriver") => "ipam",
+        ("build", "ImageTag") => "image",
+        ("build", _) => "build",
+        _ => return None,
+    };
+    Some(f)
 }
 
 fn stack_target(cx: &Ctx, containers: &[super::ContainerInfo]) -> UnitFile {
