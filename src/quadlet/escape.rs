@@ -294,4 +294,39 @@ mod tests {
         assert_eq!(word("[Service]", Context::Exec).unwrap(), "\"[Service]\"");
         assert!(word("a\0", Context::Exec).is_err());
     }
+
+    #[test]
+    fn single_refuses_what_quadlet_strips() {
+        let q = Context::Quadlet;
+        assert_eq!(single("a \"b\" c", q).unwrap(), "a \"b\" c");
+        assert_eq!(single("\"a", q), Err(EscapeError::EdgeQuote));
+        assert_eq!(single("a\"", q), Err(EscapeError::EdgeQuote));
+        assert_eq!(single(";", q), Err(EscapeError::Semicolon));
+        assert_eq!(raw(";", Context::Specifiers).unwrap(), ";");
+        assert!(!is_raw_safe("echo \"ok\""));
+    }
+
+    #[test]
+    fn strv_quotes_in_segments_without_escapes() {
+        let q = Context::Quadlet;
+        assert_eq!(strv("tag={{.Name}}", q).unwrap(), "tag={{.Name}}");
+        assert_eq!(strv("a\\b", q).unwrap(), "a\\b");
+        assert_eq!(strv("x y", q).unwrap(), "\"x y\"");
+        assert_eq!(strv("a\"b", q).unwrap(), "\"a\"'\"'\"b\"");
+        assert_eq!(strv("\"", q).unwrap(), "'\"'");
+        assert_eq!(strv("end\\", q).unwrap(), "\"end\\\"");
+        assert_eq!(strv("%$", q).unwrap(), "%%$$");
+        assert_eq!(strv("a\nb", q), Err(EscapeError::Newline));
+        assert_eq!(strv(";", q), Err(EscapeError::Semicolon));
+    }
+
+    #[test]
+    fn quadlet_words_refuse_a_lone_semicolon_and_u0080() {
+        assert_eq!(word(";", Context::Quadlet), Err(EscapeError::Semicolon));
+        assert_eq!(word(";", Context::Exec).unwrap(), "\";\"");
+        assert_eq!(word("a;", Context::Quadlet).unwrap(), "\"a;\"");
+        assert!(word("\u{80}", Context::Quadlet).is_err());
+        assert_eq!(unit_name("a b"), Err(EscapeError::NotUnitName));
+        assert_eq!(unit_name("web@1.service").unwrap(), "web@1.service");
+    }
 }
