@@ -71,7 +71,7 @@ impl fmt::Display for EscapeError {
             ),
             EscapeError::NotUnitName => write!(
                 f,
-                "is not a unit name (letters, digits, ':', '_', '.', '@', '-')"
+                "is not a unit name (NAME.SUFFIX; letters, digits, ':', '_', '.', '@', '-')"
             ),
             EscapeError::ExecPrefix => write!(
                 f,
@@ -190,15 +190,38 @@ pub fn strv(value: &str, ctx: Context) -> Result<String, EscapeError> {
     Ok(out)
 }
 
-/// Checks a systemd unit name (`Wants=`, `After=`, `WantedBy=`, ...).
+/// The suffixes of systemd unit types.
+const UNIT_SUFFIXES: &[&str] = &[
+    "service",
+    "socket",
+    "target",
+    "device",
+    "mount",
+    "automount",
+    "swap",
+    "timer",
+    "path",
+    "slice",
+    "scope",
+];
+
+/// Checks a systemd unit name (`Wants=`, `After=`, `WantedBy=`, ...): `NAME.SUFFIX`, which
+/// systemd takes as one list entry, with no specifier.
 pub fn unit_name(value: &str) -> Result<String, EscapeError> {
     if value.is_empty() {
         return Err(EscapeError::Empty);
     }
-    if !value
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || ":_.@-".contains(c))
-    {
+    let valid = match value.rsplit_once('.') {
+        Some((name, suffix)) => {
+            !name.is_empty()
+                && UNIT_SUFFIXES.contains(&suffix)
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ":_.@-".contains(c))
+        }
+        None => false,
+    };
+    if !valid {
         return Err(EscapeError::NotUnitName);
     }
     Ok(value.to_string())
@@ -328,5 +351,7 @@ mod tests {
         assert!(word("\u{80}", Context::Quadlet).is_err());
         assert_eq!(unit_name("a b"), Err(EscapeError::NotUnitName));
         assert_eq!(unit_name("web@1.service").unwrap(), "web@1.service");
+        assert_eq!(unit_name("web"), Err(EscapeError::NotUnitName));
+        assert_eq!(unit_name(".service"), Err(EscapeError::NotUnitName));
     }
 }

@@ -58,7 +58,11 @@ pub enum Check {
     /// `SetWorkingDirectory=`: `file`, `unit`, `yaml` (any case) are Quadlet keywords, and the
     /// context is positional.
     NotKeyword,
-    /// `Notify=`: any other value changes the notify mode.
+    /// `RestartSec=`, `TimeoutStartSec=`: a systemd time span (`90`, `5s`, `1min 30s`,
+    /// `infinity`); anything else systemd ignores with a warning.
+    Timespan,
+    /// `Notify=`, `Type=`, `Restart=`: an enumeration; any other value changes the meaning (or is
+    /// ignored by systemd).
     OneOf(&'static [&'static str]),
 }
 
@@ -93,6 +97,26 @@ const fn k(
 use Check::None as N;
 use Class::*;
 
+const SERVICE_TYPES: &[&str] = &[
+    "simple",
+    "exec",
+    "forking",
+    "oneshot",
+    "dbus",
+    "notify",
+    "notify-reload",
+    "idle",
+];
+const RESTARTS: &[&str] = &[
+    "no",
+    "on-success",
+    "on-failure",
+    "on-abnormal",
+    "on-watchdog",
+    "on-abort",
+    "always",
+];
+
 /// Every key the writer emits.
 #[rustfmt::skip]
 pub const KEYS: &[KeySpec] = &[
@@ -103,11 +127,11 @@ pub const KEYS: &[KeySpec] = &[
     k("Unit", "PartOf", UnitNames, N, "systemd PartOf="),
     k("Unit", "After", UnitNames, N, "systemd After="),
     k("Unit", "StartLimitBurst", Number, N, "systemd StartLimitBurst="),
-    k("Service", "Type", SystemdValue, N, "systemd Type="),
+    k("Service", "Type", SystemdValue, Check::OneOf(SERVICE_TYPES), "systemd Type="),
     k("Service", "RemainAfterExit", Flag, N, "systemd RemainAfterExit="),
-    k("Service", "Restart", SystemdValue, N, "systemd Restart="),
-    k("Service", "RestartSec", SystemdValue, N, "systemd RestartSec="),
-    k("Service", "TimeoutStartSec", SystemdValue, N, "systemd TimeoutStartSec="),
+    k("Service", "Restart", SystemdValue, Check::OneOf(RESTARTS), "systemd Restart="),
+    k("Service", "RestartSec", SystemdValue, Check::Timespan, "systemd RestartSec="),
+    k("Service", "TimeoutStartSec", SystemdValue, Check::Timespan, "systemd TimeoutStartSec="),
     k("Service", "ExecStartPost", SystemdExec, N, "systemd ExecStartPost= argv"),
     k("Install", "WantedBy", UnitNames, N, "systemd WantedBy= (Quadlet links)"),
     k("Container", "Image", Single, Check::Positional, "image argument"),
@@ -238,7 +262,7 @@ impl Class {
             Strv => "empty; NUL; line breaks and control characters but tab; a lone `;`",
             Args | KeyVal => "empty word; NUL; U+0080; a lone `;` word",
             Flag | Number => "nothing (typed)",
-            UnitNames => "anything but `A-Z a-z 0-9 : _ . @ -`; empty",
+            UnitNames => "anything but `NAME.SUFFIX` with a unit suffix and `A-Z a-z 0-9 : _ . @ -` in NAME; empty",
             SystemdValue => "empty; NUL; line breaks and control characters but tab; edge blanks; trailing `\\`",
             SystemdExec => "empty word; NUL; a first word starting with `-@+!:`",
         }
@@ -256,6 +280,7 @@ impl Check {
             Check::Positional => "; a leading `-` (podman would read an option)".into(),
             Check::Csv => "; `\"`, line breaks (one CSV record)".into(),
             Check::NotKeyword => "; `file`, `unit`, `yaml` in any case (Quadlet keywords); a leading `-` (podman would read an option)".into(),
+            Check::Timespan => "; anything but a time span (`90`, `5s`, `1min 30s`, `infinity`)".into(),
             Check::OneOf(v) => format!("; anything but {}", v.join(", ")),
         }
     }

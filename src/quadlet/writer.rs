@@ -50,9 +50,22 @@ fn check(c: Check, v: &str) -> Result<(), EscapeError> {
         {
             bad("is a Quadlet keyword (file, unit, yaml), not a build context")
         }
+        Check::Timespan if !is_timespan(v) => bad("is not a systemd time span"),
         Check::OneOf(allowed) if !allowed.contains(&v) => bad("is not a value this key takes"),
         _ => Ok(()),
     }
+}
+
+/// `infinity`, or numbers each with an optional unit (`1min 30s`, `5s`, `90`).
+fn is_timespan(v: &str) -> bool {
+    v == "infinity"
+        || (v.starts_with(|c: char| c.is_ascii_digit())
+            && v.split(' ').all(|w| {
+                let unit = w.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.');
+                !w.is_empty()
+                    && unit.len() < w.len()
+                    && unit.bytes().all(|b| b.is_ascii_lowercase())
+            }))
 }
 
 fn is_port_range(v: &str) -> bool {
