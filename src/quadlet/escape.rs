@@ -35,7 +35,7 @@ pub enum EscapeError {
     NotUnitName,
     ExecPrefix,
     /// A key-specific rule (see [`super::keys::Check`]).
-    Rule(&'static str),
+    Rule(String),
     /// The writer tried to emit a key the escaping table does not list (a bug in the writer).
     Unlisted,
 }

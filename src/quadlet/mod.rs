@@ -2,7 +2,8 @@
 //!
 //! A typed struct per unit kind (`.container`, `.volume`, `.network`, `.pod`, `.build`, `.image`,
 //! plain `.target`), and one serializer that owns all escaping: no value can add a line, a key or a
-//! section to a unit file.
+//! section to a unit file. `keys` is the table of every key it writes and how each is escaped
+//! (docs/escaping.md).
 
 pub mod escape;
 pub mod keys;

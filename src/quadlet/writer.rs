@@ -24,7 +24,7 @@ struct Out<'a> {
 
 /// A key-specific rule of the escaping table.
 fn check(c: Check, v: &str) -> Result<(), EscapeError> {
-    let bad = |why| Err(EscapeError::Rule(why));
+    let bad = |why: &str| Err(EscapeError::Rule(why.to_string()));
     match c {
         Check::None => Ok(()),
         Check::NoLeadingColon if v.starts_with(':') => {
@@ -51,7 +51,9 @@ fn check(c: Check, v: &str) -> Result<(), EscapeError> {
             bad("is a Quadlet keyword (file, unit, yaml), not a build context")
         }
         Check::Timespan if !is_timespan(v) => bad("is not a systemd time span"),
-        Check::OneOf(allowed) if !allowed.contains(&v) => bad("is not a value this key takes"),
+        Check::OneOf(allowed) if !allowed.contains(&v) => {
+            bad(&format!("is not one of {}", allowed.join(", ")))
+        }
         _ => Ok(()),
     }
 }
