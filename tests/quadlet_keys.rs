@@ -101,14 +101,14 @@ struct Batch {
     systemd: BTreeMap<String, Vec<(usize, String)>>,
 }
 
-fn run(q: &Path, units: &[(String, String)]) -> Batch {
+fn run(q: &Path, analyze: Option<&Path>, units: &[(String, String)]) -> Batch {
     let dir = tempfile::tempdir().unwrap();
     for (name, text) in units {
         std::fs::write(dir.path().join(name), text).unwrap();
     }
     let d = support::quadlet_dryrun(q, dir.path());
     let services = support::services(&d.stdout);
-    let systemd = verify(&services);
+    let systemd = analyze.map(|a| verify(a, &services)).unwrap_or_default();
     Batch {
         services,
         stderr: d.stderr,
@@ -119,10 +119,12 @@ fn run(q: &Path, units: &[(String, String)]) -> Batch {
 /// Real systemd's reading of the generated services: `systemd-analyze verify` loads them the
 /// way the manager does (exec lines split into commands, specifiers resolved) without running
 /// anything, and names each service it has a complaint about.
-fn verify(services: &BTreeMap<String, String>) -> BTreeMap<String, Vec<(usize, String)>> {
+fn verify(
+    tool: &Path,
+    services: &BTreeMap<String, String>,
+) -> BTreeMap<String, Vec<(usize, String)>> {
     let mut out = BTreeMap::new();
-    let tool = Path::new("/usr/bin/systemd-analyze");
-    if !tool.is_file() || services.is_empty() {
+    if services.is_empty() {
         return out;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -251,6 +253,12 @@ fn every_key_carries_hostile_values_through_real_quadlet() {
     let Some(q) = support::quadlet("every_key_carries_hostile_values_through_real_quadlet") else {
         return;
     };
+    // Without systemd-analyze the systemd model alone judges (a lab run requires it).
+    let analyze = support::find_binary(
+        "every_key_carries_hostile_values_through_real_quadlet (systemd-analyze)",
+        "SYSTEMD_ANALYZE",
+        &["/usr/bin/systemd-analyze", "/bin/systemd-analyze"],
+    );
     let probes = probes();
     let mut failures = Vec::new();
 
@@ -265,7 +273,7 @@ fn every_key_carries_hostile_values_through_real_quadlet() {
         let text = write_unit(&u).unwrap_or_else(|e| panic!("{}: baseline refused: {e}", p.key));
         units.push((u.file_name.clone(), text));
     }
-    let baseline = run(&q, &units);
+    let baseline = run(&q, analyze.as_deref(), &units);
     let mut base_obs = Vec::new();
     for (i, p) in probes.iter().enumerate() {
         let name = service_name(p.kind, &format!("p{i}"));
@@ -307,7 +315,7 @@ fn every_key_carries_hostile_values_through_real_quadlet() {
             }
         }
     }
-    let b = run(&q, &units);
+    let b = run(&q, analyze.as_deref(), &units);
     for (p, name, words) in fixed {
         let obs = b
             .services
@@ -365,7 +373,7 @@ fn every_key_carries_hostile_values_through_real_quadlet() {
                 }
             }
         }
-        let b = run(&q, &units);
+        let b = run(&q, analyze.as_deref(), &units);
         for (i, p, text) in written {
             let name = service_name(p.kind, &format!("p{i}"));
             let Some(svc) = b.services.get(&name) else {
