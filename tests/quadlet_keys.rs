@@ -108,54 +108,14 @@ fn run(q: &Path, analyze: Option<&Path>, units: &[(String, String)]) -> Batch {
     }
     let d = support::quadlet_dryrun(q, dir.path());
     let services = support::services(&d.stdout);
-    let systemd = analyze.map(|a| verify(a, &services)).unwrap_or_default();
+    let systemd = analyze
+        .map(|a| systemd::verify(a, &services))
+        .unwrap_or_default();
     Batch {
         services,
         stderr: d.stderr,
         systemd,
     }
-}
-
-/// Real systemd's reading of the generated services: `systemd-analyze verify` loads them the
-/// way the manager does (exec lines split into commands, specifiers resolved) without running
-/// anything, and names each service it has a complaint about.
-fn verify(
-    tool: &Path,
-    services: &BTreeMap<String, String>,
-) -> BTreeMap<String, Vec<(usize, String)>> {
-    let mut out = BTreeMap::new();
-    if services.is_empty() {
-        return out;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let mut files = Vec::new();
-    for (name, text) in services {
-        let f = dir.path().join(name);
-        std::fs::write(&f, text).unwrap();
-        files.push(f);
-    }
-    let o = std::process::Command::new(tool)
-        .args(["verify", "--man=no", "--generators=no"])
-        .args(&files)
-        .env("SYSTEMD_LOG_COLOR", "0")
-        .output()
-        .expect("run systemd-analyze");
-    let text =
-        String::from_utf8_lossy(&o.stderr).into_owned() + &String::from_utf8_lossy(&o.stdout);
-    for line in text.lines() {
-        if let Some(name) = services.keys().find(|n| line.contains(n.as_str())) {
-            // `/dir/NAME:LINE: message`
-            let at = line
-                .split_once(&format!("{name}:"))
-                .and_then(|(_, rest)| rest.split_once(':'))
-                .and_then(|(n, _)| n.parse().ok())
-                .unwrap_or(0);
-            out.entry(name.clone())
-                .or_insert_with(Vec::new)
-                .push((at, line.to_string()));
-        }
-    }
-    out
 }
 
 /// Sections and keys of a generated service, in order.

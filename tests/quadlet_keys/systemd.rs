@@ -2,8 +2,11 @@
 //! can turn into something else: an exec line is split into commands at a lone unquoted `;`
 //! (systemd's command separator), each word unquoted and C-unescaped, then `%` specifiers and
 //! `$` variables resolved per word. A specifier or variable that our value did not mean shows as
-//! `<%X>` / `<$>`, so it can never compare equal to the value.
+//! `<%X>` / `<$>`, so it can never compare equal to the value. `verify` asks the real systemd.
 #![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::Path;
 
 /// The commands of one exec line (`ExecStart=` value), each an argv.
 pub fn exec_commands(line: &str) -> Vec<Vec<String>> {
@@ -177,6 +180,48 @@ pub fn csv_tokens(s: &str) -> Vec<String> {
     if let Some(t) = out.iter().position(|t| t.starts_with("type=")) {
         let t = out.remove(t);
         out.insert(0, t);
+    }
+    out
+}
+
+/// Real systemd's reading of the generated services: `systemd-analyze verify` loads them the
+/// way the manager does (exec lines split into commands, specifiers resolved) without running
+/// anything, and names each service it has a complaint about.
+pub fn verify(
+    tool: &Path,
+    services: &BTreeMap<String, String>,
+) -> BTreeMap<String, Vec<(usize, String)>> {
+    let mut out = BTreeMap::new();
+    if services.is_empty() {
+        return out;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for (name, text) in services {
+        let f = dir.path().join(name);
+        std::fs::write(&f, text).unwrap();
+        files.push(f);
+    }
+    let o = std::process::Command::new(tool)
+        .args(["verify", "--man=no", "--generators=no"])
+        .args(&files)
+        .env("SYSTEMD_LOG_COLOR", "0")
+        .output()
+        .expect("run systemd-analyze");
+    let text =
+        String::from_utf8_lossy(&o.stderr).into_owned() + &String::from_utf8_lossy(&o.stdout);
+    for line in text.lines() {
+        if let Some(name) = services.keys().find(|n| line.contains(n.as_str())) {
+            // `/dir/NAME:LINE: message`
+            let at = line
+                .split_once(&format!("{name}:"))
+                .and_then(|(_, rest)| rest.split_once(':'))
+                .and_then(|(n, _)| n.parse().ok())
+                .unwrap_or(0);
+            out.entry(name.clone())
+                .or_insert_with(Vec::new)
+                .push((at, line.to_string()));
+        }
     }
     out
 }
