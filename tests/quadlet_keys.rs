@@ -472,3 +472,18 @@ fn compose_values_no_key_can_carry_are_refused_naming_the_field() {
         "{e}"
     );
 }
+
+/// A Compose command with a lone `;` argument cannot pass through Quadlet: refused, naming the
+/// field, instead of becoming a second host command.
+#[test]
+fn a_lone_semicolon_in_a_command_is_refused_naming_the_field() {
+    let s = stack(serde_json::json!({
+        "name": "esc",
+        "services": {"web": {"image": "busybox", "command": ["find", ".", "-exec", "rm", "{}", ";"]}}
+    }));
+    let e = support::render(&s, support::V5_4).unwrap_err();
+    assert!(
+        e.contains("services.web.command") && e.contains("Exec= value is a lone ';'"),
+        "{e}"
+    );
+}
