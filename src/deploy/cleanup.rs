@@ -202,7 +202,7 @@ pub fn after_switch(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::fs;
     use std::path::{Path, PathBuf};
     use std::time::Duration;
@@ -272,17 +272,17 @@ mod tests {
         }
     }
 
-    struct World {
-        tmp: tempfile::TempDir,
-        store: StateStore,
-        podman: FakePodman,
-        systemd: FakeSystemd,
-        clock: FakeClock,
-        report: Reporter,
+    pub(crate) struct World {
+        pub tmp: tempfile::TempDir,
+        pub store: StateStore,
+        pub podman: FakePodman,
+        pub systemd: FakeSystemd,
+        pub clock: FakeClock,
+        pub report: Reporter,
     }
 
     impl World {
-        fn new(stacks: &[&str]) -> World {
+        pub fn new(stacks: &[&str]) -> World {
             let tmp = tempfile::tempdir().unwrap();
             for s in stacks {
                 fs::create_dir_all(tmp.path().join("repo/services").join(s)).unwrap();
@@ -299,13 +299,16 @@ mod tests {
         fn services(&self) -> PathBuf {
             self.tmp.path().join("repo/services")
         }
-        fn deploy(&self) -> DeployResult {
-            let fx = Effects {
+        pub fn fx(&self) -> Effects<'_> {
+            Effects {
                 podman: &self.podman,
                 systemd: &self.systemd,
                 clock: &self.clock,
                 report: &self.report,
-            };
+            }
+        }
+        pub fn deploy(&self) -> DeployResult {
+            let fx = self.fx();
             let src = DeploySource {
                 repo: self.tmp.path().join("repo"),
                 services_dir: self.services(),
@@ -318,7 +321,7 @@ mod tests {
             };
             deploy(&self.store, &fx, &DirRenderer, &src, &o).unwrap()
         }
-        fn removed(&self) -> Vec<String> {
+        pub fn removed(&self) -> Vec<String> {
             self.podman.removed.lock().unwrap().clone()
         }
     }
@@ -436,6 +439,23 @@ mod tests {
             vars_json: None,
         };
         assert!(deploy(&w.store, &fx, &DirRenderer, &src, &DeployOptions::default()).is_err());
+        assert_eq!(w.store.current(), Some(1));
+        assert!(w.removed().is_empty());
+        // A repo that does not exist (a wrong RELEASE_TOOL_REPO) is an error, not "no stacks".
+        let gone = DeploySource {
+            repo: w.tmp.path().join("no-such-repo"),
+            services_dir: w.tmp.path().join("no-such-repo/services"),
+            ..src
+        };
+        let e = deploy(
+            &w.store,
+            &fx,
+            &DirRenderer,
+            &gone,
+            &DeployOptions::default(),
+        )
+        .unwrap_err();
+        assert!(e.contains("no-such-repo/services"), "{e}");
         assert_eq!(w.store.current(), Some(1));
         assert!(w.removed().is_empty());
     }
