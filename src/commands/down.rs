@@ -96,12 +96,18 @@ pub fn take_down(
     }
     let Some(current) = store.current() else {
         fx.report.info(&[], "nothing is deployed");
+        if o.volumes {
+            remove_volumes(store, fx);
+        }
         return Ok(None);
     };
     let old = store.read_manifest(current).map_err(|e| e.to_string())?;
     if old.stacks.is_empty() {
         fx.report
             .info(&[], &format!("generation {current} runs no stack"));
+        if o.volumes {
+            remove_volumes(store, fx);
+        }
         return Ok(None);
     }
     for step in stop_order(&old) {
@@ -122,17 +128,24 @@ pub fn take_down(
             let _ = store.write_manifest(&store.generation_dir(id), &m);
         }
         if o.volumes {
-            let units = |g: u64| store.generation_dir(g).join("units");
-            let empty = store.read_manifest(id).map_err(|e| e.to_string())?;
-            let l = cleanup::leftovers(fx, Some(&units(current)), &old, Some(&units(id)), &empty);
-            let only_volumes = cleanup::Leftovers {
-                volumes: l.volumes,
-                ..Default::default()
-            };
-            cleanup::remove(fx, &only_volumes, true);
+            remove_volumes(store, fx);
         }
     }
     Ok(Some(r))
+}
+
+/// Removes the volumes of every generation in the store: after a plain `down`, the current
+/// generation runs nothing, and `down --volumes` must still find the data it kept.
+fn remove_volumes(store: &StateStore, fx: &Effects) {
+    let mut volumes: BTreeSet<String> = BTreeSet::new();
+    for g in store.list().unwrap_or_default() {
+        volumes.extend(cleanup::volumes_of(store, g));
+    }
+    let l = cleanup::Leftovers {
+        volumes: volumes.into_iter().collect(),
+        ..Default::default()
+    };
+    cleanup::remove(fx, &l, true);
 }
 
 pub fn run(args: &Args) -> u8 {
@@ -262,6 +275,21 @@ mod tests {
             timeout: std::time::Duration::from_secs(5),
         };
         take_down(&w.store, &w.fx(), o).unwrap();
+        assert!(w.removed().contains(&"volume systemd-a-data".to_string()));
+    }
+
+    #[test]
+    fn volumes_after_a_plain_down_are_still_found() {
+        let w = World::new(&["a"]);
+        w.deploy();
+        let mut o = DownOptions {
+            volumes: false,
+            timeout: std::time::Duration::from_secs(5),
+        };
+        take_down(&w.store, &w.fx(), o).unwrap();
+        assert!(!w.removed().iter().any(|r| r.starts_with("volume")));
+        o.volumes = true;
+        assert_eq!(take_down(&w.store, &w.fx(), o).unwrap(), None);
         assert!(w.removed().contains(&"volume systemd-a-data".to_string()));
     }
 

@@ -83,6 +83,17 @@ fn objects(units_dir: Option<&Path>, m: &Manifest) -> (BTreeSet<String>, BTreeSe
     (networks, volumes)
 }
 
+/// The volumes the units of generation `gen` create (for `down --volumes`).
+pub fn volumes_of(store: &StateStore, gen: u64) -> Vec<String> {
+    match store.read_manifest(gen) {
+        Ok(m) => objects(Some(&store.generation_dir(gen).join("units")), &m)
+            .1
+            .into_iter()
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
 /// What `old` (whose units are in `old_units`) has that `new` does not.
 pub fn leftovers(
     fx: &Effects,
