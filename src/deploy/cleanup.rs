@@ -191,19 +191,20 @@ fn units_dir(store: &StateStore, gen: Option<u64>) -> Option<PathBuf> {
     gen.map(|g| store.generation_dir(g).join("units"))
 }
 
-/// The hook the transaction calls once a switch from `from` (manifest `old`) to `to` succeeded.
-/// Never fails the deploy: what could not be removed is logged.
+/// The hook the transaction calls once a switch from `from` (manifest `old`) to `to` (manifest
+/// `new`; None and an empty manifest for "no generation", as after undoing a first deploy)
+/// succeeded, forward or back. Never fails the switch: what could not be removed is logged.
 pub fn after_switch(
     store: &StateStore,
     fx: &Effects,
     from: Option<u64>,
     old: Option<&Manifest>,
-    to: u64,
+    to: Option<u64>,
     new: &Manifest,
 ) {
     let Some(old) = old else { return };
     let old_dir = units_dir(store, from);
-    let new_dir = units_dir(store, Some(to));
+    let new_dir = units_dir(store, to);
     let l = leftovers(fx, old_dir.as_deref(), old, new_dir.as_deref(), new);
     if !l.is_empty() {
         fx.report
