@@ -226,6 +226,7 @@ fn op02_a_removed_stack_and_the_last_stack_leave_nothing_behind() {
     // The last stack: no services/ at all is "no stacks", deployed like any removal.
     lab.ok("git", &["-C", &r, "rm", "-r", "-q", "services"]);
     lab.commit(&repo, "remove every stack");
+    let since = harness::lab::now();
     let o = lab.deploy(&repo, &[]);
     assert!(o.status.success(), "removing the last stack: {}", text(&o));
     assert_eq!(current_generation(&lab), Some(3));
@@ -234,6 +235,11 @@ fn op02_a_removed_stack_and_the_last_stack_leave_nothing_behind() {
         lab.unit_property("web-api.service", "LoadState"),
         "not-found"
     );
+    // The same logs as any removal.
+    let journal = lab.journal_since(since);
+    for line in ["stack web: removed", "removed network", "kept volume"] {
+        assert!(journal.contains(line), "{line}: {journal}");
+    }
     // Volumes hold data: they stay unless asked.
     assert!(volumes(&lab).contains("web-data"), "{}", volumes(&lab));
     reset(&lab);
@@ -258,6 +264,17 @@ fn op03_down_takes_two_stacks_down_and_keeps_the_data_unless_asked() {
     let h = text(&lab.tool(&["history"]));
     assert!(h.contains("release-tool down"), "{h}");
     assert!(lab.state.join("generations").is_dir(), "the state stays");
+    // What down did, a rollback undoes.
+    let o = lab.tool(&["rollback", "--timeout", "60"]);
+    assert!(o.status.success(), "rollback after down: {}", text(&o));
+    assert_eq!(
+        lab.unit_property("web-api.service", "ActiveState"),
+        "active"
+    );
+    assert_eq!(current_generation(&lab), Some(1));
+    let o = lab.tool(&["down", "--timeout", "60"]);
+    assert!(o.status.success(), "down again: {}", text(&o));
+    assert_eq!(traces(&lab, "web"), Vec::<String>::new());
     // The rest, when asked.
     let o = lab.tool(&["down", "--volumes", "--purge-state"]);
     assert!(o.status.success(), "down --volumes: {}", text(&o));
