@@ -32,6 +32,8 @@ COPY --from=build /out/usr/bin/release-tool /usr/bin/release-tool
 COPY LICENSE /usr/share/doc/release-tool/LICENSE
 # Where the mounts go by default: the host's Podman socket, and the checkout.
 ENV CONTAINER_HOST=unix:///run/podman/podman.sock
+# The checkout is mounted at /repo: the default --repo inside the image (outside, ~/release-tool-repo).
+ENV RELEASE_TOOL_REPO=/repo
 WORKDIR /repo
 ENTRYPOINT ["/usr/bin/release-tool"]
 CMD ["--help"]

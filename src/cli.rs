@@ -19,12 +19,14 @@ Commands:
   deploy             Render, pull, switch generation, restart what changed, roll back on failure
   rollback           Switch back to the previous (or a given) generation and restart
   history            List the generations with revision, time and outcome
+  down               Stop and remove every stack (and the trigger); --volumes, --purge-state
   status             Same as `manage-services status`
   generator          Run as the systemd user generator (also when invoked as release-tool-generator)
   help               Print this help, or a command's help: release-tool help <COMMAND>
 
 Common options:
-  --repo DIR              The checkout (default: $RELEASE_TOOL_REPO, else the current directory)
+  --repo DIR              The checkout (default: $RELEASE_TOOL_REPO, else ~/release-tool-repo,
+                          the repo release-tool-deploy.service deploys)
   --services-dir DIR      Stacks directory (default: <repo>/services)
   --vars-file FILE        Global variables file (default: <repo>/values.env when present)
   --vars-json JSON        Global variables as a JSON object; wins over --vars-file
@@ -62,6 +64,10 @@ pub struct Args {
     pub timeout: Option<u64>,
     pub dry_run: bool,
     pub wait: bool,
+    /// `down --volumes`: remove the stacks' volumes too.
+    pub volumes: bool,
+    /// `down --purge-state`: remove the state directory (every generation) too.
+    pub purge_state: bool,
     pub help: bool,
     pub version: bool,
 }
@@ -108,6 +114,8 @@ pub fn parse<I: IntoIterator<Item = OsString>>(args: I) -> Result<Args, lexopt::
             Long("timeout") => a.timeout = Some(parser.value()?.parse()?),
             Long("dry-run") => a.dry_run = true,
             Long("wait") => a.wait = true,
+            Long("volumes") => a.volumes = true,
+            Long("purge-state") => a.purge_state = true,
             Value(v) if a.command.is_empty() => a.command = v.string()?,
             Value(v) => a.positional.push(v.string()?),
             _ => return Err(arg.unexpected()),

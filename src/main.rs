@@ -36,10 +36,12 @@ fn main() -> ExitCode {
         }
     };
     if args.version {
+        commands::quiet_on_closed_pipe();
         println!("release-tool {}", env!("CARGO_PKG_VERSION"));
         return ExitCode::SUCCESS;
     }
     if args.help || args.command.is_empty() || args.command == "help" {
+        commands::quiet_on_closed_pipe();
         print!("{}", cli::USAGE);
         return ExitCode::SUCCESS;
     }

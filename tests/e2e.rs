@@ -401,11 +401,20 @@ fn s09_the_path_unit_deploys_on_a_new_commit() {
     lab.write(
         &units,
         "release-tool-deploy.path.d/e2e.conf",
-        &format!("[Path]\nPathChanged=\nPathChanged={r}/.git/HEAD\nPathChanged={r}/.git/refs/heads\nPathChanged={r}/.release-tool-trigger\n"),
+        &format!("[Path]\nPathChanged=\nPathChanged={r}/.git/HEAD\nPathChanged={r}/.git/refs/heads\nPathChanged={r}/.git/release-tool-trigger\n"),
     );
     lab.systemctl(&["daemon-reload"]);
     let o = lab.systemctl(&["enable", "--now", "release-tool-deploy.path"]);
     assert!(o.status.success(), "{}", text(&o));
+    // Enabling deploys the checked-out commit (the path unit starts the service once).
+    let idle = || lab.unit_property("release-tool-deploy.service", "ActiveState") == "inactive";
+    assert!(
+        lab.wait_for(Duration::from_secs(120), || current_generation(&lab)
+            == Some(1)
+            && idle()),
+        "the first deploy ran: {}",
+        text(&lab.systemctl(&["status", "release-tool-deploy.service"]))
+    );
     lab.write(
         &repo,
         "services/web/conf/index.html",
@@ -414,9 +423,8 @@ fn s09_the_path_unit_deploys_on_a_new_commit() {
     lab.commit(&repo, "a commit the path unit sees");
     assert!(
         lab.wait_for(Duration::from_secs(120), || current_generation(&lab)
-            == Some(1)
-            && lab.unit_property("release-tool-deploy.service", "ActiveState")
-                == "inactive"),
+            == Some(2)
+            && idle()),
         "a deploy ran: {}",
         text(&lab.systemctl(&["status", "release-tool-deploy.service"]))
     );
@@ -426,7 +434,7 @@ fn s09_the_path_unit_deploys_on_a_new_commit() {
     );
     // Progress went to the manager as STATUS= (what `systemctl --user status` shows).
     let status = lab.unit_property("release-tool-deploy.service", "StatusText");
-    assert!(status.contains("generation 1"), "{status}");
+    assert!(status.contains("generation 2"), "{status}");
     assert_all_up(&lab);
     lab.reset();
 }

@@ -8,6 +8,9 @@ use indexmap::IndexMap;
 use crate::cli::Args;
 use crate::translate::PodmanVersion;
 
+/// The checkout the units deploy by default, under the home directory.
+pub const DEFAULT_REPO: &str = "release-tool-repo";
+
 /// The default name of the global variables file at the repo root.
 pub const VALUES_FILE: &str = "values.env";
 
@@ -28,13 +31,27 @@ fn env_path(name: &str) -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
+/// `--repo`, else `$RELEASE_TOOL_REPO`, else `~/release-tool-repo`, else the current directory.
+pub fn default_repo(
+    arg: Option<PathBuf>,
+    env: Option<PathBuf>,
+    home: Option<&std::path::Path>,
+) -> PathBuf {
+    arg.or(env)
+        .or_else(|| home.map(|h| h.join(DEFAULT_REPO)))
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
 impl Context {
     pub fn from_args(args: &Args) -> Context {
-        let repo = args
-            .repo
-            .clone()
-            .or_else(|| env_path("RELEASE_TOOL_REPO"))
-            .unwrap_or_else(|| PathBuf::from("."));
+        let home = env_path("HOME");
+        // The same checkout the units deploy (release-tool-deploy.service sets RELEASE_TOOL_REPO
+        // to ~/release-tool-repo), so `plan` or `status` run from anywhere talk about it.
+        let repo = default_repo(
+            args.repo.clone(),
+            env_path("RELEASE_TOOL_REPO"),
+            home.as_deref(),
+        );
         let services_dir = args
             .services_dir
             .clone()
@@ -51,7 +68,6 @@ impl Context {
             let p = vars_root.join(VALUES_FILE);
             p.is_file().then_some(p)
         });
-        let home = env_path("HOME");
         let state_dir = args
             .state_dir
             .clone()
@@ -140,6 +156,24 @@ mod tests {
         );
         assert!(ctx.services_dir.ends_with("examples/services"));
         assert!(ctx.state_dir.is_absolute());
+    }
+
+    #[test]
+    fn the_repo_defaults_to_the_units_repo() {
+        let home = std::path::Path::new("/home/op");
+        assert_eq!(
+            default_repo(None, None, Some(home)),
+            PathBuf::from("/home/op/release-tool-repo")
+        );
+        assert_eq!(
+            default_repo(None, Some("/srv/stacks".into()), Some(home)),
+            PathBuf::from("/srv/stacks")
+        );
+        assert_eq!(
+            default_repo(Some("r".into()), Some("/srv/stacks".into()), Some(home)),
+            PathBuf::from("r")
+        );
+        assert_eq!(default_repo(None, None, None), PathBuf::from("."));
     }
 
     #[test]

@@ -4,6 +4,7 @@ pub mod config;
 pub mod context;
 pub mod deploy;
 pub mod determine_changes;
+pub mod down;
 pub mod generate_units;
 pub mod generator;
 pub mod history;
@@ -37,7 +38,30 @@ pub mod exit {
     pub const MISSING_TOOL: u8 = 8;
 }
 
+/// Commands that change the host: they must finish (or undo) what they started, so a reader that
+/// goes away (`release-tool deploy | head -1`) must not kill them. They log through the Reporter,
+/// which ignores write errors.
+fn changes_the_host(args: &Args) -> bool {
+    match args.command.as_str() {
+        "deploy" | "rollback" | "down" | "generator" => true,
+        "manage-services" => args.positional.first().map(String::as_str) != Some("status"),
+        _ => false,
+    }
+}
+
+/// For commands that only print: a closed pipe (`release-tool history | head -1`) ends the process
+/// quietly, as it ends `cat`, instead of a panic on the failed write (Rust ignores SIGPIPE).
+pub fn quiet_on_closed_pipe() {
+    // SAFETY: setting a signal disposition to its default has no preconditions.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 pub fn dispatch(args: &Args) -> u8 {
+    if !changes_the_host(args) {
+        quiet_on_closed_pipe();
+    }
     match args.command.as_str() {
         "config" => config::run(args),
         "generate-units" => generate_units::run(args),
@@ -49,6 +73,7 @@ pub fn dispatch(args: &Args) -> u8 {
         "deploy" => deploy::run(args),
         "rollback" => rollback::run(args),
         "history" => history::run(args),
+        "down" => down::run(args),
         "generator" => generator::run(&args.positional),
         other => {
             eprintln!("release-tool: unknown command '{other}' (see release-tool --help)");

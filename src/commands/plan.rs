@@ -1,18 +1,23 @@
 //! `release-tool plan [--format json]`: what a deploy would do now, touching nothing (the checkout is
 //! snapshotted into a temporary directory and rendered exactly as `deploy` renders it). Image
-//! digests are not resolved (that needs pulls): the plan assumes they did not move.
+//! digests are not resolved (that needs pulls): the plan assumes they did not move. Besides the
+//! unit diff it shows the translation warnings a deploy would log, the input files that changed,
+//! the pulls a deploy would make and the longest a failure could take before the rollback starts.
 
 use std::collections::BTreeMap;
 use std::fs;
+use std::path::{Path, PathBuf};
 
 use similar::TextDiff;
 
 use crate::cli::Args;
 use crate::commands::context::Context;
+use crate::deploy::fsutil::list_files;
 use crate::deploy::manifest::Manifest;
 use crate::deploy::planner::{plan, StackChange};
 use crate::deploy::prepare::{snapshot_inputs, stack_manifests, StackRenderer};
 use crate::deploy::render::{podman_version, RepoRenderer};
+use crate::deploy::runtime::deploy_options;
 use crate::deploy::store::StateStore;
 use crate::translate::RenderedStack;
 
@@ -23,8 +28,49 @@ fn unit_text(store: &StateStore, gen: Option<u64>, stack: &str, file: &str) -> S
     .unwrap_or_default()
 }
 
+/// Files of a stack's snapshot that differ from the current generation's copy, as
+/// `services/<stack>/<file>` with `added`, `changed` or `removed`.
+fn changed_inputs(old: Option<&Path>, new: &Path, stack: &str) -> Vec<(String, &'static str)> {
+    let files = |d: Option<&Path>| -> BTreeMap<PathBuf, Vec<u8>> {
+        let Some(d) = d.filter(|d| d.is_dir()) else {
+            return BTreeMap::new();
+        };
+        list_files(d)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|f| {
+                let bytes = fs::read(d.join(&f)).unwrap_or_default();
+                (f, bytes)
+            })
+            .collect()
+    };
+    let (before, after) = (files(old), files(Some(new)));
+    let name = |f: &Path| format!("services/{stack}/{}", f.display());
+    let mut out = Vec::new();
+    for (f, bytes) in &after {
+        match before.get(f) {
+            None => out.push((name(f), "added")),
+            Some(b) if b != bytes => out.push((name(f), "changed")),
+            Some(_) => {}
+        }
+    }
+    for f in before.keys().filter(|f| !after.contains_key(*f)) {
+        out.push((name(f), "removed"));
+    }
+    out.sort();
+    out
+}
+
 pub fn run(args: &Args) -> u8 {
     let ctx = Context::from_args(args);
+    if !ctx.repo.is_dir() {
+        eprintln!(
+            "release-tool: plan: the repo {} is not a directory (--repo, else $RELEASE_TOOL_REPO, \
+             else ~/release-tool-repo)",
+            ctx.repo.display()
+        );
+        return super::exit::FAILURE;
+    }
     let store = StateStore::at(&ctx.state_dir);
     let version = match podman_version(args.podman_version.as_deref()) {
         Ok(v) => v,
@@ -35,8 +81,17 @@ pub fn run(args: &Args) -> u8 {
     };
     let tmp = std::env::temp_dir().join(format!("release-tool-plan-{}", std::process::id()));
     let _ = fs::remove_dir_all(&tmp);
+    // Removed on every way out; the snapshot is read again below for the changed files.
+    struct Scratch(PathBuf);
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+    let _scratch = Scratch(tmp.clone());
     let r = (|| -> Result<(Vec<RenderedStack>, BTreeMap<_, _>), String> {
-        snapshot_inputs(&super::deploy::source(&ctx), &tmp).map_err(|e| e.to_string())?;
+        snapshot_inputs(&super::deploy::source(&ctx), &tmp)
+            .map_err(|e| format!("snapshot of {}: {e}", ctx.services_dir.display()))?;
         let renderer = RepoRenderer {
             podman_version: version,
             strict: args.strict,
@@ -59,7 +114,6 @@ pub fn run(args: &Args) -> u8 {
         let m = stack_manifests(&store, &stacks, &tmp, &digests).map_err(|e| e.to_string())?;
         Ok((stacks, m))
     })();
-    let _ = fs::remove_dir_all(&tmp);
     let (stacks, manifests) = match r {
         Ok(x) => x,
         Err(e) => {
@@ -119,19 +173,49 @@ pub fn run(args: &Args) -> u8 {
             }
         }
     }
+    // What a deploy logs while rendering, naming the checkout's files, not the snapshot's.
+    let snapshot_prefix = tmp.join("services").display().to_string();
+    let checkout_prefix = ctx.services_dir.display().to_string();
+    let warnings: Vec<String> = stacks
+        .iter()
+        .flat_map(|s| {
+            s.warnings.iter().map(|w| {
+                format!("stack {}: {}", s.stack, w).replace(&snapshot_prefix, &checkout_prefix)
+            })
+        })
+        .collect();
+    let mut changed_files: BTreeMap<String, Vec<(String, &str)>> = BTreeMap::new();
+    for (name, change) in &p.stacks {
+        if matches!(change, StackChange::Added | StackChange::Changed) {
+            let old_dir = gen.map(|g| store.generation_dir(g).join("inputs/services").join(name));
+            let files = changed_inputs(old_dir.as_deref(), &tmp.join("services").join(name), name);
+            changed_files.insert(name.clone(), files);
+        }
+    }
+    // Exactly what `deploy` pulls (prepare::stage): every image of every stack, changed or not, to
+    // see whether a tag moved.
     let mut images: Vec<String> = stacks
         .iter()
-        .filter(|s| p.stacks.get(&s.stack) != Some(&StackChange::Unchanged))
         .flat_map(|s| s.containers.iter().filter_map(|c| c.image.clone()))
         .collect();
     images.sort();
     images.dedup();
+    let o = deploy_options(args);
+    let timeout = o.timeout.as_secs();
+    let levels = p.restart_levels.len() as u64;
+    let longest = levels * timeout;
     if args.format.as_deref() == Some("json") {
         let v = serde_json::json!({
             "current_generation": gen,
             "stacks": p.stacks,
             "diff": diffs,
             "images_to_pull": images,
+            "warnings": warnings,
+            "changed_files": changed_files
+                .iter()
+                .map(|(k, v)| (k.clone(), v.iter().map(|(f, c)| serde_json::json!({"file": f, "change": c})).collect::<Vec<_>>()))
+                .collect::<BTreeMap<_, _>>(),
+            "longest_until_rollback_secs": longest,
             "restart_levels": p.restart_levels,
             "stop": p.stop,
         });
@@ -152,19 +236,28 @@ pub fn run(args: &Args) -> u8 {
             "stack {name}: {}{why}",
             format!("{change:?}").to_lowercase()
         );
+        for (f, c) in changed_files.get(name).into_iter().flatten() {
+            println!("  {c} {f}");
+        }
+    }
+    for w in &warnings {
+        println!("warning: {w}");
     }
     for files in diffs.values() {
         for d in files.values() {
             print!("{d}");
         }
     }
+    println!(
+        "pulls: {} image(s), every image of every stack (a deploy pulls them all to see whether a tag moved):",
+        images.len()
+    );
+    for i in &images {
+        println!("  {i}");
+    }
     if p.is_noop() {
         println!("nothing to do");
         return super::exit::OK;
-    }
-    println!("images to pull (every image is pulled; a new digest also counts as a change):");
-    for i in &images {
-        println!("  {i}");
     }
     println!("restart order:");
     for (i, level) in p.restart_levels.iter().enumerate() {
@@ -173,5 +266,39 @@ pub fn run(args: &Args) -> u8 {
     if !p.stop.is_empty() {
         println!("stop: {}", p.stop.join(" "));
     }
+    println!(
+        "longest before a rollback starts: {levels} restart level(s) x {timeout}s (--timeout) = {longest}s \
+         after the switch; before it, each pull may take {} attempt(s) x {timeout}s, and a failed pull \
+         switches nothing",
+        o.pull.retries + 1
+    );
     super::exit::OK
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changed_inputs_name_added_changed_and_removed_files() {
+        let t = tempfile::tempdir().unwrap();
+        let (old, new) = (t.path().join("old"), t.path().join("new"));
+        for d in [&old, &new] {
+            fs::create_dir_all(d.join("conf")).unwrap();
+            fs::write(d.join("compose.yaml"), "same").unwrap();
+        }
+        fs::write(old.join("conf/a"), "1").unwrap();
+        fs::write(new.join("conf/a"), "2").unwrap();
+        fs::write(old.join("gone.env"), "x").unwrap();
+        fs::write(new.join("new.env"), "y").unwrap();
+        assert_eq!(
+            changed_inputs(Some(&old), &new, "web"),
+            vec![
+                ("services/web/conf/a".to_string(), "changed"),
+                ("services/web/gone.env".to_string(), "removed"),
+                ("services/web/new.env".to_string(), "added"),
+            ]
+        );
+        assert_eq!(changed_inputs(Some(&new), &new, "web"), vec![]);
+    }
 }

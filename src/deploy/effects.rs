@@ -18,6 +18,16 @@ pub trait ContainerEngine: Sync {
     fn healthcheck(&self, container: &str) -> Result<bool, String>;
     /// The container's state as `podman inspect` has it, None when there is no such container.
     fn inspect(&self, container: &str) -> Option<ContainerState>;
+    /// Names of every container (running or not) carrying the label `key=value`.
+    fn containers_with_label(&self, key: &str, value: &str) -> Result<Vec<String>, String>;
+    /// Removes a container, stopping it first; one that does not exist is not an error.
+    fn remove_container(&self, name: &str) -> Result<(), String>;
+    /// Removes a network; one that does not exist is not an error.
+    fn remove_network(&self, name: &str) -> Result<(), String>;
+    /// Removes a secret; one that does not exist is not an error.
+    fn remove_secret(&self, name: &str) -> Result<(), String>;
+    /// Removes a volume and its data; one that does not exist is not an error.
+    fn remove_volume(&self, name: &str) -> Result<(), String>;
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -62,6 +72,10 @@ pub trait ServiceManager: Sync {
     fn start(&self, units: &[String]) -> Result<(), String>;
     fn stop(&self, units: &[String]) -> Result<(), String>;
     fn show(&self, unit: &str) -> Result<UnitState, String>;
+    /// Forgets the `failed` state of units (`systemctl reset-failed`).
+    fn reset_failed(&self, units: &[String]) -> Result<(), String>;
+    /// `systemctl disable --now`: stops units and removes their install links.
+    fn disable_now(&self, units: &[String]) -> Result<(), String>;
 }
 
 /// Time, so waits and backoffs are instant in tests.

@@ -18,6 +18,10 @@ pub struct FakePodman {
     pub failing_secrets: Mutex<BTreeSet<String>>,
     /// Containers whose healthcheck never passes.
     pub unhealthy: Mutex<BTreeSet<String>>,
+    /// Every removal, as `kind name` (`container web-api`, `network systemd-web-default`, …).
+    pub removed: Mutex<Vec<String>>,
+    /// label value of `PODMAN_SYSTEMD_UNIT` → containers carrying it.
+    pub labelled: Mutex<BTreeMap<String, Vec<String>>>,
 }
 
 impl FakePodman {
@@ -77,6 +81,37 @@ impl ContainerEngine for FakePodman {
             status: "running".into(),
             ..Default::default()
         })
+    }
+    fn containers_with_label(&self, key: &str, value: &str) -> Result<Vec<String>, String> {
+        if key != "PODMAN_SYSTEMD_UNIT" {
+            return Ok(Vec::new());
+        }
+        Ok(self
+            .labelled
+            .lock()
+            .unwrap()
+            .get(value)
+            .cloned()
+            .unwrap_or_default())
+    }
+    fn remove_container(&self, name: &str) -> Result<(), String> {
+        self.removed
+            .lock()
+            .unwrap()
+            .push(format!("container {name}"));
+        Ok(())
+    }
+    fn remove_network(&self, name: &str) -> Result<(), String> {
+        self.removed.lock().unwrap().push(format!("network {name}"));
+        Ok(())
+    }
+    fn remove_secret(&self, name: &str) -> Result<(), String> {
+        self.removed.lock().unwrap().push(format!("secret {name}"));
+        Ok(())
+    }
+    fn remove_volume(&self, name: &str) -> Result<(), String> {
+        self.removed.lock().unwrap().push(format!("volume {name}"));
+        Ok(())
     }
 }
 
@@ -171,6 +206,14 @@ impl ServiceManager for FakeSystemd {
             .get(unit)
             .cloned()
             .unwrap_or_default())
+    }
+    fn reset_failed(&self, units: &[String]) -> Result<(), String> {
+        self.record("reset-failed", units);
+        Ok(())
+    }
+    fn disable_now(&self, units: &[String]) -> Result<(), String> {
+        self.record("disable --now", units);
+        Ok(())
     }
 }
 

@@ -83,6 +83,19 @@ impl PodmanCli {
         }
     }
 
+    /// `podman KIND rm NAME`, where an absent object counts as removed. Podman 4.3 has no
+    /// `--ignore` for networks and secrets, so a failed removal is checked with `inspect`: only an
+    /// object that still exists makes it an error.
+    fn remove_object(&self, kind: &str, name: &str) -> Result<(), String> {
+        match self.run(&[kind, "rm", name], SHORT) {
+            Ok(_) => Ok(()),
+            Err(e) => match self.run(&[kind, "inspect", name], SHORT) {
+                Ok(_) => Err(e),
+                Err(_) => Ok(()),
+            },
+        }
+    }
+
     /// `podman secret create --replace` exists from Podman 4.7 on; older ones need rm + create.
     fn supports_replace(&self) -> bool {
         *self.replace_supported.get_or_init(|| {
@@ -165,6 +178,41 @@ impl ContainerEngine for PodmanCli {
             health: s(health),
             image_digest: s(c.get("ImageDigest")),
         })
+    }
+
+    fn containers_with_label(&self, key: &str, value: &str) -> Result<Vec<String>, String> {
+        let filter = format!("label={key}={value}");
+        let out = self.run(
+            &["ps", "--all", "--filter", &filter, "--format", "{{.Names}}"],
+            SHORT,
+        )?;
+        Ok(out
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect())
+    }
+
+    fn remove_container(&self, name: &str) -> Result<(), String> {
+        // --ignore: a container that is already gone is what we want.
+        self.run(
+            &["rm", "--force", "--ignore", name],
+            Duration::from_secs(120),
+        )
+        .map(|_| ())
+    }
+
+    fn remove_network(&self, name: &str) -> Result<(), String> {
+        self.remove_object("network", name)
+    }
+
+    fn remove_secret(&self, name: &str) -> Result<(), String> {
+        self.remove_object("secret", name)
+    }
+
+    fn remove_volume(&self, name: &str) -> Result<(), String> {
+        self.remove_object("volume", name)
     }
 }
 

@@ -77,7 +77,16 @@ pub enum DeployResult {
 
 /// Copies the inputs a deploy renders from into `dest` (`services/`, `values.env`, `vars.json`).
 pub fn snapshot_inputs(src: &DeploySource, dest: &Path) -> std::io::Result<()> {
-    copy_tree(&src.services_dir, &dest.join("services"), &[".git"])?;
+    // No `services/` in an existing repo is a repo with no stacks (every stack removed), not an
+    // error. A missing repo, a `--services-dir` elsewhere, or anything else in its place (a file,
+    // a dangling link) is still one, from copy_tree: a wrong path must never remove every stack.
+    let in_repo = src.services_dir.parent() == Some(src.repo.as_path()) && src.repo.is_dir();
+    match fs::symlink_metadata(&src.services_dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && in_repo => {
+            fs::create_dir_all(dest.join("services"))?
+        }
+        _ => copy_tree(&src.services_dir, &dest.join("services"), &[".git"])?,
+    }
     if let Some(v) = &src.vars_file {
         copy_file(v, &dest.join("values.env"))?;
     }

@@ -95,6 +95,23 @@ impl ServiceManager for SystemctlUser {
         )?;
         Ok(UnitState::from_properties(&parse_show(&out)))
     }
+    fn reset_failed(&self, units: &[String]) -> Result<(), String> {
+        // Only units systemd still holds as failed: asking about one it has forgotten is an error.
+        let failed: Vec<String> = units
+            .iter()
+            .filter(|u| self.show(u).is_ok_and(|s| s.active_state == "failed"))
+            .cloned()
+            .collect();
+        self.each("reset-failed", &failed)
+    }
+    fn disable_now(&self, units: &[String]) -> Result<(), String> {
+        if units.is_empty() {
+            return Ok(());
+        }
+        let mut args = vec!["disable", "--now"];
+        args.extend(units.iter().map(String::as_str));
+        self.run(&args, self.job_timeout).map(|_| ())
+    }
 }
 
 #[cfg(test)]

@@ -378,9 +378,11 @@ fn a_removed_stack_is_stopped() {
     assert_eq!(
         w.systemd.calls(),
         // Stopped before the reload, while their unit files (and ExecStop=) are still loaded.
+        // Then their failed states are forgotten (deploy::cleanup).
         vec![
             "stop b-api.service b-front.service b.target",
-            "daemon-reload"
+            "daemon-reload",
+            "reset-failed b-api.service b-front.service b.target"
         ]
     );
 }

@@ -173,6 +173,7 @@ pub fn apply(
     }
     let result = match go(store, fx, Some(to), &new, &p, timeout, false) {
         Ok(()) => {
+            super::cleanup::after_switch(store, fx, from, old.as_ref(), Some(to), &new);
             set_outcome(store, to, success, None);
             fx.report.info(&[], &format!("generation {to} is current"));
             ApplyResult::Done

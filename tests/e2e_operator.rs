@@ -1,0 +1,284 @@
+//! An operator's first week, on the lab (issue 10): the README's Quick start run word for word
+//! deploys the checked-out commit and catches up after downtime; a removed stack (and the last
+//! one) leaves nothing in `podman ps -a`, `podman network ls`, `podman secret ls` or the failed
+//! units; `release-tool down` takes two stacks down. Hold the lab lock (docs/testing.md).
+
+mod common;
+#[path = "e2e/mod.rs"]
+mod harness;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use harness::lab::{text, Lab};
+
+/// The clone URL the README's Quick start uses; the test clones a local bare repo instead.
+const README_URL: &str = "https://git.example/you/stacks.git";
+
+fn current_generation(lab: &Lab) -> Option<u64> {
+    let target = std::fs::read_link(lab.state.join("current")).ok()?;
+    target.file_name()?.to_str()?.parse().ok()
+}
+
+/// Everything of ours Podman and systemd still hold that mentions `needle`.
+fn traces(lab: &Lab, needle: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (what, args) in [
+        ("container", &["ps", "-a", "--format", "{{.Names}}"][..]),
+        ("network", &["network", "ls", "--format", "{{.Name}}"][..]),
+        ("secret", &["secret", "ls", "--format", "{{.Name}}"][..]),
+    ] {
+        for l in lab.ok("podman", args).lines() {
+            if l.contains(needle) {
+                out.push(format!("{what} {l}"));
+            }
+        }
+    }
+    let failed = lab.systemctl(&[
+        "list-units",
+        "--state=failed",
+        "--plain",
+        "--no-legend",
+        "--all",
+    ]);
+    for l in String::from_utf8_lossy(&failed.stdout).lines() {
+        if l.contains(needle) {
+            out.push(format!("failed unit {l}"));
+        }
+    }
+    out
+}
+
+fn volumes(lab: &Lab) -> String {
+    lab.ok("podman", &["volume", "ls", "--format", "{{.Name}}"])
+}
+
+fn deployed(lab: &Lab, repo: &Path) {
+    let o = lab.deploy(repo, &[]);
+    assert!(o.status.success(), "deploy: {}", text(&o));
+}
+
+fn default_repo(lab: &Lab) -> PathBuf {
+    lab.home.join("release-tool-repo")
+}
+
+/// The shell lines of the README's Quick start block.
+fn quick_start() -> Vec<String> {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let section = readme
+        .split("## Quick start")
+        .nth(1)
+        .expect("README has a Quick start");
+    let block = section
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("a sh block in the Quick start");
+    block
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Installs the units as the packages do, into the user's unit directory, with the lab's binary.
+fn install_units(lab: &Lab) {
+    let units = lab.home.join(".config/systemd/user");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd");
+    for f in ["release-tool-deploy.service", "release-tool-deploy.path"] {
+        lab.write(&units, f, &std::fs::read_to_string(src.join(f)).unwrap());
+    }
+    lab.write(
+        &units,
+        "release-tool-deploy.service.d/e2e.conf",
+        &format!(
+            "[Service]\nExecStart=\nExecStart={} deploy --wait --timeout 60\n",
+            lab.bin.display()
+        ),
+    );
+    lab.systemctl(&["daemon-reload"]);
+}
+
+fn deploy_service_idle(lab: &Lab) -> bool {
+    let s = lab.unit_property("release-tool-deploy.service", "ActiveState");
+    s == "inactive" || s == "failed"
+}
+
+fn reset(lab: &Lab) {
+    lab.reset();
+    let _ = std::fs::remove_dir_all(default_repo(lab));
+}
+
+#[test]
+fn op01_the_quick_start_word_for_word_deploys_the_checkout_and_catches_up() {
+    let Some(lab) = Lab::get("op01") else { return };
+    reset(&lab);
+    let source = lab.repo("op01");
+    let bare = lab.home.join("e2e/op01.git");
+    let (s, b) = (source.display().to_string(), bare.display().to_string());
+    lab.ok("git", &["clone", "-q", "--bare", &s, &b]);
+    install_units(&lab);
+
+    let lines = quick_start();
+    assert!(
+        lines.iter().any(|l| l.contains(README_URL)),
+        "the Quick start clones {README_URL}: {lines:#?}"
+    );
+    for line in &lines {
+        let line = line.replace(README_URL, &b);
+        let o = lab.run("sh", &["-c", &line]);
+        if line.trim_start().starts_with("loginctl enable-linger") {
+            // The lab's user manager runs without logind; lingering changes nothing here.
+            continue;
+        }
+        assert!(o.status.success(), "{line}: {}", text(&o));
+    }
+    // No commit, no touch: enabling the path unit deployed the checked-out commit.
+    assert!(
+        lab.wait_for(Duration::from_secs(180), || current_generation(&lab)
+            == Some(1)
+            && deploy_service_idle(&lab)),
+        "the first deploy ran: {}",
+        text(&lab.systemctl(&["status", "release-tool-deploy.service"]))
+    );
+    assert_eq!(
+        lab.unit_property("release-tool-deploy.service", "Result"),
+        "success"
+    );
+    assert_eq!(
+        lab.unit_property("web-api.service", "ActiveState"),
+        "active"
+    );
+    let r = default_repo(&lab).display().to_string();
+
+    // The README's trigger file deploys the same commit again and stays out of `git status`.
+    let started = || {
+        lab.unit_property(
+            "release-tool-deploy.service",
+            "ExecMainStartTimestampMonotonic",
+        )
+    };
+    let before = started();
+    lab.ok(
+        "sh",
+        &["-c", "touch ~/release-tool-repo/.git/release-tool-trigger"],
+    );
+    assert!(
+        lab.wait_for(Duration::from_secs(60), || started() != before
+            && deploy_service_idle(&lab)),
+        "the trigger file started a deploy"
+    );
+    assert_eq!(current_generation(&lab), Some(1), "an unchanged checkout");
+    let status = lab.ok("git", &["-C", &r, "status", "--porcelain"]);
+    assert_eq!(status, "", "git status stays clean");
+
+    // Catch-up: a commit checked out while the trigger is not running (the host was down) deploys
+    // when the path unit starts again (boot, login), without a touch.
+    lab.systemctl(&["stop", "release-tool-deploy.path"]);
+    lab.ok(
+        "git",
+        &["-C", &r, "config", "user.email", "e2e@release-tool.invalid"],
+    );
+    lab.ok("git", &["-C", &r, "config", "user.name", "e2e"]);
+    lab.write(
+        &default_repo(&lab),
+        "services/web/conf/index.html",
+        "<p>while the host was down</p>\n",
+    );
+    lab.commit(&default_repo(&lab), "a commit while the trigger is stopped");
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(current_generation(&lab), Some(1), "nothing watches yet");
+    let o = lab.systemctl(&["start", "release-tool-deploy.path"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        lab.wait_for(Duration::from_secs(180), || current_generation(&lab)
+            == Some(2)
+            && deploy_service_idle(&lab)),
+        "the catch-up deploy ran: {}",
+        text(&lab.systemctl(&["status", "release-tool-deploy.service"]))
+    );
+    reset(&lab);
+}
+
+#[test]
+fn op02_a_removed_stack_and_the_last_stack_leave_nothing_behind() {
+    let Some(lab) = Lab::get("op02") else { return };
+    reset(&lab);
+    let repo = lab.repo("op02");
+    let r = repo.display().to_string();
+    deployed(&lab, &repo);
+    let before = traces(&lab, "worker");
+    assert!(
+        before.iter().any(|t| t.starts_with("secret"))
+            && before.iter().any(|t| t.starts_with("network")),
+        "the worker stack has a secret and a network to remove: {before:?}"
+    );
+    lab.ok("git", &["-C", &r, "rm", "-r", "-q", "services/worker"]);
+    lab.commit(&repo, "remove worker");
+    deployed(&lab, &repo);
+    assert_eq!(traces(&lab, "worker"), Vec::<String>::new());
+    assert_eq!(
+        lab.unit_property("web-api.service", "ActiveState"),
+        "active"
+    );
+
+    // The last stack: no services/ at all is "no stacks", deployed like any removal.
+    lab.ok("git", &["-C", &r, "rm", "-r", "-q", "services"]);
+    lab.commit(&repo, "remove every stack");
+    let since = harness::lab::now();
+    let o = lab.deploy(&repo, &[]);
+    assert!(o.status.success(), "removing the last stack: {}", text(&o));
+    assert_eq!(current_generation(&lab), Some(3));
+    assert_eq!(traces(&lab, "web"), Vec::<String>::new());
+    assert_eq!(
+        lab.unit_property("web-api.service", "LoadState"),
+        "not-found"
+    );
+    // The same logs as any removal.
+    let journal = lab.journal_since(since);
+    for line in ["stack web: removed", "removed network", "kept volume"] {
+        assert!(journal.contains(line), "{line}: {journal}");
+    }
+    // Volumes hold data: they stay unless asked.
+    assert!(volumes(&lab).contains("web-data"), "{}", volumes(&lab));
+    reset(&lab);
+}
+
+#[test]
+fn op03_down_takes_two_stacks_down_and_keeps_the_data_unless_asked() {
+    let Some(lab) = Lab::get("op03") else { return };
+    reset(&lab);
+    let repo = lab.repo("op03");
+    deployed(&lab, &repo);
+    let o = lab.tool(&["down", "--timeout", "60"]);
+    assert!(o.status.success(), "down: {}", text(&o));
+    for stack in ["web", "worker"] {
+        assert_eq!(traces(&lab, stack), Vec::<String>::new(), "{stack}");
+    }
+    for u in ["web-api.service", "worker-worker.service", "web.target"] {
+        assert_eq!(lab.unit_property(u, "LoadState"), "not-found", "{u}");
+        assert_ne!(lab.unit_property(u, "ActiveState"), "active", "{u}");
+    }
+    assert!(volumes(&lab).contains("web-data"), "volumes stay");
+    let h = text(&lab.tool(&["history"]));
+    assert!(h.contains("release-tool down"), "{h}");
+    assert!(lab.state.join("generations").is_dir(), "the state stays");
+    // What down did, a rollback undoes.
+    let o = lab.tool(&["rollback", "--timeout", "60"]);
+    assert!(o.status.success(), "rollback after down: {}", text(&o));
+    assert_eq!(
+        lab.unit_property("web-api.service", "ActiveState"),
+        "active"
+    );
+    assert_eq!(current_generation(&lab), Some(1));
+    let o = lab.tool(&["down", "--timeout", "60"]);
+    assert!(o.status.success(), "down again: {}", text(&o));
+    assert_eq!(traces(&lab, "web"), Vec::<String>::new());
+    // The rest, when asked.
+    let o = lab.tool(&["down", "--volumes", "--purge-state"]);
+    assert!(o.status.success(), "down --volumes: {}", text(&o));
+    assert!(!volumes(&lab).contains("web-data"), "{}", volumes(&lab));
+    assert!(!lab.state.exists(), "the state directory is gone");
+    reset(&lab);
+}
