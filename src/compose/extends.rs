@@ -16,12 +16,14 @@ pub struct FileCache<'a> {
     pub vars: &'a IndexMap<String, String>,
     pub files: IndexMap<PathBuf, Node>,
     pub inputs: Vec<PathBuf>,
+    /// The repository (see [`Dirs::root`]).
+    pub root: Option<&'a Path>,
 }
 
 impl FileCache<'_> {
     fn services(&mut self, path: &Path) -> Result<IndexMap<String, Node>, Diagnostic> {
         if !self.files.contains_key(path) {
-            let mut root = yaml::read_file(path)?;
+            let mut root = yaml::read_file(path, self.root)?;
             interpolate::interpolate(&mut root, self.vars)?;
             canon::file(&mut root);
             self.inputs.push(path.to_path_buf());
@@ -186,12 +188,14 @@ mod tests {
             real: "/s".into(),
             display: None,
             home: None,
+            root: None,
         };
         let vars = IndexMap::new();
         let mut cache = FileCache {
             vars: &vars,
             files: IndexMap::new(),
             inputs: Vec::new(),
+            root: None,
         };
         resolve_file(
             &mut n,

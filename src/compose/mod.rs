@@ -21,6 +21,7 @@ mod service;
 mod service_mounts;
 mod service_runtime;
 pub mod short;
+pub mod source;
 pub mod template;
 pub mod validate;
 pub mod vars;

@@ -25,7 +25,14 @@ pub struct Ctx<'a> {
     pub errors: Vec<Diagnostic>,
     pub warnings: Vec<Diagnostic>,
     pub inputs: Vec<std::path::PathBuf>,
+    /// Bytes of container environment built so far (globals and env files are copied into every
+    /// service): bounded by [`MAX_STACK_ENV_BYTES`].
+    pub env_bytes: usize,
 }
+
+/// The most container environment one stack may build: 64 MiB. Each env file is bounded on its
+/// own; this bounds their copies into many services.
+pub const MAX_STACK_ENV_BYTES: usize = 64 * 1024 * 1024;
 
 impl Ctx<'_> {
     fn keep<T>(&mut self, r: Res<T>) -> Option<T> {
@@ -202,6 +209,22 @@ pub fn normalize(name: &str, svc: &Node, ctx: &mut Ctx) -> Json {
         }
     }
     if has_env {
+        let size: usize = env
+            .iter()
+            .map(|(k, v)| k.len() + v.as_str().map_or(0, str::len))
+            .sum();
+        ctx.env_bytes += size;
+        if ctx.env_bytes > MAX_STACK_ENV_BYTES {
+            ctx.errors.push(err(
+                svc,
+                &base,
+                format!(
+                    "the services' environments add up to more than {MAX_STACK_ENV_BYTES} bytes; \
+                     refusing to load"
+                ),
+            ));
+            env.clear();
+        }
         out.insert(
             "environment".into(),
             Json::Object(env.into_iter().collect()),
@@ -248,30 +271,40 @@ fn read_env_files(
             continue;
         };
         let real = ctx.dirs.resolve(&rel);
-        if std::fs::metadata(&real).is_ok_and(|m| m.len() > super::yaml::MAX_FILE_BYTES) {
-            ctx.errors.push(err(
-                file,
-                &p,
-                format!(
-                    "env file {} is too large (the limit is {} bytes)",
-                    ctx.dirs.show(&real),
-                    super::yaml::MAX_FILE_BYTES
-                ),
-            ));
-            continue;
-        }
-        let text = match std::fs::read_to_string(&real) {
+        let root = ctx.dirs.root.as_deref();
+        let text = match super::source::read_text(&real, root, super::source::MAX_DOTENV_BYTES) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => continue,
+            Err(e) if e.is_not_found() && !required => continue,
+            Err(e) if e.is_not_found() => {
+                ctx.errors.push(err(
+                    file,
+                    &p,
+                    format!("env file {} not found", ctx.dirs.show(&real)),
+                ));
+                continue;
+            }
             Err(e) => {
                 ctx.errors.push(err(
                     file,
                     &p,
-                    format!("env file {} not found: {e}", ctx.dirs.show(&real)),
+                    format!("env file {} {e}", ctx.dirs.show(&real)),
                 ));
                 continue;
             }
         };
+        // Policy (docs/loader.md): an env file outside the repository is read, and its values
+        // are baked into the generation, but a change to it does not trigger a deploy.
+        if root.is_some_and(|r| !real.starts_with(r)) {
+            ctx.warnings.push(Diagnostic::warning(
+                file.span(),
+                p.clone(),
+                format!(
+                    "env file {} is outside the repository: its values are copied into the \
+                     units when deployed, but a change to it alone does not trigger a deploy",
+                    ctx.dirs.show(&real)
+                ),
+            ));
+        }
         ctx.inputs.push(real.clone());
         any = true;
         let parsed = if format.as_deref() == Some("raw") {
@@ -441,6 +474,7 @@ mod tests {
             real: "/s".into(),
             display: None,
             home: Some("/h".into()),
+            root: None,
         };
         let vars: IndexMap<String, String> = [("FROM_VARS".to_string(), "v".to_string())]
             .into_iter()
@@ -454,6 +488,7 @@ mod tests {
             globals: &globals,
             errors: Vec::new(),
             inputs: Vec::new(),
+            env_bytes: 0,
         };
         let j = normalize("web", &n, &mut ctx);
         (j, ctx.errors)

@@ -17,39 +17,24 @@ use crate::diag::{Diagnostic, Span};
 
 /// Compose files larger than this are refused before parsing (4 MiB; the largest real compose file
 /// we know of is under 100 KiB).
-pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+pub const MAX_FILE_BYTES: u64 = super::source::MAX_COMPOSE_BYTES;
 /// Nesting depth refused before the later phases (which recurse) could overflow the stack.
 pub const MAX_DEPTH: usize = 256;
 /// Nodes that alias expansion may add to one document. A real file adds a few thousand at most;
 /// a "billion laughs" file would add billions.
 pub const MAX_ALIAS_NODES: usize = 100_000;
 
-/// Reads and parses one compose file, refusing files over [`MAX_FILE_BYTES`].
-pub fn read_file(path: &Path) -> Result<Node, Diagnostic> {
-    let span = Span {
-        file: path.to_path_buf(),
-        ..Span::default()
-    };
-    let meta = std::fs::metadata(path)
-        .map_err(|e| Diagnostic::error(span.clone(), "", format!("cannot read: {e}")))?;
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(Diagnostic::error(
-            span,
-            "",
-            format!(
-                "file is too large ({} bytes; the limit is {} bytes)",
-                meta.len(),
-                MAX_FILE_BYTES
-            ),
-        ));
-    }
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Diagnostic::error(span, "", format!("cannot read: {e}")))?;
+/// Reads and parses one compose file through [`super::source`]: a regular file (links kept inside
+/// `root`), at most [`MAX_FILE_BYTES`].
+pub fn read_file(path: &Path, root: Option<&Path>) -> Result<Node, Diagnostic> {
+    let text = super::source::read_text(path, root, MAX_FILE_BYTES).map_err(|e| e.at(path, ""))?;
     parse_str(&text, path)
 }
 
 /// Parses one YAML document (an empty file is an empty mapping, as compose treats it).
 pub fn parse_str(text: &str, file: &Path) -> Result<Node, Diagnostic> {
+    // A UTF-8 byte-order mark is not content (go-yaml skips it; yaml-rust2 would read a key).
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut fixed = std::borrow::Cow::Borrowed(text);
     let mut first_error = None;
     for _ in 0..32 {
