@@ -1,6 +1,6 @@
 //! Diagnostics shared by every phase: an error or warning that names the file, the line and the field.
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -1,0 +1,418 @@
+//! Hostile repositories against the loader: files that are not what they claim, inputs built to
+//! exhaust memory, out-of-range values, and messages that would forge log lines. Each failure is
+//! an error naming the file (and the field), and a stack whose compose file is broken is never
+//! taken for a removed stack.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use release_tool::compose::{
+    discover_stacks, load_global_vars, load_stack, LoadOptions, LoadedStack, StackRef,
+};
+
+const GOOD: &str = "services:\n  web:\n    image: docker.io/library/busybox:1\n";
+
+/// Runs `f` on a thread: a loader that blocks (on a FIFO) fails the test instead of hanging it.
+fn within<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(Duration::from_secs(60))
+        .unwrap_or_else(|_| panic!("{what}: the loader blocked (or panicked)"))
+}
+
+fn mkfifo(p: &Path) {
+    let st = Command::new("mkfifo").arg(p).status().expect("mkfifo runs");
+    assert!(st.success(), "mkfifo {}", p.display());
+}
+
+/// `<tmp>/repo/services/{good,bad}/`, both valid.
+fn repo() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let repo = tmp.path().join("repo");
+    for s in ["good", "bad"] {
+        let d = repo.join("services").join(s);
+        std::fs::create_dir_all(&d).expect("mkdir");
+        std::fs::write(d.join("compose.yaml"), GOOD).expect("write");
+    }
+    (tmp, repo)
+}
+
+fn stack_ref(repo: &Path, name: &str) -> StackRef {
+    StackRef {
+        name: name.into(),
+        dir: repo.join("services").join(name),
+    }
+}
+
+fn load(repo: &Path, name: &str) -> Result<LoadedStack, String> {
+    let s = stack_ref(repo, name);
+    within("load_stack", move || {
+        load_stack(&s, &LoadOptions::default()).map_err(|e| e.to_string())
+    })
+}
+
+/// The ways a path can fail to be a file, each with the words the error must use.
+fn impostors() -> Vec<(&'static str, &'static str, fn(&Path, &Path))> {
+    vec![
+        ("dangling symlink", "dangling symlink", |p, _| {
+            symlink("nowhere.yaml", p).expect("symlink")
+        }),
+        ("directory", "is a directory", |p, _| {
+            std::fs::create_dir(p).expect("mkdir")
+        }),
+        ("FIFO", "FIFO", |p, _| mkfifo(p)),
+        ("link to /dev/zero", "character device", |p, _| {
+            symlink("/dev/zero", p).expect("symlink")
+        }),
+        ("symlink loop", "symlink loop", |p, _| {
+            symlink(p.file_name().expect("name"), p).expect("symlink")
+        }),
+        (
+            "link out of the repo",
+            "outside the repository",
+            |p, tmp| {
+                let outside = tmp.join("outside.yaml");
+                std::fs::write(&outside, GOOD).expect("write");
+                symlink(&outside, p).expect("symlink");
+            },
+        ),
+    ]
+}
+
+#[test]
+fn a_compose_file_that_is_not_a_file_is_an_error_naming_it_not_a_missing_stack() {
+    for (what, words, make) in impostors() {
+        let (tmp, repo) = repo();
+        let file = repo.join("services/bad/compose.yaml");
+        std::fs::remove_file(&file).expect("rm");
+        make(&file, tmp.path());
+        let names: Vec<String> = discover_stacks(&repo.join("services"))
+            .expect("discovery")
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(
+            names,
+            ["bad", "good"],
+            "{what}: the stack must still be found"
+        );
+        let e = load(&repo, "bad").expect_err(what);
+        assert!(
+            e.contains(&file.display().to_string()) && e.contains(words),
+            "{what}: {e}"
+        );
+        load(&repo, "good").unwrap_or_else(|e| panic!("{what}: the good stack: {e}"));
+    }
+}
+
+/// A generation holding both stacks, as a deploy would have left it.
+fn deployed_generation(repo: &Path, state: &Path) {
+    use release_tool::deploy::manifest::{Manifest, Outcome};
+    use release_tool::deploy::prepare::StackRenderer;
+    use release_tool::deploy::prepare::{snapshot_inputs, stack_manifests, DeploySource};
+    use release_tool::deploy::render::RepoRenderer;
+    use release_tool::deploy::store::StateStore;
+    let store = StateStore::open(state).expect("store");
+    let id = store.next_id().expect("id");
+    let staging = store.staging_dir(id);
+    let inputs = staging.join("inputs");
+    let src = DeploySource {
+        repo: repo.to_path_buf(),
+        services_dir: repo.join("services"),
+        vars_file: None,
+        vars_json: None,
+    };
+    snapshot_inputs(&src, &inputs).expect("snapshot");
+    let renderer = RepoRenderer {
+        podman_version: release_tool::translate::PodmanVersion::NEWEST,
+        strict: false,
+        home: None,
+    };
+    let stacks = renderer
+        .render_all(&inputs, &|s| store.display_dir(s))
+        .expect("renders");
+    let m = Manifest {
+        id,
+        git_rev: None,
+        created: 0,
+        outcome: Outcome::Deployed,
+        parent: None,
+        message: None,
+        stacks: stack_manifests(&store, &stacks, &inputs, &BTreeMap::new()).expect("manifests"),
+    };
+    assert_eq!(m.stacks.len(), 2);
+    store.write_manifest(&staging, &m).expect("manifest");
+    store.commit_staged(id).expect("commit");
+    store.switch(Some(id)).expect("switch");
+}
+
+/// `plan` (which renders exactly as `deploy` does, from a snapshot of the checkout) refuses a
+/// broken compose file with exit 3 naming it, and never reports its stack as removed.
+#[test]
+fn plan_refuses_a_broken_compose_file_instead_of_removing_its_stack() {
+    for (what, words, make) in impostors() {
+        let (tmp, repo) = repo();
+        let state = tmp.path().join("state");
+        deployed_generation(&repo, &state);
+        let file = repo.join("services/bad/compose.yaml");
+        std::fs::remove_file(&file).expect("rm");
+        make(&file, tmp.path());
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_release-tool"));
+        cmd.env_clear()
+            .arg("plan")
+            .arg("--repo")
+            .arg(&repo)
+            .arg("--state-dir")
+            .arg(&state)
+            .args(["--podman-version", "5.4", "--format", "json"]);
+        let out = within("plan", move || cmd.output().expect("release-tool runs"));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(3),
+            "{what}: plan must refuse\nstdout: {stdout}\nstderr: {stderr}"
+        );
+        assert!(
+            stderr.contains(&file.display().to_string()) && stderr.contains(words),
+            "{what}: {stderr}"
+        );
+        assert!(!stdout.contains("removed"), "{what}: {stdout}");
+    }
+}
+
+#[test]
+fn every_file_a_stack_refers_to_must_be_a_regular_file() {
+    // (what, compose.yaml, the file it names, how that file is made, words)
+    type Make = fn(&Path);
+    let cases: Vec<(&str, &str, &str, Make, &str)> = vec![
+        (
+            "env_file FIFO",
+            "    env_file: ./app.env\n",
+            "app.env",
+            |p| mkfifo(p),
+            "FIFO",
+        ),
+        (
+            "env_file /dev/zero",
+            "    env_file: ./app.env\n",
+            "app.env",
+            |p| symlink("/dev/zero", p).expect("symlink"),
+            "character device",
+        ),
+        (
+            "env_file directory",
+            "    env_file: ./app.env\n",
+            "app.env",
+            |p| std::fs::create_dir(p).expect("mkdir"),
+            "directory",
+        ),
+        (
+            "optional env_file dangling",
+            "    env_file: [{path: ./app.env, required: false}]\n",
+            "app.env",
+            |p| symlink("nowhere", p).expect("symlink"),
+            "dangling symlink",
+        ),
+        (".env FIFO", "", ".env", |p| mkfifo(p), "FIFO"),
+        (
+            ".env directory",
+            "",
+            ".env",
+            |p| std::fs::create_dir(p).expect("mkdir"),
+            "directory",
+        ),
+        (
+            ".env dangling",
+            "",
+            ".env",
+            |p| symlink("nowhere", p).expect("symlink"),
+            "dangling symlink",
+        ),
+        (
+            "override file FIFO",
+            "",
+            "compose.override.yaml",
+            |p| mkfifo(p),
+            "FIFO",
+        ),
+        (
+            "extends file directory",
+            "    extends: {file: ./base.yaml, service: web}\n",
+            "base.yaml",
+            |p| std::fs::create_dir(p).expect("mkdir"),
+            "directory",
+        ),
+        (
+            "secret file FIFO",
+            "    secrets: [s]\nsecrets:\n  s: {file: ./s.txt}\n",
+            "s.txt",
+            |p| mkfifo(p),
+            "FIFO",
+        ),
+        (
+            "secret file missing",
+            "    secrets: [s]\nsecrets:\n  s: {file: ./s.txt}\n",
+            "s.txt",
+            |_| {},
+            "not found",
+        ),
+    ];
+    for (what, extra, name, make, words) in cases {
+        let (_tmp, repo) = repo();
+        let dir = repo.join("services/bad");
+        std::fs::write(dir.join("compose.yaml"), format!("{GOOD}{extra}")).expect("write");
+        let file = dir.join(name);
+        make(&file);
+        let e = load(&repo, "bad").expect_err(what);
+        assert!(
+            e.contains(&file.display().to_string()) && e.contains(words),
+            "{what}: {e}"
+        );
+    }
+    // An include target that is a FIFO.
+    let (_tmp, repo) = repo();
+    let dir = repo.join("services/bad");
+    std::fs::write(dir.join("compose.yaml"), "include: [./inc.yaml]\n").expect("write");
+    mkfifo(&dir.join("inc.yaml"));
+    let e = load(&repo, "bad").expect_err("include FIFO");
+    assert!(e.contains("inc.yaml") && e.contains("FIFO"), "{e}");
+}
+
+#[test]
+fn the_values_file_must_be_a_bounded_regular_file() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let zero = tmp.path().join("values.env");
+    symlink("/dev/zero", &zero).expect("symlink");
+    let e = within("values file", move || {
+        load_global_vars(Some(&zero), None).map_err(|e| e.to_string())
+    })
+    .expect_err("/dev/zero");
+    assert!(
+        e.contains("values.env") && e.contains("character device"),
+        "{e}"
+    );
+    let big = tmp.path().join("big.env");
+    std::fs::write(&big, format!("A={}\n", "x".repeat(5 * 1024 * 1024))).expect("write");
+    let e = load_global_vars(Some(&big), None)
+        .expect_err("5 MiB")
+        .to_string();
+    assert!(e.contains("big.env") && e.contains("too large"), "{e}");
+}
+
+/// 41 lines of `.env`, each variable twice the previous one: 2^40 bytes if expanded.
+fn doubling_dotenv() -> String {
+    let mut s = String::from("V0=xx\n");
+    for i in 1..=40 {
+        s.push_str(&format!("V{i}=${{V{}}}${{V{}}}\n", i - 1, i - 1));
+    }
+    s
+}
+
+#[test]
+fn variables_that_double_each_other_are_refused_naming_the_file() {
+    let env = doubling_dotenv();
+    assert!(env.len() < 700, "{}", env.len());
+    let (_tmp, r) = repo();
+    let dir = r.join("services/bad");
+    std::fs::write(dir.join(".env"), &env).expect("write");
+    let e = load(&r, "bad").expect_err("must be refused");
+    assert!(
+        e.contains(&dir.join(".env").display().to_string()) && e.contains("longer than"),
+        "{e}"
+    );
+    // The same file as an env_file, and as the values file.
+    let (_tmp, repo) = repo();
+    let dir = repo.join("services/bad");
+    std::fs::write(dir.join("app.env"), &env).expect("write");
+    std::fs::write(
+        dir.join("compose.yaml"),
+        format!("{GOOD}    env_file: ./app.env\n"),
+    )
+    .expect("write");
+    let e = load(&repo, "bad").expect_err("env_file");
+    assert!(e.contains("app.env") && e.contains("longer than"), "{e}");
+    let values = dir.join("app.env");
+    let e = load_global_vars(Some(&values), None)
+        .expect_err("values file")
+        .to_string();
+    assert!(e.contains("app.env") && e.contains("longer than"), "{e}");
+}
+
+#[test]
+fn interpolation_in_a_compose_file_is_bounded_in_all() {
+    // Each value is under the per-value cap; together they are not.
+    let (_tmp, repo) = repo();
+    let dir = repo.join("services/bad");
+    std::fs::write(dir.join(".env"), format!("BIG={}\n", "x".repeat(900_000))).expect("write");
+    let mut compose = String::from("services:\n  web:\n    image: x\n    labels:\n");
+    for i in 0..40 {
+        compose.push_str(&format!("      l{i}: $BIG\n"));
+    }
+    std::fs::write(dir.join("compose.yaml"), compose).expect("write");
+    let e = load(&repo, "bad").expect_err("must be refused");
+    assert!(
+        e.contains(&dir.join("compose.yaml").display().to_string())
+            && e.contains("services.web.labels.l")
+            && e.contains("expand to more than"),
+        "{e}"
+    );
+}
+
+#[test]
+fn out_of_range_ports_are_errors_naming_the_field() {
+    for (port, words) in [
+        ("\"70000:80\"", "host port '70000'"),
+        ("\"80:70000\"", "container port '70000'"),
+        ("\"80:0\"", "container port '0'"),
+        ("\"1-70000:1-70000\"", "out of range"),
+        ("{target: 80, published: \"70000\"}", "host port '70000'"),
+        ("{target: 70000}", "services.web.ports[0].target"),
+    ] {
+        let (_tmp, repo) = repo();
+        let dir = repo.join("services/bad");
+        std::fs::write(
+            dir.join("compose.yaml"),
+            format!("{GOOD}    ports: [{port}]\n"),
+        )
+        .expect("write");
+        let e = load(&repo, "bad").expect_err(port);
+        assert!(
+            e.contains("compose.yaml:4")
+                && e.contains("services.web.ports[0]")
+                && e.contains(words),
+            "{port}: {e}"
+        );
+    }
+}
+
+#[test]
+fn a_byte_order_mark_is_not_content() {
+    let (_tmp, repo) = repo();
+    let dir = repo.join("services/bad");
+    std::fs::write(dir.join("compose.yaml"), format!("\u{feff}{GOOD}")).expect("write");
+    std::fs::write(dir.join(".env"), "\u{feff}TAG=1\n").expect("write");
+    let l = load(&repo, "bad").expect("a BOM is accepted");
+    assert!(l.project.services.contains_key("web"));
+}
+
+#[test]
+fn messages_do_not_carry_raw_control_characters() {
+    let (_tmp, repo) = repo();
+    let dir = repo.join("services/bad");
+    std::fs::write(
+        dir.join("compose.yaml"),
+        format!("{GOOD}    env_file: \"x\\nrelease-tool: deployed generation 9\\r\\e[2J\"\n"),
+    )
+    .expect("write");
+    let e = load(&repo, "bad").expect_err("missing env file");
+    assert!(e.contains("env file"), "{e}");
+    assert!(!e.chars().any(char::is_control), "{e:?}");
+    assert!(e.contains("x\\nrelease-tool"), "{e}");
+}
