@@ -26,13 +26,14 @@ fn within<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static)
         .unwrap_or_else(|_| panic!("{what}: the loader blocked (or panicked)"))
 }
 
+/// A named pipe, made with mkfifo(1).
 fn mkfifo(p: &Path) {
     let st = Command::new("mkfifo").arg(p).status().expect("mkfifo runs");
     assert!(st.success(), "mkfifo {}", p.display());
 }
 
 /// `<tmp>/repo/services/{good,bad}/`, both valid.
-fn repo() -> (tempfile::TempDir, PathBuf) {
+fn make_repo() -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().expect("tempdir");
     let repo = tmp.path().join("repo");
     for s in ["good", "bad"] {
@@ -96,7 +97,7 @@ fn impostors() -> Vec<(&'static str, &'static str, fn(&Path, &Path))> {
 #[test]
 fn a_compose_file_that_is_not_a_file_is_an_error_naming_it_not_a_missing_stack() {
     for (what, words, make) in impostors() {
-        let (tmp, repo) = repo();
+        let (tmp, repo) = make_repo();
         let file = repo.join("services/bad/compose.yaml");
         std::fs::remove_file(&file).expect("rm");
         make(&file, tmp.path());
@@ -165,7 +166,7 @@ fn deployed_generation(repo: &Path, state: &Path) {
 #[test]
 fn plan_refuses_a_broken_compose_file_instead_of_removing_its_stack() {
     for (what, words, make) in impostors() {
-        let (tmp, repo) = repo();
+        let (tmp, repo) = make_repo();
         let state = tmp.path().join("state");
         deployed_generation(&repo, &state);
         let file = repo.join("services/bad/compose.yaml");
@@ -273,7 +274,7 @@ fn every_file_a_stack_refers_to_must_be_a_regular_file() {
         ),
     ];
     for (what, extra, name, make, words) in cases {
-        let (_tmp, repo) = repo();
+        let (_tmp, repo) = make_repo();
         let dir = repo.join("services/bad");
         std::fs::write(dir.join("compose.yaml"), format!("{GOOD}{extra}")).expect("write");
         let file = dir.join(name);
@@ -285,7 +286,7 @@ fn every_file_a_stack_refers_to_must_be_a_regular_file() {
         );
     }
     // An include target that is a FIFO.
-    let (_tmp, repo) = repo();
+    let (_tmp, repo) = make_repo();
     let dir = repo.join("services/bad");
     std::fs::write(dir.join("compose.yaml"), "include: [./inc.yaml]\n").expect("write");
     mkfifo(&dir.join("inc.yaml"));
@@ -330,7 +331,7 @@ fn doubling_dotenv() -> String {
 fn variables_that_double_each_other_are_refused_naming_the_file() {
     let env = doubling_dotenv();
     assert!(env.len() < 700, "{}", env.len());
-    let (_tmp, r) = repo();
+    let (_tmp, r) = make_repo();
     let dir = r.join("services/bad");
     std::fs::write(dir.join(".env"), &env).expect("write");
     let e = load_err(&r, "bad", "must be refused");
@@ -339,7 +340,7 @@ fn variables_that_double_each_other_are_refused_naming_the_file() {
         "{e}"
     );
     // The same file as an env_file, and as the values file.
-    let (_tmp, repo) = repo();
+    let (_tmp, repo) = make_repo();
     let dir = repo.join("services/bad");
     std::fs::write(dir.join("app.env"), &env).expect("write");
     std::fs::write(
@@ -360,7 +361,7 @@ fn variables_that_double_each_other_are_refused_naming_the_file() {
 #[test]
 fn interpolation_in_a_compose_file_is_bounded_in_all() {
     // Each value is under the per-value cap; together they are not.
-    let (_tmp, repo) = repo();
+    let (_tmp, repo) = make_repo();
     let dir = repo.join("services/bad");
     std::fs::write(dir.join(".env"), format!("BIG={}\n", "x".repeat(900_000))).expect("write");
     let mut compose = String::from("services:\n  web:\n    image: x\n    labels:\n");
@@ -387,7 +388,7 @@ fn out_of_range_ports_are_errors_naming_the_field() {
         ("{target: 80, published: \"70000\"}", "host port '70000'"),
         ("{target: 70000}", "services.web.ports[0].target"),
     ] {
-        let (_tmp, repo) = repo();
+        let (_tmp, repo) = make_repo();
         let dir = repo.join("services/bad");
         std::fs::write(
             dir.join("compose.yaml"),
@@ -406,7 +407,7 @@ fn out_of_range_ports_are_errors_naming_the_field() {
 
 #[test]
 fn a_byte_order_mark_is_not_content() {
-    let (_tmp, repo) = repo();
+    let (_tmp, repo) = make_repo();
     let dir = repo.join("services/bad");
     std::fs::write(dir.join("compose.yaml"), format!("\u{feff}{GOOD}")).expect("write");
     std::fs::write(dir.join(".env"), "\u{feff}TAG=1\n").expect("write");
@@ -416,7 +417,7 @@ fn a_byte_order_mark_is_not_content() {
 
 #[test]
 fn messages_do_not_carry_raw_control_characters() {
-    let (_tmp, repo) = repo();
+    let (_tmp, repo) = make_repo();
     let dir = repo.join("services/bad");
     std::fs::write(
         dir.join("compose.yaml"),
@@ -427,4 +428,36 @@ fn messages_do_not_carry_raw_control_characters() {
     assert!(e.contains("env file"), "{e}");
     assert!(!e.chars().any(char::is_control), "{e:?}");
     assert!(e.contains("x\\nrelease-tool"), "{e}");
+}
+
+#[test]
+fn include_depth_is_bounded_naming_the_file() {
+    // A cycle (a includes b includes a) and a chain 20 files deep are both refused.
+    let (_tmp, repo) = make_repo();
+    let dir = repo.join("services/bad");
+    std::fs::write(dir.join("compose.yaml"), "include: [./a.yaml]\n").expect("write");
+    std::fs::write(dir.join("a.yaml"), format!("include: [./b.yaml]\n{GOOD}")).expect("write");
+    std::fs::write(
+        dir.join("b.yaml"),
+        "include: [./a.yaml]\nservices:\n  b:\n    image: x\n",
+    )
+    .expect("write");
+    let e = load_err(&repo, "bad", "include cycle");
+    assert!(
+        e.contains("include nested more than 16 levels") && e.contains(".yaml:1"),
+        "{e}"
+    );
+    let (_tmp, repo) = make_repo();
+    let dir = repo.join("services/bad");
+    std::fs::write(dir.join("compose.yaml"), "include: [./i0.yaml]\n").expect("write");
+    for i in 0..20 {
+        std::fs::write(
+            dir.join(format!("i{i}.yaml")),
+            format!("include: [./i{}.yaml]\nservices:\n  s{i}:\n    image: x\n", i + 1),
+        )
+        .expect("write");
+    }
+    std::fs::write(dir.join("i20.yaml"), GOOD).expect("write");
+    let e = load_err(&repo, "bad", "include chain");
+    assert!(e.contains("include nested more than 16 levels"), "{e}");
 }

@@ -263,5 +263,30 @@ mod tests {
         assert_eq!(e.line, 2);
         let e = parse("INVALID LINE\n", &|_| None).unwrap_err();
         assert!(e.message.contains("space"), "{e}");
+        // Lines counted forward across comments, blank lines and multi-line values.
+        let mut big = String::from("# c\n\nM=\"a\nb\"\n");
+        for i in 0..5000 {
+            big.push_str(&format!("K{i}=v # c\n"));
+        }
+        big.push_str("BAD LINE\n");
+        assert_eq!(parse(&big, &|_| None).unwrap_err().line, 5005);
+    }
+
+    #[test]
+    fn expansion_is_bounded() {
+        let mut s = String::from("V0=xx\n");
+        for i in 1..=40 {
+            s.push_str(&format!("V{i}=${{V{}}}${{V{}}}\n", i - 1, i - 1));
+        }
+        let e = parse(&s, &|_| None).unwrap_err();
+        assert!(e.message.contains("longer than"), "{e}");
+        assert_eq!(e.line, 21);
+        // Many values each under the cap, over the file's budget together.
+        let mut s = format!("A={}\n", "x".repeat(1000 * 1000));
+        for i in 0..20 {
+            s.push_str(&format!("B{i}=$A\n"));
+        }
+        let e = parse(&s, &|_| None).unwrap_err();
+        assert!(e.message.contains("expand to more than"), "{e}");
     }
 }
