@@ -97,6 +97,8 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+impl std::error::Error for Diagnostic {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,5 +123,3 @@ mod tests {
         );
     }
 }
-
-impl std::error::Error for Diagnostic {}

@@ -67,7 +67,11 @@ fn load(repo: &Path, name: &str) -> Result<LoadedStack, String> {
 }
 
 /// The ways a path can fail to be a file, each with the words the error must use.
-fn impostors() -> Vec<(&'static str, &'static str, fn(&Path, &Path))> {
+/// (what, the words its error must use, how to make it at a path; the second path is a directory
+/// outside the repository).
+type Impostor = (&'static str, &'static str, fn(&Path, &Path));
+
+fn impostors() -> Vec<Impostor> {
     vec![
         ("dangling symlink", "dangling symlink", |p, _| {
             symlink("nowhere.yaml", p).expect("symlink")
@@ -453,7 +457,10 @@ fn include_depth_is_bounded_naming_the_file() {
     for i in 0..20 {
         std::fs::write(
             dir.join(format!("i{i}.yaml")),
-            format!("include: [./i{}.yaml]\nservices:\n  s{i}:\n    image: x\n", i + 1),
+            format!(
+                "include: [./i{}.yaml]\nservices:\n  s{i}:\n    image: x\n",
+                i + 1
+            ),
         )
         .expect("write");
     }
