@@ -200,6 +200,52 @@ fn plan_refuses_a_broken_compose_file_instead_of_removing_its_stack() {
     }
 }
 
+/// `deploy` refuses the same way: exit 3, `current` and the generations untouched. podman and
+/// systemctl are `false` here: a deploy that went on to switch would fail loudly, not touch the host.
+#[test]
+fn deploy_refuses_a_broken_compose_file_and_changes_nothing() {
+    for (what, words, make) in impostors() {
+        let (tmp, repo) = make_repo();
+        let state = tmp.path().join("state");
+        deployed_generation(&repo, &state);
+        let listing = |state: &Path| {
+            let mut v: Vec<String> = std::fs::read_dir(state.join("generations"))
+                .expect("generations")
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
+            v.sort();
+            (
+                std::fs::read_link(state.join("current")).expect("current"),
+                v,
+            )
+        };
+        let before = listing(&state);
+        let file = repo.join("services/bad/compose.yaml");
+        std::fs::remove_file(&file).expect("rm");
+        make(&file, tmp.path());
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_release-tool"));
+        cmd.env_clear()
+            .env("RELEASE_TOOL_PODMAN", "false")
+            .env("RELEASE_TOOL_SYSTEMCTL", "false")
+            .env("PATH", "/usr/bin:/bin")
+            .arg("deploy")
+            .arg("--repo")
+            .arg(&repo)
+            .arg("--state-dir")
+            .arg(&state)
+            .args(["--podman-version", "5.4"]);
+        let out = within("deploy", move || cmd.output().expect("release-tool runs"));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{what}: {stderr}");
+        assert!(
+            stderr.contains(&file.display().to_string()) && stderr.contains(words),
+            "{what}: {stderr}"
+        );
+        assert_eq!(listing(&state), before, "{what}: the state changed");
+    }
+}
+
 #[test]
 fn every_file_a_stack_refers_to_must_be_a_regular_file() {
     // (what, compose.yaml, the file it names, how that file is made, words)
