@@ -514,3 +514,44 @@ fn include_depth_is_bounded_naming_the_file() {
     let e = load_err(&repo, "bad", "include chain");
     assert!(e.contains("include nested more than 16 levels"), "{e}");
 }
+
+/// The repository's values file is one of the stack files too: a FIFO or a dangling link named
+/// `values.env` stops `plan` and `deploy` (exit 3, naming it), instead of silently dropping every
+/// global variable (or blocking the snapshot's copy).
+#[test]
+fn a_values_file_that_is_not_a_file_stops_plan_and_deploy() {
+    let makes: [(&str, fn(&Path)); 2] = [
+        ("FIFO", |p| mkfifo(p)),
+        ("dangling symlink", |p| {
+            symlink("nowhere.env", p).expect("symlink")
+        }),
+    ];
+    for (words, make) in makes {
+        for command in ["plan", "deploy"] {
+            let (tmp, repo) = make_repo();
+            make(&repo.join("values.env"));
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_release-tool"));
+            cmd.env_clear()
+                .env("RELEASE_TOOL_PODMAN", "false")
+                .env("RELEASE_TOOL_SYSTEMCTL", "false")
+                .env("PATH", "/usr/bin:/bin")
+                .arg(command)
+                .arg("--repo")
+                .arg(&repo)
+                .arg("--state-dir")
+                .arg(tmp.path().join("state"))
+                .args(["--podman-version", "5.4"]);
+            let out = within(command, move || cmd.output().expect("release-tool runs"));
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(3), "{command} {words}: {stderr}");
+            assert!(
+                stderr.contains("values.env") && stderr.contains(words),
+                "{command} {words}: {stderr}"
+            );
+            assert!(
+                !tmp.path().join("state/current").exists(),
+                "{command} {words}: switched"
+            );
+        }
+    }
+}

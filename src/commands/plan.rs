@@ -37,12 +37,13 @@ pub fn run(args: &Args) -> u8 {
     let _ = fs::remove_dir_all(&tmp);
     let r = (|| -> Result<(Vec<RenderedStack>, BTreeMap<_, _>), String> {
         // As deploy: a compose file that is not what it claims is an error, not a removed stack.
-        crate::compose::discover::check_stack_files(&ctx.services_dir).map_err(|bad| {
-            bad.iter()
-                .map(|(stack, d)| format!("stack {stack}: {d}"))
-                .collect::<Vec<_>>()
-                .join("\n")
-        })?;
+        crate::compose::discover::check_stack_files(&ctx.services_dir, ctx.vars_file.as_deref())
+            .map_err(|bad| {
+                bad.iter()
+                    .map(|(stack, d)| format!("stack {stack}: {d}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })?;
         snapshot_inputs(&super::deploy::source(&ctx), &tmp).map_err(|e| e.to_string())?;
         let renderer = RepoRenderer {
             podman_version: version,

@@ -62,7 +62,13 @@ pub fn default_files(dir: &Path) -> Option<Vec<PathBuf>> {
 /// checked to be what they claim: each error names the stack and the path. A deploy runs this on
 /// the checkout before anything else, so a broken file is refused there instead of vanishing
 /// from a snapshot and making its stack look removed.
-pub fn check_stack_files(services_dir: &Path) -> Result<(), Vec<(String, Diagnostic)>> {
+///
+/// `values_file` (the global variables file, when there is one) is checked too: it is snapshotted
+/// with the stacks, and a FIFO there would block the copy.
+pub fn check_stack_files(
+    services_dir: &Path,
+    values_file: Option<&Path>,
+) -> Result<(), Vec<(String, Diagnostic)>> {
     let (stacks, errors) = scan(services_dir).map_err(|e| {
         e.diagnostics
             .into_iter()
@@ -71,6 +77,11 @@ pub fn check_stack_files(services_dir: &Path) -> Result<(), Vec<(String, Diagnos
     })?;
     let mut out: Vec<(String, Diagnostic)> =
         errors.into_iter().map(|d| (String::new(), d)).collect();
+    if let Some(v) = values_file {
+        if let Err(e) = super::source::check_regular(v, None) {
+            out.push((String::new(), e.at(v, "the values file")));
+        }
+    }
     for s in &stacks {
         let root = super::source::repo_of(&s.dir);
         for name in COMPOSE_FILES.iter().chain(OVERRIDE_FILES).chain(&[".env"]) {

@@ -134,7 +134,9 @@ fn stage(
     let staging = store.staging_dir(id);
     let inputs = staging.join("inputs");
     // A compose file that is not what it claims would be left out of the snapshot: refuse it here.
-    if let Err(bad) = crate::compose::discover::check_stack_files(&src.services_dir) {
+    if let Err(bad) =
+        crate::compose::discover::check_stack_files(&src.services_dir, src.vars_file.as_deref())
+    {
         let errors: Vec<StackError> = bad
             .into_iter()
             .map(|(stack, d)| StackError {
