@@ -520,7 +520,8 @@ fn include_depth_is_bounded_naming_the_file() {
 /// global variable (or blocking the snapshot's copy).
 #[test]
 fn a_values_file_that_is_not_a_file_stops_plan_and_deploy() {
-    let makes: [(&str, fn(&Path)); 2] = [
+    type Make = fn(&Path);
+    let makes: [(&str, Make); 2] = [
         ("FIFO", |p| mkfifo(p)),
         ("dangling symlink", |p| {
             symlink("nowhere.env", p).expect("symlink")
