@@ -556,3 +556,26 @@ fn a_values_file_that_is_not_a_file_stops_plan_and_deploy() {
         }
     }
 }
+
+/// Aliases of aliases nest a tree far deeper than the file's own nesting: refused at the limit
+/// (it overflowed the stack of the recursive phases before), naming the file and line.
+#[test]
+fn nested_aliases_cannot_build_an_unbounded_tree() {
+    let nest = |inner: &str| format!("{}{inner}{}", "[".repeat(120), "]".repeat(120));
+    let mut text = format!("x-a0: &a0 {}\n", nest("1"));
+    for k in 1..40 {
+        text.push_str(&format!(
+            "x-a{k}: &a{k} {}\n",
+            nest(&format!("*a{}", k - 1))
+        ));
+    }
+    text.push_str(GOOD);
+    let (_tmp, repo) = make_repo();
+    let file = repo.join("services/bad/compose.yaml");
+    std::fs::write(&file, text).expect("write");
+    let e = load_err(&repo, "bad", "nested aliases");
+    assert!(
+        e.contains(&format!("{}:3:", file.display())) && e.contains("aliases nest deeper than"),
+        "{e}"
+    );
+}

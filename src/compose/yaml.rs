@@ -56,6 +56,16 @@ pub fn parse_str(text: &str, file: &Path) -> Result<Node, Diagnostic> {
     Err(first_error.unwrap_or_else(|| Diagnostic::error(Span::default(), "", "YAML syntax error")))
 }
 
+/// How many collections deep `node` nests (a scalar: 0). Bounded: the builder never lets a tree
+/// grow deeper than [`MAX_DEPTH`], so this recursion is too.
+fn height(node: &Node) -> usize {
+    match &node.value {
+        Value::Seq(items) => 1 + items.iter().map(height).max().unwrap_or(0),
+        Value::Map(m) => 1 + m.values().map(height).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
 /// `text` with 2 more spaces before line `line` (1-based) if it starts with `]` or `}`.
 fn indent_closing_line(text: &str, line: usize) -> Option<String> {
     let mut out = String::with_capacity(text.len() + 2);
@@ -132,8 +142,8 @@ enum Frame {
 struct Builder {
     file: Arc<PathBuf>,
     stack: Vec<Frame>,
-    /// Anchor id → (node, its node count).
-    anchors: Vec<Option<(Node, usize)>>,
+    /// Anchor id → (node, its node count, its nesting height).
+    anchors: Vec<Option<(Node, usize, usize)>>,
     alias_nodes: usize,
     root: Option<Node>,
 }
@@ -221,7 +231,7 @@ impl Builder {
                 self.push(node, mark)
             }
             Event::Alias(id) => {
-                let Some(Some((node, count))) = self.anchors.get(id) else {
+                let Some(Some((node, count, height))) = self.anchors.get(id) else {
                     return Err(Diagnostic::error(
                         self.span_at(mark),
                         "",
@@ -239,6 +249,17 @@ impl Builder {
                         ),
                     ));
                 }
+                // An alias copies its anchor's whole tree here: nested aliases could otherwise
+                // build a tree far deeper than the file (and overflow the recursive phases).
+                if self.stack.len() + height > MAX_DEPTH {
+                    return Err(Diagnostic::error(
+                        self.span_at(mark),
+                        "",
+                        format!(
+                            "YAML aliases nest deeper than {MAX_DEPTH} levels; refusing to load"
+                        ),
+                    ));
+                }
                 let node = node.clone();
                 self.push(node, mark)
             }
@@ -253,7 +274,7 @@ impl Builder {
         if self.anchors.len() <= id {
             self.anchors.resize(id + 1, None);
         }
-        self.anchors[id] = Some((node.clone(), node.count()));
+        self.anchors[id] = Some((node.clone(), node.count(), height(node)));
     }
 
     /// The field path of the value being built (`services.web.ports[1]`), for errors.
@@ -691,6 +712,24 @@ mod tests {
         let h = n.get("healthcheck").unwrap();
         assert_eq!(h.get("test").unwrap().as_seq().unwrap().len(), 2);
         assert_eq!(h.get("interval").unwrap().pos.line, 6);
+    }
+
+    #[test]
+    fn aliases_cannot_nest_deeper_than_the_limit() {
+        let nest = |inner: &str| format!("{}{inner}{}", "[".repeat(120), "]".repeat(120));
+        let mut text = format!("a0: &a0 {}\n", nest("1"));
+        for k in 1..5 {
+            text.push_str(&format!("a{k}: &a{k} {}\n", nest(&format!("*a{}", k - 1))));
+        }
+        let e = parse_str(&text, Path::new("c.yaml")).unwrap_err();
+        assert!(
+            e.to_string().contains("aliases nest deeper than 256"),
+            "{e}"
+        );
+        assert!(e.to_string().starts_with("c.yaml:3:"), "{e}");
+        // Within the limit, an alias of a nested anchor is fine.
+        let ok = format!("a: &a {}\nb: [*a]\n", nest("1"));
+        assert!(parse_str(&ok, Path::new("c.yaml")).is_ok());
     }
 
     #[test]
