@@ -579,3 +579,21 @@ fn nested_aliases_cannot_build_an_unbounded_tree() {
         "{e}"
     );
 }
+
+/// A chain of 20 000 services each extending the next: refused at the depth limit, naming the
+/// field (it overflowed the stack before).
+#[test]
+fn extends_chains_are_bounded() {
+    let mut text = String::from("services:\n");
+    for i in 0..20_000 {
+        text.push_str(&format!("  s{i}:\n    image: x\n    extends: s{}\n", i + 1));
+    }
+    text.push_str("  s20000:\n    image: x\n");
+    let (_tmp, repo) = make_repo();
+    std::fs::write(repo.join("services/bad/compose.yaml"), text).expect("write");
+    let e = load_err(&repo, "bad", "extends chain");
+    assert!(
+        e.contains("compose.yaml:") && e.contains(".extends: extends nested more than"),
+        "{e}"
+    );
+}
