@@ -597,3 +597,32 @@ fn extends_chains_are_bounded() {
         "{e}"
     );
 }
+
+/// Eight inclusions of the next file at each of 16 levels would load 8^16 files: refused once
+/// the stack has included 256, naming the include entry.
+#[test]
+fn include_fan_out_is_bounded() {
+    let (_tmp, repo) = make_repo();
+    let dir = repo.join("services/bad");
+    let list = |next: &str| format!("include: [{}]\n", [next; 8].join(", "));
+    std::fs::write(
+        dir.join("compose.yaml"),
+        format!("{}{GOOD}", list("./l0.yaml")),
+    )
+    .expect("write");
+    for d in 0..16 {
+        let inc = if d < 15 {
+            list(&format!("./l{}.yaml", d + 1))
+        } else {
+            String::new()
+        };
+        std::fs::write(
+            dir.join(format!("l{d}.yaml")),
+            format!("{inc}networks:\n  n:\n    driver: bridge\n"),
+        )
+        .expect("write");
+    }
+    let e = load_err(&repo, "bad", "include fan-out");
+    assert!(e.contains("more than 256 files included"), "{e}");
+    assert!(e.contains(".yaml:1:") && e.contains(": include["), "{e}");
+}

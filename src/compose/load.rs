@@ -49,10 +49,16 @@ pub fn read_dotenv(
         })
 }
 
+/// How many files one stack may include in all, counting each inclusion (a real stack includes
+/// a handful).
+pub const MAX_INCLUDED_FILES: usize = 256;
+
 struct FileLoader<'a> {
     dirs: &'a Dirs,
     inputs: Vec<PathBuf>,
     depth: usize,
+    /// Files included so far, bounded by [`MAX_INCLUDED_FILES`].
+    included: usize,
 }
 
 impl FileLoader<'_> {
@@ -162,6 +168,19 @@ impl FileLoader<'_> {
             }
             let mut merged: Option<Node> = None;
             for f in &files {
+                // Depth alone does not bound the work: a file including another one many times
+                // over, at every level, loads exponentially many files.
+                self.included += 1;
+                if self.included > MAX_INCLUDED_FILES {
+                    return Err(Diagnostic::error(
+                        item.span(),
+                        path,
+                        format!(
+                            "more than {MAX_INCLUDED_FILES} files included in all (the same \
+                             files included over and over?); refusing to load"
+                        ),
+                    ));
+                }
                 let mut n = self.load(f, &inc_dir, &inc_vars).map_err(|mut d| {
                     d.message = format!("{} (included from {})", d.message, item.span());
                     d
@@ -293,6 +312,7 @@ pub fn load_files_json(
         dirs: &dirs,
         inputs: Vec::new(),
         depth: 0,
+        included: 0,
     };
     let mut merged: Option<Node> = None;
     for f in files {
