@@ -8,6 +8,7 @@ mod canon;
 mod convert;
 pub mod discover;
 pub mod dotenv;
+mod env_files;
 pub mod extends;
 pub mod interpolate;
 mod load;
