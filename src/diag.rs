@@ -17,9 +17,29 @@ pub struct Span {
     pub column: usize,
 }
 
+/// Writes `s` with every control character escaped (`\n`, `\r`, `\t`, `\u{1b}`...), so a file
+/// name or a value holding a newline cannot forge a second log line or a terminal sequence.
+pub fn write_escaped(f: &mut impl fmt::Write, s: &str) -> fmt::Result {
+    for c in s.chars() {
+        if c.is_control() {
+            write!(f, "{}", c.escape_default())?;
+        } else {
+            f.write_char(c)?;
+        }
+    }
+    Ok(())
+}
+
+/// `s` with its control characters escaped (see [`write_escaped`]).
+pub fn escape_controls(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let _ = write_escaped(&mut out, s);
+    out
+}
+
 impl fmt::Display for Span {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file.display())?;
+        write_escaped(f, &self.file.to_string_lossy())?;
         if self.line > 0 {
             write!(f, ":{}", self.line)?;
             if self.column > 0 {
@@ -70,10 +90,36 @@ impl fmt::Display for Diagnostic {
         };
         write!(f, "{}: {kind}: ", self.span)?;
         if !self.field.is_empty() {
-            write!(f, "{}: ", self.field)?;
+            write_escaped(f, &self.field)?;
+            f.write_str(": ")?;
         }
-        write!(f, "{}", self.message)
+        write_escaped(f, &self.message)
     }
 }
 
 impl std::error::Error for Diagnostic {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped_everywhere() {
+        let d = Diagnostic::error(
+            Span {
+                file: "/r/a\nrelease-tool: deployed\r\u{1b}[2J.yaml".into(),
+                line: 3,
+                column: 0,
+            },
+            "services.x\ny",
+            "bad value \"a\nb\u{7f}\"",
+        );
+        let text = d.to_string();
+        assert!(!text.chars().any(char::is_control), "{text:?}");
+        assert_eq!(
+            text,
+            "/r/a\\nrelease-tool: deployed\\r\\u{1b}[2J.yaml:3: error: services.x\\ny: \
+             bad value \"a\\nb\\u{7f}\""
+        );
+    }
+}

@@ -668,3 +668,88 @@ fn config_yaml_reads_back_in_docker_compose() {
         assert!(out.is_empty(), "{stack}: {}", out.join("\n"));
     }
 }
+
+/// Files that are not what they claim, a byte-order mark, out-of-range ports: docker compose and
+/// our loader both refuse (or both load the same model). A FIFO and `/dev/zero` are left out:
+/// docker compose blocks reading them (we refuse them, see tests/loader_hostile.rs).
+#[test]
+fn hostile_stacks_agree_with_docker_compose() {
+    let Some(bin) = docker_compose() else {
+        return skip_or_fail("docker compose not found (set DOCKER_COMPOSE)");
+    };
+    const GOOD: &str = "services:\n  web:\n    image: busybox\n";
+    type Make = fn(&Path);
+    let cases: Vec<(&str, bool, Make)> = vec![
+        ("compose.yaml is a directory", true, |d| {
+            std::fs::create_dir(d.join("compose.yaml")).expect("mkdir")
+        }),
+        ("compose.yaml is a dangling symlink", true, |d| {
+            std::os::unix::fs::symlink("nowhere.yaml", d.join("compose.yaml")).expect("link")
+        }),
+        ("compose.yaml is a symlink loop", true, |d| {
+            std::os::unix::fs::symlink("compose.yaml", d.join("compose.yaml")).expect("link")
+        }),
+        ("env_file is a directory", true, |d| {
+            std::fs::write(d.join("compose.yaml"), format!("{GOOD}    env_file: ./e\n"))
+                .expect("write");
+            std::fs::create_dir(d.join("e")).expect("mkdir");
+        }),
+        ("a byte-order mark", false, |d| {
+            std::fs::write(d.join("compose.yaml"), format!("\u{feff}{GOOD}")).expect("write")
+        }),
+        ("host port 70000", true, |d| {
+            std::fs::write(
+                d.join("compose.yaml"),
+                format!("{GOOD}    ports: [\"70000:80\"]\n"),
+            )
+            .expect("write")
+        }),
+        ("container port 70000", true, |d| {
+            std::fs::write(
+                d.join("compose.yaml"),
+                format!("{GOOD}    ports: [\"80:70000\"]\n"),
+            )
+            .expect("write")
+        }),
+        ("container port range to 70000", true, |d| {
+            std::fs::write(
+                d.join("compose.yaml"),
+                format!("{GOOD}    ports: [\"1-70000:1-70000\"]\n"),
+            )
+            .expect("write")
+        }),
+        ("container port 0", true, |d| {
+            std::fs::write(
+                d.join("compose.yaml"),
+                format!("{GOOD}    ports: [\"80:0\"]\n"),
+            )
+            .expect("write")
+        }),
+        ("host port 0 and 65535", false, |d| {
+            std::fs::write(
+                d.join("compose.yaml"),
+                format!("{GOOD}    ports: [\"0:80\", \"65535:65535\"]\n"),
+            )
+            .expect("write")
+        }),
+    ];
+    let mut failures = Vec::new();
+    for (label, refused, make) in cases {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("services/hostile");
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        make(&dir);
+        let case = Case {
+            label: label.into(),
+            dir,
+            files: Vec::new(),
+            env: IndexMap::new(),
+        };
+        match check(&bin, &case) {
+            Ok(both_refused) if both_refused == refused => {}
+            Ok(both_refused) => failures.push(format!("{label}: both refused = {both_refused}")),
+            Err(e) => failures.push(format!("{label}: {e}")),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

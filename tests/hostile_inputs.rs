@@ -242,7 +242,9 @@ fn hostile_names_are_refused_naming_the_field() {
             "ok",
             serde_json::json!({"name": "p", "services": {bad: svc}}),
         ));
-        assert!(e.contains(&format!("services.{bad}")), "{bad:?}: {e}");
+        // Named with its control characters escaped (a newline must not start a new line).
+        let shown = release_tool::diag::escape_controls(bad);
+        assert!(e.contains(&format!("services.{shown}")), "{bad:?}: {e}");
     }
     let e = errors(&stack(
         "ok",

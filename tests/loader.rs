@@ -313,7 +313,7 @@ fn yaml_1_1_forms_and_single_ulimits_load_as_docker_compose_types_them() {
     let (_t, r) = load(&[(
         "compose.yaml",
         "services:\n  web:\n    image: x\n    privileged: yes\n    environment: {C: yes, D: 0400, F: 1.50}\n    secrets: [{source: s, mode: 0o440}]\n    ulimits: {nproc: 3, nofile: {soft: 1, hard: 2}}\nsecrets:\n  s: {file: ./s.txt}\n",
-    )]);
+    ), ("s.txt", "x")]);
     let l = r.expect("loads");
     let web = &l.project.services["web"];
     assert_eq!(web.privileged, Some(true));

@@ -100,6 +100,10 @@ fn random_field_shapes_never_panic() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("fuzz");
     std::fs::create_dir(&dir).expect("mkdir");
+    // The secret files the inputs name exist, so a load gets past the secret-file check.
+    for f in ["s", "r"] {
+        std::fs::write(dir.join(f), "x").expect("write");
+    }
     let opts = LoadOptions::default();
     // Loads `text` as the stack's only file: a value of the wrong type is an input error naming the
     // field, never a model conversion failure.

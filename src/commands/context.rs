@@ -66,7 +66,9 @@ impl Context {
         };
         let vars_file = args.vars_file.clone().or_else(|| {
             let p = vars_root.join(VALUES_FILE);
-            p.is_file().then_some(p)
+            // Present in any form: a values file that is a FIFO or a dangling link is an error
+            // when it is read, not a silently missing set of global variables.
+            p.symlink_metadata().is_ok().then_some(p)
         });
         let state_dir = args
             .state_dir

@@ -42,14 +42,63 @@ pub fn check_stack_name(name: &str) -> Result<(), String> {
     }
 }
 
+/// Whether a directory entry exists under that name, whatever it is (a dangling link or a FIFO
+/// named `compose.yaml` is still the stack's compose file, and loading it is an error).
+fn present(p: &Path) -> bool {
+    std::fs::symlink_metadata(p).is_ok()
+}
+
 /// The main compose file and the automatic override of a stack directory (names relative to it).
 pub fn default_files(dir: &Path) -> Option<Vec<PathBuf>> {
-    let main = COMPOSE_FILES.iter().find(|f| dir.join(f).is_file())?;
+    let main = COMPOSE_FILES.iter().find(|f| present(&dir.join(f)))?;
     let mut files = vec![PathBuf::from(main)];
-    if let Some(o) = OVERRIDE_FILES.iter().find(|f| dir.join(f).is_file()) {
+    if let Some(o) = OVERRIDE_FILES.iter().find(|f| present(&dir.join(f))) {
         files.push(PathBuf::from(o));
     }
     Some(files)
+}
+
+/// The files that make a directory a stack (its compose files, override files and `.env`),
+/// checked to be what they claim: each error names the stack and the path. A deploy runs this on
+/// the checkout before anything else, so a broken file is refused there instead of vanishing
+/// from a snapshot and making its stack look removed.
+///
+/// `values_file` (the global variables file, when there is one) is checked too: it is snapshotted
+/// with the stacks, and a FIFO there would block the copy.
+pub fn check_stack_files(
+    services_dir: &Path,
+    values_file: Option<&Path>,
+) -> Result<(), Vec<(String, Diagnostic)>> {
+    let (stacks, errors) = scan(services_dir).map_err(|e| {
+        e.diagnostics
+            .into_iter()
+            .map(|d| (String::new(), d))
+            .collect::<Vec<_>>()
+    })?;
+    let mut out: Vec<(String, Diagnostic)> =
+        errors.into_iter().map(|d| (String::new(), d)).collect();
+    if let Some(v) = values_file {
+        if let Err(e) = super::source::check_regular(v, None) {
+            out.push((String::new(), e.at(v, "the values file")));
+        }
+    }
+    for s in &stacks {
+        let root = super::source::repo_of(&s.dir);
+        for name in COMPOSE_FILES.iter().chain(OVERRIDE_FILES).chain(&[".env"]) {
+            let p = s.dir.join(name);
+            if !present(&p) {
+                continue;
+            }
+            if let Err(e) = super::source::check_regular(&p, root.as_deref()) {
+                out.push((s.name.clone(), e.at(&p, "")));
+            }
+        }
+    }
+    if out.is_empty() {
+        Ok(())
+    } else {
+        Err(out)
+    }
 }
 
 pub fn discover_stacks(services_dir: &Path) -> Result<Vec<StackRef>, LoadError> {
@@ -93,9 +142,12 @@ pub fn scan(services_dir: &Path) -> Result<(Vec<StackRef>, Vec<Diagnostic>), Loa
     Ok((stacks, errors))
 }
 
-/// A stack may name its files only through `COMPOSE_FILE` in its `.env`.
+/// A stack may name its files only through `COMPOSE_FILE` in its `.env` (read without blocking
+/// and within the size cap; a `.env` that cannot be read names no files here, and loading the
+/// stack reports it).
 fn sets_compose_file(dir: &Path) -> bool {
-    std::fs::read_to_string(dir.join(".env")).is_ok_and(|t| {
+    let p = dir.join(".env");
+    super::source::read_text(&p, None, super::source::MAX_DOTENV_BYTES).is_ok_and(|t| {
         t.lines()
             .map(|l| l.trim_start().trim_start_matches("export ").trim_start())
             .any(|l| l.starts_with("COMPOSE_FILE=") || l.starts_with("COMPOSE_FILE ="))

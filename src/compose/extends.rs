@@ -11,17 +11,22 @@ use super::node::{Node, Value};
 use super::{canon, interpolate, merge, paths::Dirs, rebase, yaml};
 use crate::diag::Diagnostic;
 
+/// The longest `extends` chain (service extends service extends ...).
+pub const MAX_EXTENDS_DEPTH: usize = 32;
+
 /// Reads (and caches) the files that `extends` names.
 pub struct FileCache<'a> {
     pub vars: &'a IndexMap<String, String>,
     pub files: IndexMap<PathBuf, Node>,
     pub inputs: Vec<PathBuf>,
+    /// The repository (see [`Dirs::root`]).
+    pub root: Option<&'a Path>,
 }
 
 impl FileCache<'_> {
     fn services(&mut self, path: &Path) -> Result<IndexMap<String, Node>, Diagnostic> {
         if !self.files.contains_key(path) {
-            let mut root = yaml::read_file(path)?;
+            let mut root = yaml::read_file(path, self.root)?;
             interpolate::interpolate(&mut root, self.vars)?;
             canon::file(&mut root);
             self.inputs.push(path.to_path_buf());
@@ -115,6 +120,15 @@ fn resolve_service(
         return Ok(svc.clone());
     };
     let path = format!("services.{name}.extends");
+    // Resolution recurses once per link: a chain of thousands would overflow the stack (and
+    // every service of the chain resolves it again). Real chains are a few links long.
+    if chain.len() >= MAX_EXTENDS_DEPTH {
+        return Err(Diagnostic::error(
+            ext.span(),
+            path,
+            format!("extends nested more than {MAX_EXTENDS_DEPTH} levels; refusing to load"),
+        ));
+    }
     let (base_name, base_file) = match &ext.value {
         Value::Str(s) => (s.clone(), None),
         Value::Map(m) => {
@@ -186,12 +200,14 @@ mod tests {
             real: "/s".into(),
             display: None,
             home: None,
+            root: None,
         };
         let vars = IndexMap::new();
         let mut cache = FileCache {
             vars: &vars,
             files: IndexMap::new(),
             inputs: Vec::new(),
+            root: None,
         };
         resolve_file(
             &mut n,
@@ -219,6 +235,18 @@ mod tests {
             Some("three")
         );
         assert_eq!(c.get("environment").unwrap().as_map().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn long_chains_are_refused() {
+        let mut text = String::from("services:\n");
+        for i in 0..40 {
+            text.push_str(&format!("  s{i}:\n    image: x\n    extends: s{}\n", i + 1));
+        }
+        text.push_str("  s40:\n    image: x\n");
+        let e = resolve(&text).unwrap_err().to_string();
+        assert!(e.contains("extends nested more than 32 levels"), "{e}");
+        assert!(e.contains("services.s"), "{e}");
     }
 
     #[test]

@@ -5,45 +5,51 @@
 use indexmap::IndexMap;
 
 use super::node::{Node, Value};
-use super::template::{substitute, TemplateError};
+use super::template::{substitute, TemplateError, MAX_FILE_EXPANSION};
 use crate::diag::Diagnostic;
 
-/// Substitutes in place. Errors name the variable, the file:line:column and the field path.
+/// Substitutes in place. Errors name the variable, the file:line:column and the field path. The
+/// whole file's substituted text is bounded by [`MAX_FILE_EXPANSION`] (each value by
+/// [`super::template::MAX_VALUE_BYTES`]).
 pub fn interpolate(node: &mut Node, vars: &IndexMap<String, String>) -> Result<(), Diagnostic> {
     let lookup = |k: &str| vars.get(k).cloned();
-    walk(node, &mut String::new(), &lookup)
+    let mut budget = MAX_FILE_EXPANSION;
+    walk(node, &mut String::new(), &lookup, &mut budget)
 }
 
 fn walk(
     node: &mut Node,
     path: &mut String,
     lookup: &dyn Fn(&str) -> Option<String>,
+    budget: &mut usize,
 ) -> Result<(), Diagnostic> {
     let pos = node.pos.clone();
     match &mut node.value {
         Value::Str(s) if s.contains('$') => {
-            *s = substitute(s, lookup).map_err(|e| match e {
-                TemplateError::Required { var, message } => Diagnostic::error(
-                    pos.span(),
-                    path.clone(),
-                    if message.is_empty() {
-                        format!("required variable {var} is missing a value")
-                    } else {
-                        format!("required variable {var} is missing a value: {message}")
-                    },
-                ),
-                TemplateError::Invalid => Diagnostic::error(
-                    pos.span(),
-                    path.clone(),
-                    format!("invalid interpolation format in {s:?}"),
-                ),
+            let out = substitute(s, lookup).map_err(|e| {
+                let message = match e {
+                    TemplateError::Invalid => format!("invalid interpolation format in {s:?}"),
+                    e => e.to_string(),
+                };
+                Diagnostic::error(pos.span(), path.clone(), message)
             })?;
+            *budget = budget.checked_sub(out.len()).ok_or_else(|| {
+                Diagnostic::error(
+                    pos.span(),
+                    path.clone(),
+                    format!(
+                        "variables in this file expand to more than {MAX_FILE_EXPANSION} bytes \
+                         in all; refusing to load"
+                    ),
+                )
+            })?;
+            *s = out;
         }
         Value::Seq(items) => {
             for (i, item) in items.iter_mut().enumerate() {
                 let len = path.len();
                 path.push_str(&format!("[{i}]"));
-                walk(item, path, lookup)?;
+                walk(item, path, lookup, budget)?;
                 path.truncate(len);
             }
         }
@@ -54,7 +60,7 @@ fn walk(
                     path.push('.');
                 }
                 path.push_str(k);
-                walk(v, path, lookup)?;
+                walk(v, path, lookup, budget)?;
                 path.truncate(len);
             }
         }

@@ -9,8 +9,8 @@ use super::node::{Node, Value};
 use super::paths::Dirs;
 use super::service::Ctx;
 use super::{
-    canon, discover, dotenv, extends, interpolate, merge, normalize, profiles, rebase, validate,
-    yaml,
+    canon, discover, dotenv, extends, interpolate, merge, normalize, profiles, rebase, source,
+    validate, yaml,
 };
 use super::{LoadError, LoadOptions, LoadedStack, Project, SourceMap};
 use crate::diag::{Diagnostic, Span};
@@ -21,37 +21,18 @@ fn one(d: Diagnostic) -> LoadError {
     }
 }
 
-/// Reads `<dir>/.env` (if present) with `lookup` for the variables it references.
+/// Reads a dotenv file (`<dir>/.env`, an include's `env_file`) with `base` for the variables it
+/// references; `None` when there is no such file. A path that exists but is not a regular file (a
+/// dangling link, a directory, a FIFO) is an error, never "no file".
 pub fn read_dotenv(
     path: &Path,
     base: &IndexMap<String, String>,
+    root: Option<&Path>,
 ) -> Result<Option<IndexMap<String, String>>, Diagnostic> {
-    if std::fs::metadata(path).is_ok_and(|m| m.len() > yaml::MAX_FILE_BYTES) {
-        return Err(Diagnostic::error(
-            Span {
-                file: path.into(),
-                ..Default::default()
-            },
-            "",
-            format!(
-                "file is too large (the limit is {} bytes)",
-                yaml::MAX_FILE_BYTES
-            ),
-        ));
-    }
-    let text = match std::fs::read_to_string(path) {
+    let text = match source::read_text(path, root, source::MAX_DOTENV_BYTES) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => {
-            return Err(Diagnostic::error(
-                Span {
-                    file: path.into(),
-                    ..Default::default()
-                },
-                "",
-                format!("cannot read: {e}"),
-            ))
-        }
+        Err(e) if e.is_not_found() => return Ok(None),
+        Err(e) => return Err(e.at(path, "")),
     };
     dotenv::parse(&text, &|k| base.get(k).cloned())
         .map(Some)
@@ -68,10 +49,16 @@ pub fn read_dotenv(
         })
 }
 
+/// How many files one stack may include in all, counting each inclusion (a real stack includes
+/// a handful).
+pub const MAX_INCLUDED_FILES: usize = 256;
+
 struct FileLoader<'a> {
     dirs: &'a Dirs,
     inputs: Vec<PathBuf>,
     depth: usize,
+    /// Files included so far, bounded by [`MAX_INCLUDED_FILES`].
+    included: usize,
 }
 
 impl FileLoader<'_> {
@@ -83,7 +70,7 @@ impl FileLoader<'_> {
         base: &Path,
         vars: &IndexMap<String, String>,
     ) -> Result<Node, Diagnostic> {
-        let mut root = yaml::read_file(file)?;
+        let mut root = yaml::read_file(file, self.dirs.root.as_deref())?;
         self.inputs.push(file.to_path_buf());
         if root.is_null() || root.as_map().is_some_and(IndexMap::is_empty) {
             return Err(Diagnostic::error(root.span(), "", "empty compose file"));
@@ -98,6 +85,7 @@ impl FileLoader<'_> {
             vars,
             files: IndexMap::new(),
             inputs: Vec::new(),
+            root: self.dirs.root.as_deref(),
         };
         extends::resolve_file(&mut root, file, base, self.dirs, &mut cache)?;
         self.inputs.append(&mut cache.inputs);
@@ -173,13 +161,26 @@ impl FileLoader<'_> {
                 None => vec![inc_dir.join(".env")],
             };
             for ep in env_paths {
-                if let Some(v) = read_dotenv(&ep, &inc_vars)? {
+                if let Some(v) = read_dotenv(&ep, &inc_vars, self.dirs.root.as_deref())? {
                     self.inputs.push(ep);
                     inc_vars.extend(v);
                 }
             }
             let mut merged: Option<Node> = None;
             for f in &files {
+                // Depth alone does not bound the work: a file including another one many times
+                // over, at every level, loads exponentially many files.
+                self.included += 1;
+                if self.included > MAX_INCLUDED_FILES {
+                    return Err(Diagnostic::error(
+                        item.span(),
+                        path,
+                        format!(
+                            "more than {MAX_INCLUDED_FILES} files included in all (the same \
+                             files included over and over?); refusing to load"
+                        ),
+                    ));
+                }
                 let mut n = self.load(f, &inc_dir, &inc_vars).map_err(|mut d| {
                     d.message = format!("{} (included from {})", d.message, item.span());
                     d
@@ -289,10 +290,11 @@ pub fn load_files_json(
         real: dir.to_path_buf(),
         display: opts.display_dir.clone(),
         home: opts.home.clone(),
+        root: source::repo_of(dir),
     };
     let mut inputs = Vec::new();
     let dotenv_path = dir.join(".env");
-    let dotenv = read_dotenv(&dotenv_path, &opts.global_vars).map_err(one)?;
+    let dotenv = read_dotenv(&dotenv_path, &opts.global_vars, dirs.root.as_deref()).map_err(one)?;
     let mut vars = opts.global_vars.clone();
     if let Some(d) = &dotenv {
         inputs.push(dotenv_path);
@@ -310,6 +312,7 @@ pub fn load_files_json(
         dirs: &dirs,
         inputs: Vec::new(),
         depth: 0,
+        included: 0,
     };
     let mut merged: Option<Node> = None;
     for f in files {
@@ -390,6 +393,7 @@ pub fn load_files_json(
         globals: &opts.global_vars,
         errors: Vec::new(),
         inputs: Vec::new(),
+        env_bytes: 0,
     };
     let json = normalize::project(&root, &name, &mut ctx);
     let Ctx {
@@ -432,7 +436,8 @@ pub fn load_files_json(
 
 /// The compose files of a stack: `COMPOSE_FILE` from its `.env`, else the defaults.
 pub fn stack_files(dir: &Path, opts: &LoadOptions) -> Result<Vec<PathBuf>, LoadError> {
-    let dotenv = read_dotenv(&dir.join(".env"), &opts.global_vars)
+    let root = source::repo_of(dir);
+    let dotenv = read_dotenv(&dir.join(".env"), &opts.global_vars, root.as_deref())
         .map_err(one)?
         .unwrap_or_default();
     if let Some(list) = dotenv.get("COMPOSE_FILE").filter(|v| !v.is_empty()) {

@@ -3,6 +3,8 @@
 //! networks/volumes/secrets/configs dropped, secret/config files made absolute — the shape
 //! `docker compose config --format json` prints.
 
+use std::path::Path;
+
 use indexmap::IndexSet;
 use serde_json::{json, Map, Value as Json};
 
@@ -172,7 +174,11 @@ fn resource(
                 Json::Bool(boolean(v, &p)?)
             }
             "labels" | "driver_opts" => string_map(v, &p, false)?,
-            "file" => Json::String(ctx.dirs.show(&ctx.dirs.resolve(&string(v, &p)?))),
+            "file" => {
+                let real = ctx.dirs.resolve(&string(v, &p)?);
+                check_resource_file(section, &real, v, &p, ctx)?;
+                Json::String(ctx.dirs.show(&real))
+            }
             "driver" | "environment" | "content" | "template_driver" => {
                 Json::String(string(v, &p)?)
             }
@@ -185,6 +191,30 @@ fn resource(
         o.insert("ipam".into(), json!({}));
     }
     Ok(Json::Object(o))
+}
+
+/// A secret's file must exist and be a regular file (or a link to one inside the repository) when
+/// the stack loads, so a deploy refuses it before switching, not when podman reads it. A config's
+/// file, when it exists, must be a regular file or a directory (it becomes a bind mount). A file
+/// outside the repository is host state and allowed (docs/loader.md).
+fn check_resource_file(section: &str, real: &Path, v: &Node, p: &str, ctx: &Ctx) -> Res<()> {
+    if section != "secrets" && section != "configs" {
+        return Ok(());
+    }
+    let what = &section[..section.len() - 1];
+    match super::source::check_regular(real, ctx.dirs.root.as_deref()) {
+        Ok(_) => Ok(()),
+        Err(super::source::FileError::NotRegular("directory")) if section == "configs" => Ok(()),
+        // docker compose loads a config whose file is missing; podman then refuses the bind
+        // mount when the container starts (and the deploy rolls back). Secrets are created
+        // before the switch, so theirs is checked here.
+        Err(e) if e.is_not_found() && section == "configs" => Ok(()),
+        Err(e) => Err(convert::err(
+            v,
+            p,
+            format!("{what} file {} {e}", ctx.dirs.show(real)),
+        )),
+    }
 }
 
 /// The checks docker compose makes across fields: every service has an image or a build, and

@@ -33,6 +33,8 @@ pub struct Dirs {
     pub real: PathBuf,
     pub display: Option<PathBuf>,
     pub home: Option<PathBuf>,
+    /// The repository: symlinks the stack's files go through must stay inside it.
+    pub root: Option<PathBuf>,
 }
 
 impl Dirs {
@@ -83,6 +85,7 @@ mod tests {
             real: "/tmp/snap/web".into(),
             display: Some("/srv/current/web".into()),
             home: Some("/home/u".into()),
+            root: None,
         };
         assert_eq!(d.show(&d.resolve("./conf")), "/srv/current/web/conf");
         assert_eq!(d.show(&d.resolve("~/x")), "/home/u/x");

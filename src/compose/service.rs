@@ -25,10 +25,17 @@ pub struct Ctx<'a> {
     pub errors: Vec<Diagnostic>,
     pub warnings: Vec<Diagnostic>,
     pub inputs: Vec<std::path::PathBuf>,
+    /// Bytes of container environment built so far (globals and env files are copied into every
+    /// service): bounded by [`MAX_STACK_ENV_BYTES`].
+    pub env_bytes: usize,
 }
 
+/// The most container environment one stack may build: 64 MiB. Each env file is bounded on its
+/// own; this bounds their copies into many services.
+pub const MAX_STACK_ENV_BYTES: usize = 64 * 1024 * 1024;
+
 impl Ctx<'_> {
-    fn keep<T>(&mut self, r: Res<T>) -> Option<T> {
+    pub(super) fn keep<T>(&mut self, r: Res<T>) -> Option<T> {
         match r {
             Ok(v) => Some(v),
             Err(e) => {
@@ -83,7 +90,8 @@ pub fn normalize(name: &str, svc: &Node, ctx: &mut Ctx) -> Json {
         .collect();
     let mut has_env = !env.is_empty();
     if let Some(files) = m.get("env_file") {
-        has_env |= read_env_files(files, &format!("{base}.env_file"), &mut env, ctx);
+        has_env |=
+            super::env_files::read_env_files(files, &format!("{base}.env_file"), &mut env, ctx);
     }
     for (key, node) in m {
         let path = format!("{base}.{key}");
@@ -202,6 +210,22 @@ pub fn normalize(name: &str, svc: &Node, ctx: &mut Ctx) -> Json {
         }
     }
     if has_env {
+        let size: usize = env
+            .iter()
+            .map(|(k, v)| k.len() + v.as_str().map_or(0, str::len))
+            .sum();
+        ctx.env_bytes += size;
+        if ctx.env_bytes > MAX_STACK_ENV_BYTES {
+            ctx.errors.push(err(
+                svc,
+                &base,
+                format!(
+                    "the services' environments add up to more than {MAX_STACK_ENV_BYTES} bytes; \
+                     refusing to load"
+                ),
+            ));
+            env.clear();
+        }
         out.insert(
             "environment".into(),
             Json::Object(env.into_iter().collect()),
@@ -209,99 +233,6 @@ pub fn normalize(name: &str, svc: &Node, ctx: &mut Ctx) -> Json {
     }
     check_resource_conflicts(&out, svc, &base, ctx);
     Json::Object(out)
-}
-
-/// Reads the `env_file`s into `env` (later files win). Returns whether any file was read.
-fn read_env_files(
-    files: &Node,
-    path: &str,
-    env: &mut IndexMap<String, Json>,
-    ctx: &mut Ctx,
-) -> bool {
-    let items: Vec<&Node> = match &files.value {
-        Value::Seq(s) => s.iter().collect(),
-        Value::Null => Vec::new(),
-        _ => vec![files],
-    };
-    let mut any = false;
-    for (i, item) in items.into_iter().enumerate() {
-        let p = format!("{path}[{i}]");
-        let (file, required, format) = match &item.value {
-            Value::Map(m) => {
-                let Some(f) = m.get("path") else {
-                    ctx.errors
-                        .push(err(item, &p, "an env_file entry needs a path"));
-                    continue;
-                };
-                let required = match m.get("required") {
-                    Some(r) => ctx
-                        .keep(boolean(r, &format!("{p}.required")))
-                        .unwrap_or(true),
-                    None => true,
-                };
-                let format = m.get("format").and_then(|f| f.scalar_text());
-                (f, required, format)
-            }
-            _ => (item, true, None),
-        };
-        let Some(rel) = ctx.keep(string(file, &p)) else {
-            continue;
-        };
-        let real = ctx.dirs.resolve(&rel);
-        if std::fs::metadata(&real).is_ok_and(|m| m.len() > super::yaml::MAX_FILE_BYTES) {
-            ctx.errors.push(err(
-                file,
-                &p,
-                format!(
-                    "env file {} is too large (the limit is {} bytes)",
-                    ctx.dirs.show(&real),
-                    super::yaml::MAX_FILE_BYTES
-                ),
-            ));
-            continue;
-        }
-        let text = match std::fs::read_to_string(&real) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => continue,
-            Err(e) => {
-                ctx.errors.push(err(
-                    file,
-                    &p,
-                    format!("env file {} not found: {e}", ctx.dirs.show(&real)),
-                ));
-                continue;
-            }
-        };
-        ctx.inputs.push(real.clone());
-        any = true;
-        let parsed = if format.as_deref() == Some("raw") {
-            Ok(text
-                .lines()
-                .filter_map(|l| l.split_once('='))
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect())
-        } else {
-            let vars = ctx.vars;
-            super::dotenv::parse(&text, &|k| vars.get(k).cloned())
-        };
-        match parsed {
-            Ok(vals) => {
-                for (k, v) in vals {
-                    env.insert(k, Json::String(v));
-                }
-            }
-            Err(e) => ctx.errors.push(Diagnostic::error(
-                crate::diag::Span {
-                    file: real.clone(),
-                    line: e.line,
-                    column: 0,
-                },
-                p.clone(),
-                e.message,
-            )),
-        }
-    }
-    any
 }
 
 fn build(node: &Node, path: &str, ctx: &mut Ctx) -> Res<Json> {
@@ -441,6 +372,7 @@ mod tests {
             real: "/s".into(),
             display: None,
             home: Some("/h".into()),
+            root: None,
         };
         let vars: IndexMap<String, String> = [("FROM_VARS".to_string(), "v".to_string())]
             .into_iter()
@@ -454,6 +386,7 @@ mod tests {
             globals: &globals,
             errors: Vec::new(),
             inputs: Vec::new(),
+            env_bytes: 0,
         };
         let j = normalize("web", &n, &mut ctx);
         (j, ctx.errors)

@@ -22,6 +22,12 @@ pub(super) fn ports(node: &Node, path: &str) -> Res<Json> {
                 convert::fields_into(&mut o, m, &p, |k, v, kp| {
                     Ok(match k {
                         "target" => json!(unsigned(v, kp, 65535)?),
+                        // docker compose takes any text here; podman would refuse it at start.
+                        "published" => {
+                            let text = string(v, kp)?;
+                            short::parse_range(&text, "host").map_err(|e| err(v, kp, e))?;
+                            Json::String(text)
+                        }
                         _ => Json::String(string(v, kp)?),
                     })
                 })?;

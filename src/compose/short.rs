@@ -90,22 +90,26 @@ pub struct PortSpec {
     pub protocol: String,
 }
 
-fn parse_range(s: &str) -> Result<(u32, u32), String> {
+/// `N` or `N-M`, each within 0..=65535 (a host port 0 asks for any free port; a container port
+/// must be at least 1). `what` is "host" or "container", for the message.
+pub fn parse_range(s: &str, what: &str) -> Result<(u32, u32), String> {
     let bad = || format!("invalid port '{s}'");
-    match s.split_once('-') {
-        Some((a, b)) => {
-            let a: u32 = a.parse().map_err(|_| bad())?;
-            let b: u32 = b.parse().map_err(|_| bad())?;
-            if b < a {
-                return Err(bad());
-            }
-            Ok((a, b))
-        }
-        None => {
-            let a: u32 = s.parse().map_err(|_| bad())?;
-            Ok((a, a))
-        }
+    let (a, b) = match s.split_once('-') {
+        Some((a, b)) => (a, b),
+        None => (s, s),
+    };
+    let a: u32 = a.parse().map_err(|_| bad())?;
+    let b: u32 = b.parse().map_err(|_| bad())?;
+    if b < a {
+        return Err(bad());
     }
+    let min = u32::from(what == "container");
+    if a < min || b > 65535 {
+        return Err(format!(
+            "invalid {what} port '{s}': out of range ({min}-65535)"
+        ));
+    }
+    Ok((a, b))
 }
 
 /// `[ip:][host[-range]:]container[-range][/proto]` → one entry per container port.
@@ -140,11 +144,11 @@ pub fn parse_port(spec: &str) -> Result<Vec<PortSpec>, String> {
         }
     };
     let ip = ip.filter(|i| !i.is_empty());
-    let (c0, c1) = parse_range(&container)?;
+    let (c0, c1) = parse_range(&container, "container")?;
     let host_range = if host.is_empty() {
         None
     } else {
-        Some(parse_range(&host)?)
+        Some(parse_range(&host, "host")?)
     };
     let mut out = Vec::new();
     for (i, target) in (c0..=c1).enumerate() {
@@ -364,6 +368,20 @@ mod tests {
         let p = parse_port("[::1]:80:8080").unwrap();
         assert_eq!((p[0].host_ip.as_deref(), p[0].target), (Some("::1"), 8080));
         assert!(parse_port("x:80").is_err());
+        assert!(parse_port("0:80").is_ok());
+        for bad in [
+            "70000:80",
+            "80:70000",
+            "80:0",
+            "1-70000:1-70000",
+            "99999999999:80",
+        ] {
+            assert!(parse_port(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            parse_port("70000:80").unwrap_err(),
+            "invalid host port '70000': out of range (0-65535)"
+        );
     }
 
     #[test]

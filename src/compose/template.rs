@@ -9,6 +9,35 @@ pub enum TemplateError {
     Required { var: String, message: String },
     /// A `${...}` that is not one of the forms.
     Invalid,
+    /// The result would be longer than [`MAX_VALUE_BYTES`] (variables that double each other).
+    TooLong,
+}
+
+/// The longest value one substitution may produce: 1 MiB. Real values are a few KiB at most (a
+/// certificate); a `.env` whose lines each double the previous variable reaches it in 20 lines
+/// instead of exhausting memory.
+pub const MAX_VALUE_BYTES: usize = 1024 * 1024;
+/// The most that substitution may produce in one file (every value of a `.env`, every string of a
+/// compose file): 16 MiB, four times the largest file we read.
+pub const MAX_FILE_EXPANSION: usize = 16 * 1024 * 1024;
+
+impl std::fmt::Display for TemplateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TemplateError::Required { var, message } if message.is_empty() => {
+                write!(f, "required variable {var} is missing a value")
+            }
+            TemplateError::Required { var, message } => {
+                write!(f, "required variable {var} is missing a value: {message}")
+            }
+            TemplateError::Invalid => write!(f, "invalid interpolation format"),
+            TemplateError::TooLong => write!(
+                f,
+                "the substituted value is longer than {MAX_VALUE_BYTES} bytes (variables that \
+                 expand each other?)"
+            ),
+        }
+    }
 }
 
 fn is_name_start(c: u8) -> bool {
@@ -60,8 +89,14 @@ pub fn substitute(
             }
         }
         lit = i;
+        if out.len() > MAX_VALUE_BYTES {
+            return Err(TemplateError::TooLong);
+        }
     }
     out.push_str(&s[lit..]);
+    if out.len() > MAX_VALUE_BYTES {
+        return Err(TemplateError::TooLong);
+    }
     Ok(out)
 }
 
@@ -185,5 +220,14 @@ mod tests {
         assert_eq!(sub("${A"), Err(TemplateError::Invalid));
         assert_eq!(sub("${A€}"), Err(TemplateError::Invalid));
         assert_eq!(sub("${A:€}"), Err(TemplateError::Invalid));
+    }
+
+    #[test]
+    fn output_is_bounded() {
+        let big = "x".repeat(MAX_VALUE_BYTES / 2 + 1);
+        let look = |k: &str| (k == "A").then(|| big.clone());
+        assert_eq!(substitute("$A", &look).map(|s| s.len()), Ok(big.len()));
+        assert_eq!(substitute("$A$A", &look), Err(TemplateError::TooLong));
+        assert_eq!(substitute("${U:-$A$A}", &look), Err(TemplateError::TooLong));
     }
 }

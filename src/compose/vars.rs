@@ -21,13 +21,14 @@ pub fn load_global_vars(
             line,
             column: 0,
         };
-        let text = std::fs::read_to_string(f).map_err(|e| LoadError {
-            diagnostics: vec![Diagnostic::error(
-                span(0),
-                "",
-                format!("cannot read the values file: {e}"),
-            )],
-        })?;
+        // The operator names this file (`--vars-file`), so it may live outside the repository;
+        // it must still be a regular file of bounded size.
+        let text =
+            super::source::read_text(f, None, super::source::MAX_DOTENV_BYTES).map_err(|e| {
+                LoadError {
+                    diagnostics: vec![e.at(f, "the values file")],
+                }
+            })?;
         vars = dotenv::parse(&text, &|_| None).map_err(|e| LoadError {
             diagnostics: vec![Diagnostic::error(span(e.line), "", e.message)],
         })?;

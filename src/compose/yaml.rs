@@ -17,39 +17,24 @@ use crate::diag::{Diagnostic, Span};
 
 /// Compose files larger than this are refused before parsing (4 MiB; the largest real compose file
 /// we know of is under 100 KiB).
-pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+pub const MAX_FILE_BYTES: u64 = super::source::MAX_COMPOSE_BYTES;
 /// Nesting depth refused before the later phases (which recurse) could overflow the stack.
 pub const MAX_DEPTH: usize = 256;
 /// Nodes that alias expansion may add to one document. A real file adds a few thousand at most;
 /// a "billion laughs" file would add billions.
 pub const MAX_ALIAS_NODES: usize = 100_000;
 
-/// Reads and parses one compose file, refusing files over [`MAX_FILE_BYTES`].
-pub fn read_file(path: &Path) -> Result<Node, Diagnostic> {
-    let span = Span {
-        file: path.to_path_buf(),
-        ..Span::default()
-    };
-    let meta = std::fs::metadata(path)
-        .map_err(|e| Diagnostic::error(span.clone(), "", format!("cannot read: {e}")))?;
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(Diagnostic::error(
-            span,
-            "",
-            format!(
-                "file is too large ({} bytes; the limit is {} bytes)",
-                meta.len(),
-                MAX_FILE_BYTES
-            ),
-        ));
-    }
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Diagnostic::error(span, "", format!("cannot read: {e}")))?;
+/// Reads and parses one compose file through [`super::source`]: a regular file (links kept inside
+/// `root`), at most [`MAX_FILE_BYTES`].
+pub fn read_file(path: &Path, root: Option<&Path>) -> Result<Node, Diagnostic> {
+    let text = super::source::read_text(path, root, MAX_FILE_BYTES).map_err(|e| e.at(path, ""))?;
     parse_str(&text, path)
 }
 
 /// Parses one YAML document (an empty file is an empty mapping, as compose treats it).
 pub fn parse_str(text: &str, file: &Path) -> Result<Node, Diagnostic> {
+    // A UTF-8 byte-order mark is not content (go-yaml skips it; yaml-rust2 would read a key).
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut fixed = std::borrow::Cow::Borrowed(text);
     let mut first_error = None;
     for _ in 0..32 {
@@ -69,6 +54,16 @@ pub fn parse_str(text: &str, file: &Path) -> Result<Node, Diagnostic> {
         }
     }
     Err(first_error.unwrap_or_else(|| Diagnostic::error(Span::default(), "", "YAML syntax error")))
+}
+
+/// How many collections deep `node` nests (a scalar: 0). Bounded: the builder never lets a tree
+/// grow deeper than [`MAX_DEPTH`], so this recursion is too.
+fn height(node: &Node) -> usize {
+    match &node.value {
+        Value::Seq(items) => 1 + items.iter().map(height).max().unwrap_or(0),
+        Value::Map(m) => 1 + m.values().map(height).max().unwrap_or(0),
+        _ => 0,
+    }
 }
 
 /// `text` with 2 more spaces before line `line` (1-based) if it starts with `]` or `}`.
@@ -147,8 +142,8 @@ enum Frame {
 struct Builder {
     file: Arc<PathBuf>,
     stack: Vec<Frame>,
-    /// Anchor id → (node, its node count).
-    anchors: Vec<Option<(Node, usize)>>,
+    /// Anchor id → (node, its node count, its nesting height).
+    anchors: Vec<Option<(Node, usize, usize)>>,
     alias_nodes: usize,
     root: Option<Node>,
 }
@@ -236,7 +231,7 @@ impl Builder {
                 self.push(node, mark)
             }
             Event::Alias(id) => {
-                let Some(Some((node, count))) = self.anchors.get(id) else {
+                let Some(Some((node, count, height))) = self.anchors.get(id) else {
                     return Err(Diagnostic::error(
                         self.span_at(mark),
                         "",
@@ -254,6 +249,17 @@ impl Builder {
                         ),
                     ));
                 }
+                // An alias copies its anchor's whole tree here: nested aliases could otherwise
+                // build a tree far deeper than the file (and overflow the recursive phases).
+                if self.stack.len() + height > MAX_DEPTH {
+                    return Err(Diagnostic::error(
+                        self.span_at(mark),
+                        "",
+                        format!(
+                            "YAML aliases nest deeper than {MAX_DEPTH} levels; refusing to load"
+                        ),
+                    ));
+                }
                 let node = node.clone();
                 self.push(node, mark)
             }
@@ -268,7 +274,7 @@ impl Builder {
         if self.anchors.len() <= id {
             self.anchors.resize(id + 1, None);
         }
-        self.anchors[id] = Some((node.clone(), node.count()));
+        self.anchors[id] = Some((node.clone(), node.count(), height(node)));
     }
 
     /// The field path of the value being built (`services.web.ports[1]`), for errors.
@@ -706,6 +712,24 @@ mod tests {
         let h = n.get("healthcheck").unwrap();
         assert_eq!(h.get("test").unwrap().as_seq().unwrap().len(), 2);
         assert_eq!(h.get("interval").unwrap().pos.line, 6);
+    }
+
+    #[test]
+    fn aliases_cannot_nest_deeper_than_the_limit() {
+        let nest = |inner: &str| format!("{}{inner}{}", "[".repeat(120), "]".repeat(120));
+        let mut text = format!("a0: &a0 {}\n", nest("1"));
+        for k in 1..5 {
+            text.push_str(&format!("a{k}: &a{k} {}\n", nest(&format!("*a{}", k - 1))));
+        }
+        let e = parse_str(&text, Path::new("c.yaml")).unwrap_err();
+        assert!(
+            e.to_string().contains("aliases nest deeper than 256"),
+            "{e}"
+        );
+        assert!(e.to_string().starts_with("c.yaml:3:"), "{e}");
+        // Within the limit, an alias of a nested anchor is fine.
+        let ok = format!("a: &a {}\nb: [*a]\n", nest("1"));
+        assert!(parse_str(&ok, Path::new("c.yaml")).is_ok());
     }
 
     #[test]

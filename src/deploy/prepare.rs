@@ -142,6 +142,25 @@ fn stage(
 ) -> Result<Result<Manifest, DeployResult>, String> {
     let staging = store.staging_dir(id);
     let inputs = staging.join("inputs");
+    // A compose file that is not what it claims would be left out of the snapshot: refuse it here.
+    if let Err(bad) =
+        crate::compose::discover::check_stack_files(&src.services_dir, src.vars_file.as_deref())
+    {
+        let errors: Vec<StackError> = bad
+            .into_iter()
+            .map(|(stack, d)| StackError {
+                stack,
+                message: d.to_string(),
+            })
+            .collect();
+        for e in &errors {
+            fx.report.error(
+                &[("STACK", &e.stack)],
+                &format!("stack {}: {}", e.stack, e.message),
+            );
+        }
+        return Ok(Err(DeployResult::InvalidInput(errors)));
+    }
     fx.report.status("snapshotting the checkout");
     snapshot_inputs(src, &inputs)
         .map_err(|e| format!("snapshot of {}: {e}", src.services_dir.display()))?;
