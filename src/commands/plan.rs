@@ -91,14 +91,20 @@ pub fn run(args: &Args) -> u8 {
     let _scratch = Scratch(tmp.clone());
     let r = (|| -> Result<(Vec<RenderedStack>, BTreeMap<_, _>), String> {
         // As deploy: a compose file that is not what it claims is an error, not a removed stack.
-        crate::compose::discover::check_stack_files(&ctx.services_dir, ctx.vars_file.as_deref())
+        let source = super::deploy::source(&ctx);
+        if !crate::deploy::prepare::no_services_dir(&source) {
+            crate::compose::discover::check_stack_files(
+                &ctx.services_dir,
+                ctx.vars_file.as_deref(),
+            )
             .map_err(|bad| {
                 bad.iter()
                     .map(|(stack, d)| format!("stack {stack}: {d}"))
                     .collect::<Vec<_>>()
                     .join("\n")
             })?;
-        snapshot_inputs(&super::deploy::source(&ctx), &tmp)
+        }
+        snapshot_inputs(&source, &tmp)
             .map_err(|e| format!("snapshot of {}: {e}", ctx.services_dir.display()))?;
         let renderer = RepoRenderer {
             podman_version: version,

@@ -75,17 +75,22 @@ pub enum DeployResult {
     RollbackFailed(u64, String),
 }
 
+/// No `services/` in an existing repo is a repo with no stacks (every stack removed), not an
+/// error. A missing repo, a `--services-dir` elsewhere, or anything else in its place (a file,
+/// a dangling link) is still one: a wrong path must never remove every stack.
+pub fn no_services_dir(src: &DeploySource) -> bool {
+    let in_repo = src.services_dir.parent() == Some(src.repo.as_path()) && src.repo.is_dir();
+    in_repo
+        && matches!(fs::symlink_metadata(&src.services_dir),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound)
+}
+
 /// Copies the inputs a deploy renders from into `dest` (`services/`, `values.env`, `vars.json`).
 pub fn snapshot_inputs(src: &DeploySource, dest: &Path) -> std::io::Result<()> {
-    // No `services/` in an existing repo is a repo with no stacks (every stack removed), not an
-    // error. A missing repo, a `--services-dir` elsewhere, or anything else in its place (a file,
-    // a dangling link) is still one, from copy_tree: a wrong path must never remove every stack.
-    let in_repo = src.services_dir.parent() == Some(src.repo.as_path()) && src.repo.is_dir();
-    match fs::symlink_metadata(&src.services_dir) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && in_repo => {
-            fs::create_dir_all(dest.join("services"))?
-        }
-        _ => copy_tree(&src.services_dir, &dest.join("services"), &[".git"])?,
+    if no_services_dir(src) {
+        fs::create_dir_all(dest.join("services"))?
+    } else {
+        copy_tree(&src.services_dir, &dest.join("services"), &[".git"])?
     }
     if let Some(v) = &src.vars_file {
         copy_file(v, &dest.join("values.env"))?;
@@ -143,9 +148,12 @@ fn stage(
     let staging = store.staging_dir(id);
     let inputs = staging.join("inputs");
     // A compose file that is not what it claims would be left out of the snapshot: refuse it here.
-    if let Err(bad) =
+    let checked = if no_services_dir(src) {
+        Ok(())
+    } else {
         crate::compose::discover::check_stack_files(&src.services_dir, src.vars_file.as_deref())
-    {
+    };
+    if let Err(bad) = checked {
         let errors: Vec<StackError> = bad
             .into_iter()
             .map(|(stack, d)| StackError {
