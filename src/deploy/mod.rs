@@ -4,6 +4,7 @@
 //! `systemd`, `journal`) against the real things. See docs/deploy.md.
 
 pub mod effects;
+pub mod exact;
 pub mod fsutil;
 pub mod generator;
 pub mod journal;
@@ -16,6 +17,7 @@ pub mod pulls;
 pub mod render;
 pub mod restart;
 pub mod runtime;
+pub mod snapshot;
 pub mod store;
 pub mod systemd;
 pub mod transaction;

@@ -11,10 +11,12 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use super::effects::Effects;
-use super::fsutil::{copy_file, copy_tree, list_files, write_atomic};
+use super::exact::pin_all;
+use super::fsutil::{copy_file, list_files, write_atomic};
 use super::manifest::{stack_manifest, Manifest, Outcome, SecretManifest, StackManifest};
 use super::planner::plan;
 use super::pulls::{pull_each, PullOptions};
+use super::snapshot::{snapshot_tree, SnapshotBudget, SnapshotError};
 use super::store::{git_revision, StateStore};
 use super::transaction::{apply, recover, ApplyResult};
 use crate::translate::RenderedStack;
@@ -36,12 +38,13 @@ pub struct StackError {
 }
 
 /// Renders a snapshot. `inputs` holds `services/<stack>/…`, maybe `values.env` and `vars.json`;
-/// the units must name a stack's files by `display(stack)` (the stable path through `current`).
+/// the units must name every file of the snapshot by the path `shown` has in place of `inputs`
+/// (the stable path through `current`), never by `inputs` itself, which is a staging directory.
 pub trait StackRenderer {
     fn render_all(
         &self,
         inputs: &Path,
-        display: &dyn Fn(&str) -> PathBuf,
+        shown: &Path,
     ) -> Result<Vec<RenderedStack>, Vec<StackError>>;
 }
 
@@ -52,6 +55,8 @@ pub struct DeployOptions {
     pub timeout: Duration,
     /// How many generations to keep.
     pub keep: usize,
+    /// Limits on the snapshot of the checkout.
+    pub snapshot: SnapshotBudget,
 }
 
 impl Default for DeployOptions {
@@ -60,6 +65,7 @@ impl Default for DeployOptions {
             pull: PullOptions::default(),
             timeout: Duration::from_secs(120),
             keep: 5,
+            snapshot: SnapshotBudget::default(),
         }
     }
 }
@@ -75,23 +81,70 @@ pub enum DeployResult {
     RollbackFailed(u64, String),
 }
 
-/// Copies the inputs a deploy renders from into `dest` (`services/`, `values.env`, `vars.json`).
-pub fn snapshot_inputs(src: &DeploySource, dest: &Path) -> std::io::Result<()> {
-    copy_tree(&src.services_dir, &dest.join("services"), &[".git"])?;
+/// Copies the inputs a deploy renders from into `dest` (`services/`, `values.env`, `vars.json`),
+/// as `snapshot` describes: links out of the repo stay links, special files and loops are refused,
+/// and the copy stays within `budget`.
+pub fn snapshot_inputs(
+    src: &DeploySource,
+    dest: &Path,
+    budget: SnapshotBudget,
+) -> Result<(), SnapshotError> {
+    snapshot_tree(
+        &src.services_dir,
+        &dest.join("services"),
+        &src.repo,
+        &[".git"],
+        budget,
+    )?;
     if let Some(v) = &src.vars_file {
-        copy_file(v, &dest.join("values.env"))?;
+        // Read whole into memory later: a regular file within the budget, never a FIFO or /dev/zero.
+        let meta = fs::metadata(v).map_err(|source| SnapshotError::Io {
+            path: v.clone(),
+            source,
+        })?;
+        if !meta.is_file() || meta.len() > budget.max_bytes {
+            return Err(SnapshotError::Refused {
+                path: v.clone(),
+                reason: format!(
+                    "the values file must be a regular file of at most {} bytes",
+                    budget.max_bytes
+                ),
+            });
+        }
+        copy_file(v, &dest.join("values.env")).map_err(|source| SnapshotError::Io {
+            path: v.clone(),
+            source,
+        })?;
     }
     if let Some(j) = &src.vars_json {
-        write_atomic(&dest.join("vars.json"), j.as_bytes())?;
+        let path = dest.join("vars.json");
+        write_atomic(&path, j.as_bytes()).map_err(|source| SnapshotError::Io { path, source })?;
     }
     Ok(())
 }
 
-/// sha256 over a directory's file names and contents.
+/// How units name the snapshot of the current generation: through `current`, so a unit's bytes
+/// do not depend on the generation's number and the path is valid once the generation is
+/// committed (and after a rollback, which switches `current` back with the units).
+pub fn shown_inputs(store: &StateStore) -> PathBuf {
+    store.current_link().join("inputs")
+}
+
+/// sha256 over a directory's file names and contents; a link counts as its target's name (links
+/// out of the repo are host state: never followed).
 pub fn hash_dir(dir: &Path) -> std::io::Result<String> {
     let mut h = Sha256::new();
     for rel in list_files(dir)? {
-        let bytes = fs::read(dir.join(&rel))?;
+        let path = dir.join(&rel);
+        if fs::symlink_metadata(&path)?.file_type().is_symlink() {
+            h.update(format!(
+                "{} -> {}\n",
+                rel.display(),
+                fs::read_link(&path)?.display()
+            ));
+            continue;
+        }
+        let bytes = fs::read(&path)?;
         h.update(format!("{} {}\n", rel.display(), bytes.len()));
         h.update(&bytes);
     }
@@ -134,14 +187,32 @@ fn stage(
     let staging = store.staging_dir(id);
     let inputs = staging.join("inputs");
     fx.report.status("snapshotting the checkout");
-    snapshot_inputs(src, &inputs)
-        .map_err(|e| format!("snapshot of {}: {e}", src.services_dir.display()))?;
+    match snapshot_inputs(src, &inputs, o.snapshot) {
+        Ok(()) => {}
+        Err(SnapshotError::Refused { path, reason }) => {
+            // The checkout holds something a deploy refuses: bad input, naming the stack.
+            let stack = path
+                .strip_prefix(&src.services_dir)
+                .ok()
+                .and_then(|r| r.iter().next())
+                .map(|c| c.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let e = SnapshotError::Refused { path, reason };
+            fx.report
+                .error(&[("STACK", &stack)], &format!("stack {stack}: {e}"));
+            return Ok(Err(DeployResult::InvalidInput(vec![StackError {
+                stack,
+                message: e.to_string(),
+            }])));
+        }
+        Err(e) => return Err(format!("snapshot of the checkout: {e}")),
+    }
     fx.report.status("rendering every stack");
     // Messages name the checkout's files, not the snapshot's temporary copies.
     let snapshot_prefix = inputs.join("services").display().to_string();
     let checkout_prefix = src.services_dir.display().to_string();
     let in_checkout = |m: &str| m.replace(&snapshot_prefix, &checkout_prefix);
-    let stacks = match renderer.render_all(&inputs, &|s| store.display_dir(s)) {
+    let stacks = match renderer.render_all(&inputs, &shown_inputs(store)) {
         Ok(s) => s,
         Err(mut errors) => {
             for e in &mut errors {
@@ -160,7 +231,6 @@ fn stage(
                 .warn(&[("STACK", &s.stack)], &in_checkout(&w.to_string()));
         }
     }
-    write_units(&staging, &stacks).map_err(io)?;
     let mut images: Vec<String> = stacks
         .iter()
         .flat_map(|s| s.containers.iter().filter_map(|c| c.image.clone()))
@@ -172,7 +242,15 @@ fn stage(
     let (mut digests, failed) = pull_each(fx, &images, &o.pull);
     if !failed.is_empty() {
         let old = store.current().and_then(|c| store.read_manifest(c).ok());
-        let fresh = stack_manifests(store, &stacks, &inputs, &digests).map_err(io)?;
+        // The stacks as they would be if every failed image still had the digest they run.
+        let mut assumed = digests.clone();
+        for (image, _) in &failed {
+            if let Some(d) = old.as_ref().and_then(|m| old_digest(m, image)) {
+                assumed.insert(image.clone(), d);
+            }
+        }
+        let fresh =
+            stack_manifests(store, &pin_all(&stacks, &assumed)?, &inputs, &assumed).map_err(io)?;
         let mut blocking = Vec::new();
         for (image, e) in failed {
             match recorded_digest(old.as_ref(), &fresh, &image) {
@@ -199,6 +277,9 @@ fn stage(
             return Ok(Err(DeployResult::PullFailed(blocking)));
         }
     }
+    // Exact: the units run the digests just pulled, whatever the tag points at later.
+    let stacks = pin_all(&stacks, &digests)?;
+    write_units(&staging, &stacks).map_err(io)?;
     let mut manifest = Manifest {
         id,
         git_rev: git_revision(&src.repo),
@@ -210,6 +291,15 @@ fn stage(
     };
     manifest.stacks = stack_manifests(store, &stacks, &inputs, &digests).map_err(io)?;
     Ok(Ok(manifest))
+}
+
+/// A digest some stack of `m` recorded for `image`.
+fn old_digest(m: &Manifest, image: &str) -> Option<String> {
+    m.stacks
+        .values()
+        .filter_map(|s| s.images.get(image))
+        .find(|d| !d.is_empty())
+        .cloned()
 }
 
 /// The digest the current generation recorded for `image`, when every stack that uses it is
