@@ -23,6 +23,8 @@ pub mod systemd;
 pub mod transaction;
 
 #[cfg(test)]
+mod corpus_tests;
+#[cfg(test)]
 pub mod fake;
 #[cfg(test)]
 mod tests;

@@ -210,8 +210,12 @@ fn stage(
     fx.report.status("rendering every stack");
     // Messages name the checkout's files, not the snapshot's temporary copies.
     let snapshot_prefix = inputs.join("services").display().to_string();
+    let shown_prefix = shown_inputs(store).join("services").display().to_string();
     let checkout_prefix = src.services_dir.display().to_string();
-    let in_checkout = |m: &str| m.replace(&snapshot_prefix, &checkout_prefix);
+    let in_checkout = |m: &str| {
+        m.replace(&snapshot_prefix, &checkout_prefix)
+            .replace(&shown_prefix, &checkout_prefix)
+    };
     let stacks = match renderer.render_all(&inputs, &shown_inputs(store)) {
         Ok(s) => s,
         Err(mut errors) => {
