@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::effects::Effects;
+use super::exact::paths_under;
 use super::fake::{FakeClock, FakePodman, FakeSystemd};
 use super::journal::Reporter;
 use super::prepare::{deploy, shown_inputs, DeployOptions, DeployResult, DeploySource};
@@ -181,22 +182,6 @@ fn examples_case() -> Case {
     }
 }
 
-/// The paths a unit names under `prefix`, each up to the first character that ends a path in
-/// unit syntax (`:` of a volume, a blank, a quote, a comma).
-fn paths_under(text: &str, prefix: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut rest = text;
-    while let Some(i) = rest.find(prefix) {
-        let tail = &rest[i..];
-        let end = tail
-            .find(|c: char| c == ':' || c == ',' || c == '"' || c == '\'' || c.is_whitespace())
-            .unwrap_or(tail.len());
-        out.push(tail[..end].to_string());
-        rest = &tail[end..];
-    }
-    out
-}
-
 /// Deploys `case` into `state`; the problems found, or Err when the case does not load.
 fn check(case: &Case, state: &Path) -> Result<(Vec<String>, usize), String> {
     let store = StateStore::open(state).unwrap();
@@ -302,4 +287,56 @@ fn every_unit_path_is_in_the_committed_generation_and_a_redeploy_changes_nothing
         loaded > 60 && paths > 100,
         "{loaded} stacks, {paths} paths; skipped {skipped:?}"
     );
+}
+
+/// DESIGN 5: a file outside the stack's directory that a unit names (a `../shared` bind mount) is
+/// part of the stack's content: changing it changes the stack, and only the stacks naming it.
+#[test]
+fn a_change_outside_the_stack_dir_that_a_unit_names_changes_the_stack() {
+    let tmp = tempfile::tempdir().unwrap();
+    let case = routes_case(tmp.path());
+    fs::create_dir_all(case.src.services_dir.join("other")).unwrap();
+    fs::write(
+        case.src.services_dir.join("other/compose.yaml"),
+        "services:\n  o:\n    image: registry.example/o:1\n",
+    )
+    .unwrap();
+    let store = StateStore::open(&tmp.path().join("state")).unwrap();
+    let (podman, systemd, clock, report) = (
+        FakePodman::default(),
+        FakeSystemd::default(),
+        FakeClock::default(),
+        Reporter::recording(),
+    );
+    let fx = Effects {
+        podman: &podman,
+        systemd: &systemd,
+        clock: &clock,
+        report: &report,
+    };
+    let renderer = RepoRenderer {
+        podman_version: PodmanVersion::NEWEST,
+        strict: false,
+        home: None,
+    };
+    let o = DeployOptions::default();
+    let run = || deploy(&store, &fx, &renderer, &case.src, &o).unwrap();
+    let DeployResult::Deployed(first) = run() else {
+        panic!("first deploy")
+    };
+    fs::write(
+        case.src.services_dir.join("shared/conf/nginx.conf"),
+        "changed",
+    )
+    .unwrap();
+    let DeployResult::Deployed(second) = run() else {
+        panic!("a changed bind-mounted file outside the stack dir went unnoticed")
+    };
+    let (a, b) = (
+        store.read_manifest(first).unwrap(),
+        store.read_manifest(second).unwrap(),
+    );
+    assert_ne!(a.stacks["app"].hash, b.stacks["app"].hash);
+    assert_eq!(a.stacks["other"].hash, b.stacks["other"].hash);
+    assert!(matches!(run(), DeployResult::NoChange(Some(g)) if g == second));
 }

@@ -93,6 +93,22 @@ pub fn unit_images(contents: &str) -> Vec<String> {
         .collect()
 }
 
+/// The paths `text` names under `prefix`, each up to the first character that ends a path in unit
+/// syntax (the `:` of a volume, a blank, a quote, a comma).
+pub fn paths_under(text: &str, prefix: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find(prefix) {
+        let tail = &rest[i..];
+        let end = tail
+            .find(|c: char| c == ':' || c == ',' || c == '"' || c == '\'' || c.is_whitespace())
+            .unwrap_or(tail.len());
+        out.push(tail[..end].to_string());
+        rest = &tail[end..];
+    }
+    out
+}
+
 /// The forms a path takes in unit text: verbatim, and with `%` and `$` doubled (the escapes of a
 /// raw value and of an exec-line word).
 fn spellings(p: &str) -> Vec<String> {

@@ -3,7 +3,7 @@
 //! Nothing on the host changes before the switch: a bad file or a failed pull just removes the
 //! staged directory.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -11,7 +11,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use super::effects::Effects;
-use super::exact::pin_all;
+use super::exact::{paths_under, pin_all};
 use super::fsutil::{copy_file, list_files, write_atomic};
 use super::manifest::{stack_manifest, Manifest, Outcome, SecretManifest, StackManifest};
 use super::planner::plan;
@@ -327,6 +327,45 @@ fn recorded_digest(
     digest
 }
 
+/// The hash of what a stack's containers see from the snapshot: its own directory, and every
+/// file or directory outside it that its units name (a `../shared` bind mount, a build context
+/// `..`, a secret in `../secrets`), so a change there is a change of the stack (DESIGN 5).
+fn stack_inputs_hash(
+    store: &StateStore,
+    s: &RenderedStack,
+    inputs: &Path,
+) -> std::io::Result<String> {
+    let own = Path::new("services").join(&s.stack);
+    let shown = shown_inputs(store).display().to_string();
+    let mut named = BTreeSet::new();
+    for text in s
+        .units
+        .iter()
+        .map(|u| u.contents.clone())
+        .chain(s.secrets.iter().map(|x| x.file.display().to_string()))
+    {
+        for p in paths_under(&text, &shown) {
+            let rel = PathBuf::from(p[shown.len()..].trim_start_matches('/'));
+            if !rel.starts_with(&own) && !rel.as_os_str().is_empty() {
+                named.insert(rel);
+            }
+        }
+    }
+    let mut h = Sha256::new();
+    h.update(hash_dir(&inputs.join(&own))?);
+    for rel in named {
+        let p = inputs.join(&rel);
+        let what = match fs::symlink_metadata(&p) {
+            Ok(m) if m.is_dir() => hash_dir(&p)?,
+            Ok(m) if m.file_type().is_symlink() => format!("-> {}", fs::read_link(&p)?.display()),
+            Ok(_) => hex::encode(Sha256::digest(fs::read(&p)?)),
+            Err(_) => "missing".into(),
+        };
+        h.update(format!("\n{} {what}", rel.display()));
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
 /// Each stack's manifest entry: its units, the hash of its snapshot files and its images' digests.
 pub fn stack_manifests(
     store: &StateStore,
@@ -336,7 +375,7 @@ pub fn stack_manifests(
 ) -> std::io::Result<BTreeMap<String, StackManifest>> {
     let mut out = BTreeMap::new();
     for s in stacks {
-        let inputs_hash = hash_dir(&inputs.join("services").join(&s.stack))?;
+        let inputs_hash = stack_inputs_hash(store, s, inputs)?;
         let secrets = s
             .secrets
             .iter()
