@@ -7,6 +7,7 @@ pub mod effects;
 pub mod exact;
 pub mod fsutil;
 pub mod generator;
+pub mod images;
 pub mod journal;
 pub mod lock;
 pub mod manifest;
@@ -23,7 +24,7 @@ pub mod systemd;
 pub mod transaction;
 
 #[cfg(test)]
-mod corpus_tests;
+mod exact_tests;
 #[cfg(test)]
 pub mod fake;
 #[cfg(test)]

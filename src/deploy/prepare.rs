@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use super::effects::Effects;
 use super::exact::{paths_under, pin_all};
 use super::fsutil::{copy_file, list_files, write_atomic};
+use super::images;
 use super::manifest::{stack_manifest, Manifest, Outcome, SecretManifest, StackManifest};
 use super::planner::plan;
 use super::pulls::{pull_each, PullOptions};
@@ -441,6 +442,11 @@ pub fn deploy(
     fx.report.status(&format!("switching to generation {id}"));
     let r = apply(store, fx, current, id, Outcome::Deployed, o.timeout).map_err(io)?;
     let keep: Vec<u64> = [Some(id), current].into_iter().flatten().collect();
+    // Remember every image before a generation naming it can go: `prune` removes those later.
+    if let Err(e) = images::record(store) {
+        fx.report
+            .warn(&[], &format!("recording the images generations use: {e}"));
+    }
     if let Err(e) = store.prune(o.keep, &keep) {
         fx.report
             .warn(&[], &format!("pruning old generations: {e}"));

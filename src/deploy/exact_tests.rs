@@ -340,3 +340,99 @@ fn a_change_outside_the_stack_dir_that_a_unit_names_changes_the_stack() {
     assert_eq!(a.stacks["other"].hash, b.stacks["other"].hash);
     assert!(matches!(run(), DeployResult::NoChange(Some(g)) if g == second));
 }
+
+/// DESIGN 4a: the units of a generation run the digest pulled for it. A tag that moves in the
+/// registry is a change (DESIGN 5), the new generation runs the new digest, and the old
+/// generation's units, which a rollback makes current again, still run the old one.
+#[test]
+fn units_pin_the_pulled_digest_and_a_moved_tag_is_a_change() {
+    let tmp = tempfile::tempdir().unwrap();
+    let services = tmp.path().join("repo/services");
+    fs::create_dir_all(services.join("app")).unwrap();
+    fs::write(
+        services.join("app/compose.yaml"),
+        "services:\n  web:\n    image: registry.example/web:1\n  job:\n    build: .\n",
+    )
+    .unwrap();
+    fs::write(services.join("app/Dockerfile"), "FROM scratch\n").unwrap();
+    let src = DeploySource {
+        repo: tmp.path().join("repo"),
+        services_dir: services,
+        vars_file: None,
+        vars_json: None,
+    };
+    let store = StateStore::open(&tmp.path().join("state")).unwrap();
+    let (podman, systemd, clock, report) = (
+        FakePodman::default(),
+        FakeSystemd::default(),
+        FakeClock::default(),
+        Reporter::recording(),
+    );
+    let fx = Effects {
+        podman: &podman,
+        systemd: &systemd,
+        clock: &clock,
+        report: &report,
+    };
+    let renderer = RepoRenderer {
+        podman_version: PodmanVersion::NEWEST,
+        strict: false,
+        home: None,
+    };
+    let o = DeployOptions::default();
+    let image = "registry.example/web:1".to_string();
+    let (old, new) = (
+        format!("sha256:{}", "a".repeat(64)),
+        format!("sha256:{}", "b".repeat(64)),
+    );
+    let unit = |g: u64| {
+        fs::read_to_string(store.generation_dir(g).join("units/app/app-web.container")).unwrap()
+    };
+    podman
+        .digests
+        .lock()
+        .unwrap()
+        .insert(image.clone(), old.clone());
+    let DeployResult::Deployed(first) = deploy(&store, &fx, &renderer, &src, &o).unwrap() else {
+        panic!("first deploy")
+    };
+    let text = unit(first);
+    assert!(
+        text.contains(&format!("\nImage=registry.example/web@{old}\n")),
+        "{text}"
+    );
+    assert!(
+        text.contains("# release-tool: image registry.example/web:1\n"),
+        "{text}"
+    );
+    // The built image keeps its .build reference (built from the generation's own context).
+    let job = fs::read_to_string(
+        store
+            .generation_dir(first)
+            .join("units/app/app-job.container"),
+    )
+    .unwrap();
+    assert!(job.contains("\nImage=app-job.build\n"), "{job}");
+    // Same files, the tag moved.
+    podman
+        .digests
+        .lock()
+        .unwrap()
+        .insert(image.clone(), new.clone());
+    let DeployResult::Deployed(second) = deploy(&store, &fx, &renderer, &src, &o).unwrap() else {
+        panic!("a new digest behind the same tag went unnoticed")
+    };
+    assert!(unit(second).contains(&format!("\nImage=registry.example/web@{new}\n")));
+    assert!(
+        unit(first).contains(&format!("\nImage=registry.example/web@{old}\n")),
+        "the generation a rollback returns to runs the old digest"
+    );
+    let m = store.read_manifest(second).unwrap();
+    assert_eq!(m.stacks["app"].images[&image], new);
+    // A registry outage for an unchanged stack keeps the digest it runs.
+    podman.fail_pulls(&image, 100);
+    assert!(matches!(
+        deploy(&store, &fx, &renderer, &src, &o).unwrap(),
+        DeployResult::NoChange(Some(g)) if g == second
+    ));
+}
