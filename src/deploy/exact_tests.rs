@@ -436,3 +436,76 @@ fn units_pin_the_pulled_digest_and_a_moved_tag_is_a_change() {
         DeployResult::NoChange(Some(g)) if g == second
     ));
 }
+
+/// Issue 11 item 3: a stack's directory linking out of the repo (`conf -> /usr/share`) costs one
+/// link in the generation, not a copy; a FIFO in a stack is bad input naming it (exit 3), and the
+/// deploy changes nothing.
+#[test]
+fn the_snapshot_keeps_links_out_of_the_repo_and_refuses_a_fifo() {
+    let tmp = tempfile::tempdir().unwrap();
+    let services = tmp.path().join("repo/services");
+    let app = services.join("app");
+    fs::create_dir_all(&app).unwrap();
+    fs::write(
+        app.join("compose.yaml"),
+        "services:\n  web:\n    image: registry.example/web:1\n    volumes: [./conf:/c:ro]\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("/usr/share", app.join("conf")).unwrap();
+    let fifo = app.join("pipe");
+    let c = std::ffi::CString::new(fifo.to_string_lossy().as_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path; mkfifo has no other preconditions.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let src = DeploySource {
+        repo: tmp.path().join("repo"),
+        services_dir: services,
+        vars_file: None,
+        vars_json: None,
+    };
+    let store = StateStore::open(&tmp.path().join("state")).unwrap();
+    let (podman, systemd, clock, report) = (
+        FakePodman::default(),
+        FakeSystemd::default(),
+        FakeClock::default(),
+        Reporter::recording(),
+    );
+    let fx = Effects {
+        podman: &podman,
+        systemd: &systemd,
+        clock: &clock,
+        report: &report,
+    };
+    let renderer = RepoRenderer {
+        podman_version: PodmanVersion::NEWEST,
+        strict: false,
+        home: None,
+    };
+    let o = DeployOptions::default();
+    match deploy(&store, &fx, &renderer, &src, &o).unwrap() {
+        DeployResult::InvalidInput(e) => {
+            assert_eq!(e[0].stack, "app");
+            assert!(e[0].message.contains(&fifo.display().to_string()), "{e:?}");
+            assert!(e[0].message.contains("is a FIFO"), "{e:?}");
+        }
+        other => panic!("a FIFO in a stack: {other:?}"),
+    }
+    assert_eq!(
+        store.list().unwrap(),
+        Vec::<u64>::new(),
+        "nothing committed"
+    );
+    assert!(systemd.calls().is_empty(), "{:?}", systemd.calls());
+    fs::remove_file(&fifo).unwrap();
+    let DeployResult::Deployed(id) = deploy(&store, &fx, &renderer, &src, &o).unwrap() else {
+        panic!("deploy")
+    };
+    let conf = store.generation_dir(id).join("inputs/services/app/conf");
+    assert_eq!(fs::read_link(&conf).unwrap(), Path::new("/usr/share"));
+    let unit =
+        fs::read_to_string(store.generation_dir(id).join("units/app/app-web.container")).unwrap();
+    let shown = shown_inputs(&store).join("services/app/conf");
+    assert!(
+        unit.contains(&format!("Volume={}:/c:ro", shown.display())),
+        "{unit}"
+    );
+}
