@@ -24,6 +24,8 @@ pub mod systemd;
 pub mod transaction;
 
 #[cfg(test)]
+mod corpus_tests;
+#[cfg(test)]
 mod exact_tests;
 #[cfg(test)]
 pub mod fake;
