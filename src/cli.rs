@@ -20,6 +20,7 @@ Commands:
   rollback           Switch back to the previous (or a given) generation and restart
   history            List the generations with revision, time and outcome
   down               Stop and remove every stack (and the trigger); --volumes, --purge-state
+  prune              Drop generations beyond the keep count and the images only they used
   status             Same as `manage-services status`
   generator          Run as the systemd user generator (also when invoked as release-tool-generator)
   help               Print this help, or a command's help: release-tool help <COMMAND>

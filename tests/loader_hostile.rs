@@ -77,7 +77,9 @@ fn a_compose_file_that_is_not_a_file_is_an_error_naming_it_not_a_missing_stack()
 fn deployed_generation(repo: &Path, state: &Path) {
     use release_tool::deploy::manifest::{Manifest, Outcome};
     use release_tool::deploy::prepare::StackRenderer;
-    use release_tool::deploy::prepare::{snapshot_inputs, stack_manifests, DeploySource};
+    use release_tool::deploy::prepare::{
+        shown_inputs, snapshot_inputs, stack_manifests, DeploySource,
+    };
     use release_tool::deploy::render::RepoRenderer;
     use release_tool::deploy::store::StateStore;
     let store = StateStore::open(state).expect("store");
@@ -90,14 +92,14 @@ fn deployed_generation(repo: &Path, state: &Path) {
         vars_file: None,
         vars_json: None,
     };
-    snapshot_inputs(&src, &inputs).expect("snapshot");
+    snapshot_inputs(&src, &inputs, Default::default()).expect("snapshot");
     let renderer = RepoRenderer {
         podman_version: release_tool::translate::PodmanVersion::NEWEST,
         strict: false,
         home: None,
     };
     let stacks = renderer
-        .render_all(&inputs, &|s| store.display_dir(s))
+        .render_all(&inputs, &shown_inputs(&store))
         .expect("renders");
     let m = Manifest {
         id,

@@ -3,6 +3,7 @@
 
 use crate::cli::Args;
 use crate::commands::context::Context;
+use crate::deploy::images::prune_images;
 use crate::deploy::prepare::{deploy, DeployResult, DeploySource};
 use crate::deploy::render::{podman_version, RepoRenderer};
 use crate::deploy::runtime::{deploy_exit, deploy_options, open_locked, RealEffects};
@@ -84,6 +85,11 @@ pub fn run(args: &Args) -> u8 {
                 format!("generation {g} failed and the rollback failed too: {e}")
             }
         };
+        if let DeployResult::Deployed(_) = r {
+            // The automatic policy: once a deploy succeeded (and dropped the generations beyond
+            // the keep count), the images only dropped generations used go.
+            super::prune::report(&real.report, prune_images(&store, &real.podman));
+        }
         let code = deploy_exit(&r);
         if code == super::exit::OK {
             fx.report.status(&summary);

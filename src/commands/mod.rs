@@ -10,6 +10,7 @@ pub mod generator;
 pub mod history;
 pub mod manage_services;
 pub mod plan;
+pub mod prune;
 pub mod pull_images;
 pub mod rollback;
 mod yaml_out;
@@ -74,6 +75,7 @@ pub fn dispatch(args: &Args) -> u8 {
         "rollback" => rollback::run(args),
         "history" => history::run(args),
         "down" => down::run(args),
+        "prune" => prune::run(args),
         "generator" => generator::run(&args.positional),
         other => {
             eprintln!("release-tool: unknown command '{other}' (see release-tool --help)");

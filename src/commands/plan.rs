@@ -12,10 +12,11 @@ use similar::TextDiff;
 
 use crate::cli::Args;
 use crate::commands::context::Context;
+use crate::deploy::exact::pin_all;
 use crate::deploy::fsutil::list_files;
 use crate::deploy::manifest::Manifest;
 use crate::deploy::planner::{plan, StackChange};
-use crate::deploy::prepare::{snapshot_inputs, stack_manifests, StackRenderer};
+use crate::deploy::prepare::{shown_inputs, snapshot_inputs, stack_manifests, StackRenderer};
 use crate::deploy::render::{podman_version, RepoRenderer};
 use crate::deploy::runtime::deploy_options;
 use crate::deploy::store::StateStore;
@@ -104,15 +105,14 @@ pub fn run(args: &Args) -> u8 {
                     .join("\n")
             })?;
         }
-        snapshot_inputs(&source, &tmp)
-            .map_err(|e| format!("snapshot of {}: {e}", ctx.services_dir.display()))?;
+        snapshot_inputs(&source, &tmp, Default::default()).map_err(|e| e.to_string())?;
         let renderer = RepoRenderer {
             podman_version: version,
             strict: args.strict,
             home: ctx.home.clone(),
         };
         let stacks = renderer
-            .render_all(&tmp, &|s| store.display_dir(s))
+            .render_all(&tmp, &shown_inputs(&store))
             .map_err(|errs| {
                 errs.iter()
                     .map(|e| format!("stack {}: {}", e.stack, e.message))
@@ -125,6 +125,7 @@ pub fn run(args: &Args) -> u8 {
             .iter()
             .flat_map(|m| m.stacks.values().flat_map(|s| s.images.clone()))
             .collect();
+        let stacks = pin_all(&stacks, &digests)?;
         let m = stack_manifests(&store, &stacks, &tmp, &digests).map_err(|e| e.to_string())?;
         Ok((stacks, m))
     })();

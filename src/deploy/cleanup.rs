@@ -273,7 +273,7 @@ pub(crate) mod tests {
         fn render_all(
             &self,
             inputs: &Path,
-            _display: &dyn Fn(&str) -> PathBuf,
+            _shown: &Path,
         ) -> Result<Vec<RenderedStack>, Vec<StackError>> {
             let mut names: Vec<String> = fs::read_dir(inputs.join("services"))
                 .unwrap()

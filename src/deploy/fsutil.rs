@@ -51,47 +51,23 @@ pub fn switch_symlink(link: &Path, target: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// Copies the tree `from` into `to` (created), regular files and directories only; symlinks are
-/// copied as what they point to when that is a file inside the tree's reach, else skipped. Names in
-/// `skip` (e.g. `.git`) are not descended into. Every file is fsynced.
-pub fn copy_tree(from: &Path, to: &Path, skip: &[&str]) -> io::Result<()> {
-    fs::create_dir_all(to)?;
-    let mut entries: Vec<_> = fs::read_dir(from)?.collect::<Result<_, _>>()?;
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let name = entry.file_name();
-        if skip.iter().any(|s| name == *s) {
-            continue;
-        }
-        let src = entry.path();
-        let dst = to.join(&name);
-        let meta = fs::metadata(&src);
-        match meta {
-            Ok(m) if m.is_dir() => copy_tree(&src, &dst, skip)?,
-            Ok(m) if m.is_file() => copy_file(&src, &dst)?,
-            // Dangling symlinks, sockets, fifos: not content a deploy renders from.
-            _ => {}
-        }
-    }
-    sync_dir(to)
-}
-
 /// Copies one file and fsyncs the copy (permissions are kept: a config file may be executable).
 pub fn copy_file(src: &Path, dst: &Path) -> io::Result<()> {
     fs::copy(src, dst)?;
     File::open(dst)?.sync_all()
 }
 
-/// Every regular file under `dir`, as paths relative to it, sorted (so hashes are stable).
+/// Every regular file and symlink under `dir`, as paths relative to it, sorted (so hashes are
+/// stable). Links are listed, never followed: a snapshot keeps links out of the repo as links.
 pub fn list_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
     fn walk(base: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> io::Result<()> {
         for entry in fs::read_dir(base.join(rel))? {
             let entry = entry?;
             let rel_child = rel.join(entry.file_name());
-            let ft = fs::metadata(entry.path())?;
+            let ft = fs::symlink_metadata(entry.path())?.file_type();
             if ft.is_dir() {
                 walk(base, &rel_child, out)?;
-            } else if ft.is_file() {
+            } else if ft.is_file() || ft.is_symlink() {
                 out.push(rel_child);
             }
         }
@@ -136,19 +112,20 @@ mod tests {
     }
 
     #[test]
-    fn copy_tree_skips_and_lists_sorted() {
+    fn lists_files_and_links_sorted_without_following() {
         let d = tempfile::tempdir().unwrap();
         let src = d.path().join("src");
         fs::create_dir_all(src.join("b/c")).unwrap();
-        fs::create_dir_all(src.join(".git")).unwrap();
         fs::write(src.join("b/c/x"), "x").unwrap();
         fs::write(src.join("a"), "a").unwrap();
-        fs::write(src.join(".git/HEAD"), "h").unwrap();
-        let dst = d.path().join("dst");
-        copy_tree(&src, &dst, &[".git"]).unwrap();
+        symlink("/usr", src.join("l")).unwrap();
         assert_eq!(
-            list_files(&dst).unwrap(),
-            vec![PathBuf::from("a"), PathBuf::from("b/c/x")]
+            list_files(&src).unwrap(),
+            vec![
+                PathBuf::from("a"),
+                PathBuf::from("b/c/x"),
+                PathBuf::from("l")
+            ]
         );
     }
 }

@@ -5,8 +5,10 @@
 
 pub mod cleanup;
 pub mod effects;
+pub mod exact;
 pub mod fsutil;
 pub mod generator;
+pub mod images;
 pub mod journal;
 pub mod lock;
 pub mod manifest;
@@ -17,10 +19,15 @@ pub mod pulls;
 pub mod render;
 pub mod restart;
 pub mod runtime;
+pub mod snapshot;
 pub mod store;
 pub mod systemd;
 pub mod transaction;
 
+#[cfg(test)]
+mod corpus_tests;
+#[cfg(test)]
+mod exact_tests;
 #[cfg(test)]
 pub mod fake;
 #[cfg(test)]

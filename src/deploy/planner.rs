@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::manifest::{Manifest, StackManifest};
+use super::manifest::{ContainerManifest, Manifest, StackManifest};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -61,6 +61,14 @@ pub fn units_of_stack(name: &str, s: &StackManifest) -> Vec<String> {
     units
 }
 
+/// The service of the `.build` unit that makes `c`'s image, when the stack has one for it
+/// (`w-app.container` runs the image of `w-app.build`, whose service is `w-app-build.service`).
+fn build_service(s: &StackManifest, c: &ContainerManifest) -> Option<String> {
+    let base = c.unit.strip_suffix(".service").unwrap_or(&c.unit);
+    let file = format!("{base}.build");
+    (c.image.is_none() && s.units.contains_key(&file)).then(|| format!("{base}-build.service"))
+}
+
 fn restart_set(old: &StackManifest, new: &StackManifest) -> BTreeSet<String> {
     let others_changed = old.inputs_hash != new.inputs_hash
         || new
@@ -81,6 +89,15 @@ fn restart_set(old: &StackManifest, new: &StackManifest) -> BTreeSet<String> {
             .is_some_and(|i| old.images.get(i) != new.images.get(i));
         if others_changed || unit_changed || image_changed {
             set.insert(c.unit.clone());
+        }
+    }
+    // A container running a built image: its `.build` unit runs again first, so the image is
+    // rebuilt from this generation's context (a rollback rebuilds the old one).
+    for c in &new.containers {
+        if let Some(build) = build_service(new, c) {
+            if set.contains(&c.unit) {
+                set.insert(build);
+            }
         }
     }
     // Dependents of what restarts restart too (they may hold connections to it).
@@ -144,7 +161,9 @@ pub fn plan(old: Option<&Manifest>, new: &Manifest) -> DeployPlan {
     let mut stop = BTreeSet::new();
     for (name, s) in &new.stacks {
         for c in &s.containers {
-            after.insert(c.unit.clone(), c.after.clone());
+            let mut deps = c.after.clone();
+            deps.extend(build_service(s, c));
+            after.insert(c.unit.clone(), deps);
         }
         let change = match old_stacks.get(name) {
             None => {
@@ -304,6 +323,37 @@ mod tests {
         assert_eq!(p.restart_units().len(), 4, "every container runs image i");
         let new = manifest(&[(stack("a", "", true), "x", "d1")]);
         assert_eq!(plan(Some(&old), &new).restart_units().len(), 4);
+    }
+
+    #[test]
+    fn a_built_image_is_rebuilt_before_its_container_restarts() {
+        let with_build = |inputs: &str| {
+            let mut st = stack("a", "", false);
+            st.units.push(RenderedUnit {
+                file_name: "a-cron.build".into(),
+                contents: "[Build]\nImageTag=localhost/a-cron\n".into(),
+            });
+            st.containers[3].image = None;
+            let mut m = manifest(&[(st, inputs, "d1")]);
+            m.id = 2;
+            m
+        };
+        let p = plan(Some(&with_build("x")), &with_build("x2"));
+        let units = p.restart_units();
+        let pos = |u: &str| units.iter().position(|x| x == u).unwrap();
+        assert!(
+            pos("a-cron-build.service") < pos("a-cron.service"),
+            "{units:?}"
+        );
+        assert_eq!(
+            p.restart_levels[0],
+            vec![
+                "a-cron-build.service".to_string(),
+                "a-db.service".to_string()
+            ]
+        );
+        // Unchanged: nothing rebuilds.
+        assert!(plan(Some(&with_build("x")), &with_build("x")).is_noop());
     }
 
     #[test]

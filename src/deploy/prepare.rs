@@ -3,7 +3,7 @@
 //! Nothing on the host changes before the switch: a bad file or a failed pull just removes the
 //! staged directory.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -11,10 +11,13 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use super::effects::Effects;
-use super::fsutil::{copy_file, copy_tree, list_files, write_atomic};
+use super::exact::{paths_under, pin_all};
+use super::fsutil::{copy_file, list_files, write_atomic};
+use super::images;
 use super::manifest::{stack_manifest, Manifest, Outcome, SecretManifest, StackManifest};
 use super::planner::plan;
 use super::pulls::{pull_each, PullOptions};
+use super::snapshot::{snapshot_tree, SnapshotBudget, SnapshotError};
 use super::store::{git_revision, StateStore};
 use super::transaction::{apply, recover, ApplyResult};
 use crate::translate::RenderedStack;
@@ -36,12 +39,13 @@ pub struct StackError {
 }
 
 /// Renders a snapshot. `inputs` holds `services/<stack>/…`, maybe `values.env` and `vars.json`;
-/// the units must name a stack's files by `display(stack)` (the stable path through `current`).
+/// the units must name every file of the snapshot by the path `shown` has in place of `inputs`
+/// (the stable path through `current`), never by `inputs` itself, which is a staging directory.
 pub trait StackRenderer {
     fn render_all(
         &self,
         inputs: &Path,
-        display: &dyn Fn(&str) -> PathBuf,
+        shown: &Path,
     ) -> Result<Vec<RenderedStack>, Vec<StackError>>;
 }
 
@@ -52,6 +56,8 @@ pub struct DeployOptions {
     pub timeout: Duration,
     /// How many generations to keep.
     pub keep: usize,
+    /// Limits on the snapshot of the checkout.
+    pub snapshot: SnapshotBudget,
 }
 
 impl Default for DeployOptions {
@@ -60,6 +66,7 @@ impl Default for DeployOptions {
             pull: PullOptions::default(),
             timeout: Duration::from_secs(120),
             keep: 5,
+            snapshot: SnapshotBudget::default(),
         }
     }
 }
@@ -85,27 +92,75 @@ pub fn no_services_dir(src: &DeploySource) -> bool {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound)
 }
 
-/// Copies the inputs a deploy renders from into `dest` (`services/`, `values.env`, `vars.json`).
-pub fn snapshot_inputs(src: &DeploySource, dest: &Path) -> std::io::Result<()> {
+/// Copies the inputs a deploy renders from into `dest` (`services/`, `values.env`, `vars.json`),
+/// as `snapshot` describes: links out of the repo stay links, special files and loops are refused,
+/// and the copy stays within `budget`.
+pub fn snapshot_inputs(
+    src: &DeploySource,
+    dest: &Path,
+    budget: SnapshotBudget,
+) -> Result<(), SnapshotError> {
     if no_services_dir(src) {
-        fs::create_dir_all(dest.join("services"))?
+        let path = dest.join("services");
+        fs::create_dir_all(&path).map_err(|source| SnapshotError::Io { path, source })?;
     } else {
-        copy_tree(&src.services_dir, &dest.join("services"), &[".git"])?
+        snapshot_tree(
+            &src.services_dir,
+            &dest.join("services"),
+            &src.repo,
+            &[".git"],
+            budget,
+        )?;
     }
     if let Some(v) = &src.vars_file {
-        copy_file(v, &dest.join("values.env"))?;
+        // Read whole into memory later: a regular file within the budget, never a FIFO or /dev/zero.
+        let meta = fs::metadata(v).map_err(|source| SnapshotError::Io {
+            path: v.clone(),
+            source,
+        })?;
+        if !meta.is_file() || meta.len() > budget.max_bytes {
+            return Err(SnapshotError::Refused {
+                path: v.clone(),
+                reason: format!(
+                    "the values file must be a regular file of at most {} bytes",
+                    budget.max_bytes
+                ),
+            });
+        }
+        copy_file(v, &dest.join("values.env")).map_err(|source| SnapshotError::Io {
+            path: v.clone(),
+            source,
+        })?;
     }
     if let Some(j) = &src.vars_json {
-        write_atomic(&dest.join("vars.json"), j.as_bytes())?;
+        let path = dest.join("vars.json");
+        write_atomic(&path, j.as_bytes()).map_err(|source| SnapshotError::Io { path, source })?;
     }
     Ok(())
 }
 
-/// sha256 over a directory's file names and contents.
+/// How units name the snapshot of the current generation: through `current`, so a unit's bytes
+/// do not depend on the generation's number and the path is valid once the generation is
+/// committed (and after a rollback, which switches `current` back with the units).
+pub fn shown_inputs(store: &StateStore) -> PathBuf {
+    store.current_link().join("inputs")
+}
+
+/// sha256 over a directory's file names and contents; a link counts as its target's name (links
+/// out of the repo are host state: never followed).
 pub fn hash_dir(dir: &Path) -> std::io::Result<String> {
     let mut h = Sha256::new();
     for rel in list_files(dir)? {
-        let bytes = fs::read(dir.join(&rel))?;
+        let path = dir.join(&rel);
+        if fs::symlink_metadata(&path)?.file_type().is_symlink() {
+            h.update(format!(
+                "{} -> {}\n",
+                rel.display(),
+                fs::read_link(&path)?.display()
+            ));
+            continue;
+        }
+        let bytes = fs::read(&path)?;
         h.update(format!("{} {}\n", rel.display(), bytes.len()));
         h.update(&bytes);
     }
@@ -170,14 +225,36 @@ fn stage(
         return Ok(Err(DeployResult::InvalidInput(errors)));
     }
     fx.report.status("snapshotting the checkout");
-    snapshot_inputs(src, &inputs)
-        .map_err(|e| format!("snapshot of {}: {e}", src.services_dir.display()))?;
+    match snapshot_inputs(src, &inputs, o.snapshot) {
+        Ok(()) => {}
+        Err(SnapshotError::Refused { path, reason }) => {
+            // The checkout holds something a deploy refuses: bad input, naming the stack.
+            let stack = path
+                .strip_prefix(&src.services_dir)
+                .ok()
+                .and_then(|r| r.iter().next())
+                .map(|c| c.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let e = SnapshotError::Refused { path, reason };
+            fx.report
+                .error(&[("STACK", &stack)], &format!("stack {stack}: {e}"));
+            return Ok(Err(DeployResult::InvalidInput(vec![StackError {
+                stack,
+                message: e.to_string(),
+            }])));
+        }
+        Err(e) => return Err(format!("snapshot of the checkout: {e}")),
+    }
     fx.report.status("rendering every stack");
     // Messages name the checkout's files, not the snapshot's temporary copies.
     let snapshot_prefix = inputs.join("services").display().to_string();
+    let shown_prefix = shown_inputs(store).join("services").display().to_string();
     let checkout_prefix = src.services_dir.display().to_string();
-    let in_checkout = |m: &str| m.replace(&snapshot_prefix, &checkout_prefix);
-    let stacks = match renderer.render_all(&inputs, &|s| store.display_dir(s)) {
+    let in_checkout = |m: &str| {
+        m.replace(&snapshot_prefix, &checkout_prefix)
+            .replace(&shown_prefix, &checkout_prefix)
+    };
+    let stacks = match renderer.render_all(&inputs, &shown_inputs(store)) {
         Ok(s) => s,
         Err(mut errors) => {
             for e in &mut errors {
@@ -196,7 +273,6 @@ fn stage(
                 .warn(&[("STACK", &s.stack)], &in_checkout(&w.to_string()));
         }
     }
-    write_units(&staging, &stacks).map_err(io)?;
     let mut images: Vec<String> = stacks
         .iter()
         .flat_map(|s| s.containers.iter().filter_map(|c| c.image.clone()))
@@ -208,7 +284,15 @@ fn stage(
     let (mut digests, failed) = pull_each(fx, &images, &o.pull);
     if !failed.is_empty() {
         let old = store.current().and_then(|c| store.read_manifest(c).ok());
-        let fresh = stack_manifests(store, &stacks, &inputs, &digests).map_err(io)?;
+        // The stacks as they would be if every failed image still had the digest they run.
+        let mut assumed = digests.clone();
+        for (image, _) in &failed {
+            if let Some(d) = old.as_ref().and_then(|m| old_digest(m, image)) {
+                assumed.insert(image.clone(), d);
+            }
+        }
+        let fresh =
+            stack_manifests(store, &pin_all(&stacks, &assumed)?, &inputs, &assumed).map_err(io)?;
         let mut blocking = Vec::new();
         for (image, e) in failed {
             match recorded_digest(old.as_ref(), &fresh, &image) {
@@ -235,6 +319,9 @@ fn stage(
             return Ok(Err(DeployResult::PullFailed(blocking)));
         }
     }
+    // Exact: the units run the digests just pulled, whatever the tag points at later.
+    let stacks = pin_all(&stacks, &digests)?;
+    write_units(&staging, &stacks).map_err(io)?;
     let mut manifest = Manifest {
         id,
         git_rev: git_revision(&src.repo),
@@ -246,6 +333,15 @@ fn stage(
     };
     manifest.stacks = stack_manifests(store, &stacks, &inputs, &digests).map_err(io)?;
     Ok(Ok(manifest))
+}
+
+/// A digest some stack of `m` recorded for `image`.
+fn old_digest(m: &Manifest, image: &str) -> Option<String> {
+    m.stacks
+        .values()
+        .filter_map(|s| s.images.get(image))
+        .find(|d| !d.is_empty())
+        .cloned()
 }
 
 /// The digest the current generation recorded for `image`, when every stack that uses it is
@@ -269,6 +365,45 @@ fn recorded_digest(
     digest
 }
 
+/// The hash of what a stack's containers see from the snapshot: its own directory, and every
+/// file or directory outside it that its units name (a `../shared` bind mount, a build context
+/// `..`, a secret in `../secrets`), so a change there is a change of the stack (DESIGN 5).
+fn stack_inputs_hash(
+    store: &StateStore,
+    s: &RenderedStack,
+    inputs: &Path,
+) -> std::io::Result<String> {
+    let own = Path::new("services").join(&s.stack);
+    let shown = shown_inputs(store).display().to_string();
+    let mut named = BTreeSet::new();
+    for text in s
+        .units
+        .iter()
+        .map(|u| u.contents.clone())
+        .chain(s.secrets.iter().map(|x| x.file.display().to_string()))
+    {
+        for p in paths_under(&text, &shown) {
+            let rel = PathBuf::from(p[shown.len()..].trim_start_matches('/'));
+            if !rel.starts_with(&own) && !rel.as_os_str().is_empty() {
+                named.insert(rel);
+            }
+        }
+    }
+    let mut h = Sha256::new();
+    h.update(hash_dir(&inputs.join(&own))?);
+    for rel in named {
+        let p = inputs.join(&rel);
+        let what = match fs::symlink_metadata(&p) {
+            Ok(m) if m.is_dir() => hash_dir(&p)?,
+            Ok(m) if m.file_type().is_symlink() => format!("-> {}", fs::read_link(&p)?.display()),
+            Ok(_) => hex::encode(Sha256::digest(fs::read(&p)?)),
+            Err(_) => "missing".into(),
+        };
+        h.update(format!("\n{} {what}", rel.display()));
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
 /// Each stack's manifest entry: its units, the hash of its snapshot files and its images' digests.
 pub fn stack_manifests(
     store: &StateStore,
@@ -278,7 +413,7 @@ pub fn stack_manifests(
 ) -> std::io::Result<BTreeMap<String, StackManifest>> {
     let mut out = BTreeMap::new();
     for s in stacks {
-        let inputs_hash = hash_dir(&inputs.join("services").join(&s.stack))?;
+        let inputs_hash = stack_inputs_hash(store, s, inputs)?;
         let secrets = s
             .secrets
             .iter()
@@ -344,6 +479,11 @@ pub fn deploy(
     fx.report.status(&format!("switching to generation {id}"));
     let r = apply(store, fx, current, id, Outcome::Deployed, o.timeout).map_err(io)?;
     let keep: Vec<u64> = [Some(id), current].into_iter().flatten().collect();
+    // Remember every image before a generation naming it can go: `prune` removes those later.
+    if let Err(e) = images::record(store) {
+        fx.report
+            .warn(&[], &format!("recording the images generations use: {e}"));
+    }
     if let Err(e) = store.prune(o.keep, &keep) {
         fx.report
             .warn(&[], &format!("pruning old generations: {e}"));

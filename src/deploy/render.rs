@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use indexmap::IndexMap;
 
+use super::exact::rebase_paths;
 use super::generator::find_quadlet;
 use super::podman::run_with_timeout;
 use super::prepare::{StackError, StackRenderer};
@@ -52,7 +53,7 @@ impl StackRenderer for RepoRenderer {
     fn render_all(
         &self,
         inputs: &Path,
-        display: &dyn Fn(&str) -> PathBuf,
+        shown: &Path,
     ) -> Result<Vec<RenderedStack>, Vec<StackError>> {
         let global_vars = self.globals(inputs).map_err(whole)?;
         let stacks = discover_stacks(&inputs.join("services")).map_err(|e| whole(e.to_string()))?;
@@ -66,7 +67,7 @@ impl StackRenderer for RepoRenderer {
             let load = LoadOptions {
                 global_vars: global_vars.clone(),
                 home: self.home.clone(),
-                display_dir: Some(display(&s.name)),
+                display_dir: Some(shown.join("services").join(&s.name)),
             };
             let rendered = load_stack(s, &load)
                 .map_err(|e| e.to_string())
@@ -77,7 +78,8 @@ impl StackRenderer for RepoRenderer {
                             .collect::<Vec<_>>()
                             .join("\n")
                     })
-                });
+                })
+                .and_then(|mut r| rebase_paths(&mut r, inputs, shown).map(|()| r));
             match rendered {
                 Ok(r) => out.push(r),
                 Err(message) => errors.push(StackError {

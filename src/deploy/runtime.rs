@@ -75,6 +75,7 @@ pub fn deploy_options(args: &Args) -> DeployOptions {
             .and_then(|v| v.parse().ok())
             .filter(|k| *k > 0)
             .unwrap_or(d.keep),
+        ..d
     }
 }
 

@@ -25,7 +25,7 @@ impl StackRenderer for Renderer {
     fn render_all(
         &self,
         inputs: &Path,
-        display: &dyn Fn(&str) -> PathBuf,
+        shown: &Path,
     ) -> Result<Vec<RenderedStack>, Vec<StackError>> {
         assert!(
             inputs.join("services").is_dir(),
@@ -42,7 +42,7 @@ impl StackRenderer for Renderer {
         if let Ok(stacks) = &mut r {
             for s in stacks {
                 for sec in &mut s.secrets {
-                    sec.file = display(&s.stack).join(&sec.file);
+                    sec.file = shown.join("services").join(&s.stack).join(&sec.file);
                 }
             }
         }

@@ -1,0 +1,63 @@
+//! `release-tool prune [--wait]`: drops the generations beyond the keep count (never the current
+//! one), then removes the images that only dropped generations used (docs/deploy.md, "Images and
+//! pruning"). A deploy that succeeds does the same by itself.
+
+use crate::cli::Args;
+use crate::commands::context::Context;
+use crate::deploy::images::{prune_images, PruneReport};
+use crate::deploy::journal::Reporter;
+use crate::deploy::runtime::{deploy_options, open_locked, RealEffects};
+
+/// Reports what an image prune did; false when it could not run.
+pub fn report(r: &Reporter, outcome: Result<PruneReport, String>) -> bool {
+    match outcome {
+        Ok(p) => {
+            for image in &p.removed {
+                r.info(&[("IMAGE", image)], &format!("removed image {image}"));
+            }
+            for (image, why) in &p.refused {
+                r.info(
+                    &[("IMAGE", image)],
+                    &format!("kept image {image}: podman refused to remove it ({why})"),
+                );
+            }
+            true
+        }
+        Err(e) => {
+            r.warn(&[], &format!("pruning images: {e}"));
+            false
+        }
+    }
+}
+
+pub fn run(args: &Args) -> u8 {
+    let ctx = Context::from_args(args);
+    let real = RealEffects::new();
+    let (store, _lock) = match open_locked(&ctx, args, &real.report) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let keep = deploy_options(args).keep;
+    let protect: Vec<u64> = store.current().into_iter().collect();
+    // Remember what the generations about to go name, so their images can be found.
+    if let Err(e) = crate::deploy::images::record(&store) {
+        real.report.error(&[], &format!("prune: {e}"));
+        return super::exit::FAILURE;
+    }
+    match store.prune(keep, &protect) {
+        Ok(dropped) => {
+            for g in dropped {
+                real.report.info(&[], &format!("dropped generation {g}"));
+            }
+        }
+        Err(e) => {
+            real.report.error(&[], &format!("prune: {e}"));
+            return super::exit::FAILURE;
+        }
+    }
+    if report(&real.report, prune_images(&store, &real.podman)) {
+        super::exit::OK
+    } else {
+        super::exit::FAILURE
+    }
+}
