@@ -7,7 +7,10 @@
 //! systemd.generator(7) lets a generator write only there; it is recreated on every reload), runs
 //! the real quadlet binary on it (`QUADLET_UNIT_DIRS`, `-user`, our normal-dir), and writes the
 //! plain units (`<stack>.target`) and the `default.target.wants/` links. A stack any of whose files
-//! quadlet rejects is removed from the output with an error on stderr; the others stay.
+//! quadlet rejects is removed from the output with quadlet's reason on stderr; the others stay.
+//! A drop-in that cannot be read is reported and left out. Which generation it renders when the
+//! state is broken: `intact`. It never exits 0 having written nothing while a generation with
+//! stacks is chosen.
 
 use std::collections::BTreeMap;
 use std::ffi::CStr;
@@ -17,8 +20,8 @@ use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use super::intact::{choose, Choice, SelectError, MAX_UNIT_BYTES};
 use super::planner::service_of;
-use super::store::StateStore;
 
 /// Where quadlet is installed by the usual distributions, searched in order.
 pub const QUADLET_PATHS: &[&str] = &[
@@ -87,16 +90,38 @@ impl GeneratorEnv {
     }
 }
 
+/// What stops the generator from writing anything. Skipped stacks and drop-ins are not errors.
+#[derive(Debug, thiserror::Error)]
+pub enum GeneratorError {
+    #[error("{0}")]
+    QuadletNotFound(String),
+    #[error(transparent)]
+    State(#[from] SelectError),
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("cannot run {path}: {source}")]
+    RunQuadlet { path: PathBuf, source: io::Error },
+    #[error("generation {generation}: every stack was skipped, no unit written: {skipped}")]
+    NothingWritten { generation: u64, skipped: String },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> GeneratorError + '_ {
+    move |source| GeneratorError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
 /// Finds the quadlet binary: the configured path, else the distributions' places.
-pub fn find_quadlet(configured: Option<&Path>) -> Result<PathBuf, String> {
+pub fn find_quadlet(configured: Option<&Path>) -> Result<PathBuf, GeneratorError> {
     if let Some(p) = configured {
         return if p.is_file() {
             Ok(p.to_path_buf())
         } else {
-            Err(format!(
+            Err(GeneratorError::QuadletNotFound(format!(
                 "quadlet not found at {} ($RELEASE_TOOL_QUADLET)",
                 p.display()
-            ))
+            )))
         };
     }
     QUADLET_PATHS
@@ -104,10 +129,10 @@ pub fn find_quadlet(configured: Option<&Path>) -> Result<PathBuf, String> {
         .map(PathBuf::from)
         .find(|p| p.is_file())
         .ok_or_else(|| {
-            format!(
+            GeneratorError::QuadletNotFound(format!(
                 "quadlet not found (looked in {}); install podman >= 4.4 or set RELEASE_TOOL_QUADLET",
                 QUADLET_PATHS.join(", ")
-            )
+            ))
         })
 }
 
@@ -115,38 +140,92 @@ pub fn find_quadlet(configured: Option<&Path>) -> Result<PathBuf, String> {
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct GeneratorReport {
     pub generation: Option<u64>,
+    /// Why the generation rendered is not `current`'s (the state was broken), or why nothing was.
+    pub notice: Option<String>,
     pub stacks_written: Vec<String>,
     /// Stack → why it was skipped.
     pub stacks_skipped: BTreeMap<String, String>,
+    /// Drop-in files that could not be read, each with why; the units are rendered without them.
+    pub dropins_skipped: Vec<String>,
 }
 
-fn is_quadlet_file(name: &str) -> bool {
-    service_of(name).is_some()
-}
-
-/// Copies the `*.d` drop-in directories of Quadlet's search paths into `staging`; an earlier
-/// (higher-priority) directory's file wins over a later one of the same name, as in Quadlet.
-pub fn copy_dropins(search_dirs: &[PathBuf], staging: &Path) -> io::Result<()> {
+/// Copies the `*.d/*.conf` drop-ins of Quadlet's search paths into `staging`; an earlier
+/// (higher-priority) directory's file wins over a later one of the same name, as in Quadlet,
+/// even when it cannot be read. What cannot be read (permissions, a directory, a FIFO, a dangling
+/// link) is returned, not copied, and stops nothing: Quadlet itself logs such a drop-in and renders
+/// the unit without it. Err only when the staging directory cannot be written.
+pub fn copy_dropins(
+    search_dirs: &[PathBuf],
+    staging: &Path,
+) -> Result<Vec<String>, GeneratorError> {
+    let mut problems = Vec::new();
+    let mut claimed = std::collections::BTreeSet::new();
     for dir in search_dirs {
-        let Ok(entries) = fs::read_dir(dir) else {
-            continue;
+        let entries = match fs::read_dir(dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                problems.push(format!("{}: {e}", dir.display()));
+                continue;
+            }
         };
         for e in entries.flatten() {
             let name = e.file_name();
             if !name.to_string_lossy().ends_with(".d") || !e.path().is_dir() {
                 continue;
             }
+            let files = match fs::read_dir(e.path()) {
+                Ok(f) => f,
+                Err(err) => {
+                    problems.push(format!("{}: {err}", e.path().display()));
+                    continue;
+                }
+            };
             let dest = staging.join(&name);
-            fs::create_dir_all(&dest)?;
-            for f in fs::read_dir(e.path())?.flatten() {
+            fs::create_dir_all(&dest).map_err(io_err(&dest))?;
+            for f in files.flatten() {
+                if !f.file_name().to_string_lossy().ends_with(".conf") {
+                    continue;
+                }
                 let target = dest.join(f.file_name());
-                if f.path().is_file() && !target.exists() {
-                    fs::copy(f.path(), &target)?;
+                if !claimed.insert(target.clone()) {
+                    continue;
+                }
+                match read_regular(&f.path()) {
+                    Ok(bytes) => fs::write(&target, bytes).map_err(io_err(&target))?,
+                    Err(why) => problems.push(format!("{}: {why}", f.path().display())),
                 }
             }
         }
     }
-    Ok(())
+    Ok(problems)
+}
+
+/// Reads a drop-in: a regular file (through links) of unit-file size, never blocking on a FIFO.
+fn read_regular(path: &Path) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| e.to_string())?;
+    let meta = f.metadata().map_err(|e| e.to_string())?;
+    if meta.is_dir() {
+        return Err("is a directory".into());
+    }
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    let mut bytes = Vec::new();
+    f.by_ref()
+        .take(MAX_UNIT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > MAX_UNIT_BYTES {
+        return Err(format!("larger than {MAX_UNIT_BYTES} bytes"));
+    }
+    Ok(bytes)
 }
 
 /// A stack's Quadlet file names and its plain units (name, contents).
@@ -154,88 +233,71 @@ type StackFiles = (Vec<String>, Vec<(String, Vec<u8>)>);
 
 const HEADER: &str = "# Automatically generated by release-tool-generator\n";
 
-/// Runs the generator into `normal` (the one directory we write to). Errors that stop everything
-/// (no quadlet) are Err; skipped stacks are in the report.
-pub fn generate(env: &GeneratorEnv, normal: &Path) -> Result<GeneratorReport, String> {
+/// Runs the generator into `normal` (the one directory we write to). Err means nothing was
+/// written; skipped stacks and drop-ins are in the report.
+pub fn generate(env: &GeneratorEnv, normal: &Path) -> Result<GeneratorReport, GeneratorError> {
     let mut report = GeneratorReport::default();
-    let Some(store) = env.state_dir.as_deref().and_then(StateStore::open_existing) else {
+    let Some(state_dir) = env.state_dir.as_deref() else {
         return Ok(report);
     };
-    let Some(gen) = store.current() else {
-        return Ok(report);
+    let gen = match choose(state_dir)? {
+        Choice::Nothing(note) => {
+            report.notice = note;
+            return Ok(report);
+        }
+        Choice::Serve {
+            generation,
+            fallback,
+        } => {
+            report.notice = fallback;
+            generation
+        }
     };
-    report.generation = Some(gen);
-    let units_dir = store.generation_dir(gen).join("units");
+    report.generation = Some(gen.id);
+    if gen.stacks.is_empty() {
+        return Ok(report);
+    }
     let quadlet = find_quadlet(env.quadlet.as_deref())?;
     let staging = normal.join("release-tool");
     let qdir = staging.join("quadlet");
     let _ = fs::remove_dir_all(&staging);
-    fs::create_dir_all(&qdir).map_err(|e| format!("{}: {e}", qdir.display()))?;
+    fs::create_dir_all(&qdir).map_err(io_err(&qdir))?;
 
     let mut stacks: BTreeMap<String, StackFiles> = BTreeMap::new();
     let mut owner: BTreeMap<String, String> = BTreeMap::new();
-    let mut entries: Vec<_> = fs::read_dir(&units_dir)
-        .map_err(|e| format!("{}: {e}", units_dir.display()))?
-        .flatten()
-        .collect();
-    entries.sort_by_key(|e| e.file_name());
-    'stacks: for e in entries {
-        let stack = e.file_name().to_string_lossy().into_owned();
-        let mut files: Vec<_> = match fs::read_dir(e.path()) {
-            Ok(r) => r.flatten().collect(),
-            Err(err) => {
-                report.stacks_skipped.insert(stack, err.to_string());
-                continue;
-            }
-        };
-        files.sort_by_key(|f| f.file_name());
+    'stacks: for (stack, files) in gen.stacks {
         let mut quadlets = Vec::new();
         let mut plain = Vec::new();
         for f in &files {
-            let name = f.file_name().to_string_lossy().into_owned();
-            if let Some(other) = owner.get(&name) {
+            if let Some(other) = owner.get(&f.name) {
                 report.stacks_skipped.insert(
                     stack.clone(),
-                    format!("unit {name} is also a unit of stack {other}"),
+                    format!("unit {} is also a unit of stack {other}", f.name),
                 );
                 continue 'stacks;
             }
-            if is_quadlet_file(&name) {
-                quadlets.push((name, f.path()));
-                continue;
-            }
-            match fs::read(f.path()) {
-                Ok(bytes) => plain.push((name, bytes)),
-                Err(err) => {
-                    report
-                        .stacks_skipped
-                        .insert(stack.clone(), format!("{name}: {err}"));
-                    continue 'stacks;
-                }
-            }
         }
-        for (name, _) in &quadlets {
-            owner.insert(name.clone(), stack.clone());
+        for f in files {
+            match f.bytes {
+                None => quadlets.push((f.name, f.path)),
+                Some(bytes) => plain.push((f.name, bytes)),
+            }
         }
         // One flat directory of links: quadlet 5 would read linked stack directories too, but
         // it then searches every subdirectory for drop-ins of every unit (4x slower at 200 stacks).
         for (name, path) in &quadlets {
-            symlink(path, qdir.join(name)).map_err(|e| format!("{name}: {e}"))?;
+            owner.insert(name.clone(), stack.clone());
+            let link = qdir.join(name);
+            symlink(path, &link).map_err(io_err(&link))?;
         }
         stacks.insert(
             stack,
             (quadlets.into_iter().map(|(n, _)| n).collect(), plain),
         );
     }
-    copy_dropins(&env.quadlet_dirs, &qdir).map_err(|e| format!("copying Quadlet drop-ins: {e}"))?;
-
-    let out = Command::new(&quadlet)
-        .env("QUADLET_UNIT_DIRS", &qdir)
-        .args(["-no-kmsg-log", "-user"])
-        .arg(normal)
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", quadlet.display()))?;
-    let quadlet_stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    report.dropins_skipped = copy_dropins(&env.quadlet_dirs, &qdir)?;
+    let (status, quadlet_stderr) =
+        run_quadlet(&quadlet, &qdir, normal, &owner, &mut stacks, &mut report)?;
 
     // One directory read instead of a stat per expected service.
     let written: std::collections::BTreeSet<String> = fs::read_dir(normal)
@@ -251,12 +313,7 @@ pub fn generate(env: &GeneratorEnv, normal: &Path) -> Result<GeneratorReport, St
             .filter(|q| service_of(q).is_none_or(|s| !written.contains(&s)))
             .collect();
         if !missing.is_empty() {
-            let why: Vec<&str> = quadlet_stderr
-                .lines()
-                .filter(|l| {
-                    quadlets.iter().any(|q| l.contains(q.as_str())) && !l.contains("Warning")
-                })
-                .collect();
+            let why = reasons(&quadlet_stderr, quadlets);
             report.stacks_skipped.insert(
                 stack.clone(),
                 format!(
@@ -267,9 +324,12 @@ pub fn generate(env: &GeneratorEnv, normal: &Path) -> Result<GeneratorReport, St
                         .collect::<Vec<_>>()
                         .join(", "),
                     if why.is_empty() {
-                        "no reason given".to_string()
+                        format!(
+                            "quadlet wrote no service for it ({status}; stderr: {})",
+                            quadlet_stderr.trim().replace('\n', " | ")
+                        )
                     } else {
-                        why.join("; ")
+                        why
                     }
                 ),
             );
@@ -279,19 +339,122 @@ pub fn generate(env: &GeneratorEnv, normal: &Path) -> Result<GeneratorReport, St
         for (name, bytes) in plain {
             let mut text = HEADER.as_bytes().to_vec();
             text.extend_from_slice(bytes);
-            fs::write(normal.join(name), text).map_err(|e| format!("{name}: {e}"))?;
+            let path = normal.join(name);
+            fs::write(&path, text).map_err(io_err(&path))?;
         }
         let target = format!("{stack}.target");
         if plain.iter().any(|(n, _)| *n == target) {
             let wants = normal.join("default.target.wants");
-            fs::create_dir_all(&wants).map_err(|e| e.to_string())?;
+            fs::create_dir_all(&wants).map_err(io_err(&wants))?;
             let link = wants.join(&target);
             let _ = fs::remove_file(&link);
-            symlink(format!("../{target}"), &link).map_err(|e| e.to_string())?;
+            symlink(format!("../{target}"), &link).map_err(io_err(&link))?;
         }
         report.stacks_written.push(stack.clone());
     }
+    if report.stacks_written.is_empty() {
+        let _ = fs::remove_dir_all(&staging);
+        let skipped = report
+            .stacks_skipped
+            .iter()
+            .map(|(s, why)| format!("stack {s}: {why}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        return Err(GeneratorError::NothingWritten {
+            generation: gen.id,
+            skipped,
+        });
+    }
     Ok(report)
+}
+
+/// The lines of quadlet's stderr about these Quadlet files (it quotes the name or the path).
+fn reasons(stderr: &str, quadlets: &[String]) -> String {
+    stderr
+        .lines()
+        .filter(|l| {
+            !l.contains("Warning")
+                && quadlets
+                    .iter()
+                    .any(|q| l.contains(&format!("\"{q}\"")) || l.contains(&format!("/{q}\"")))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The Quadlet files of ours that quadlet could not load: quadlet 5 then writes nothing at all,
+/// so each is found on its stderr (`error loading "PATH", …`, the one place it says which).
+fn load_failures<'a>(
+    stderr: &str,
+    qdir: &Path,
+    owner: &'a BTreeMap<String, String>,
+) -> BTreeMap<&'a str, String> {
+    let mut bad = BTreeMap::new();
+    for line in stderr.lines() {
+        let Some(at) = line.find("error loading \"") else {
+            continue;
+        };
+        let rest = &line[at + "error loading \"".len()..];
+        let Some((path, _)) = rest.split_once('"') else {
+            continue;
+        };
+        let path = Path::new(path);
+        if path.parent() != Some(qdir) {
+            continue; // a drop-in: quadlet goes on without it
+        }
+        if let Some(stack) = path
+            .file_name()
+            .and_then(|n| owner.get(n.to_string_lossy().as_ref()))
+        {
+            bad.entry(stack.as_str())
+                .or_insert_with(|| line[at..].to_string());
+        }
+    }
+    bad
+}
+
+/// Runs quadlet; while it refuses to load a file of a stack, that stack is taken out (its links
+/// removed, the reason recorded) and quadlet runs again, so one bad file costs only its stack.
+/// Returns quadlet's last exit status and stderr.
+fn run_quadlet(
+    quadlet: &Path,
+    qdir: &Path,
+    normal: &Path,
+    owner: &BTreeMap<String, String>,
+    stacks: &mut BTreeMap<String, StackFiles>,
+    report: &mut GeneratorReport,
+) -> Result<(std::process::ExitStatus, String), GeneratorError> {
+    loop {
+        let out = Command::new(quadlet)
+            .env("QUADLET_UNIT_DIRS", qdir)
+            .args(["-no-kmsg-log", "-user"])
+            .arg(normal)
+            .output()
+            .map_err(|source| GeneratorError::RunQuadlet {
+                path: quadlet.to_path_buf(),
+                source,
+            })?;
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let bad: Vec<(String, String)> = load_failures(&stderr, qdir, owner)
+            .into_iter()
+            .filter(|(s, _)| stacks.contains_key(*s))
+            .map(|(s, l)| (s.to_string(), l))
+            .collect();
+        if bad.is_empty() {
+            return Ok((out.status, stderr));
+        }
+        for (stack, line) in bad {
+            if let Some((quadlets, _)) = stacks.remove(&stack) {
+                for q in &quadlets {
+                    let _ = fs::remove_file(qdir.join(q));
+                }
+                remove_outputs(normal, &quadlets);
+                report
+                    .stacks_skipped
+                    .insert(stack, format!("quadlet cannot load it: {}", line.trim()));
+            }
+        }
+    }
 }
 
 /// Removes what quadlet wrote for a skipped stack: its services and the links to them.
@@ -316,6 +479,7 @@ fn remove_outputs(normal: &Path, quadlets: &[String]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::deploy::store::StateStore;
 
     #[test]
     fn dropins_are_copied_with_priority() {
@@ -345,6 +509,41 @@ mod tests {
     }
 
     #[test]
+    fn unreadable_dropins_are_reported_and_skipped() {
+        let t = tempfile::tempdir().unwrap();
+        let hi = t.path().join("hi");
+        let lo = t.path().join("lo");
+        let d = hi.join("container.d");
+        fs::create_dir_all(&d).unwrap();
+        fs::create_dir_all(lo.join("container.d")).unwrap();
+        fs::write(d.join("10-ok.conf"), "ok").unwrap();
+        fs::create_dir(d.join("20-dir.conf")).unwrap();
+        symlink("/nonexistent", d.join("30-dangling.conf")).unwrap();
+        let fifo =
+            std::ffi::CString::new(d.join("40-fifo.conf").into_os_string().into_encoded_bytes())
+                .unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+        // The unreadable higher-priority file still hides the lower one, as in Quadlet.
+        fs::write(lo.join("container.d/20-dir.conf"), "lo").unwrap();
+        let st = t.path().join("st");
+        let problems = copy_dropins(&[hi, lo], &st).unwrap();
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        for (name, why) in [
+            ("20-dir.conf", "is a directory"),
+            ("30-dangling.conf", "No such file"),
+            ("40-fifo.conf", "not a regular file"),
+        ] {
+            assert!(
+                problems.iter().any(|p| p.contains(name) && p.contains(why)),
+                "{name}: {problems:?}"
+            );
+            assert!(!st.join("container.d").join(name).exists());
+        }
+        assert!(st.join("container.d/10-ok.conf").is_file());
+    }
+
+    #[test]
     fn no_state_or_no_generation_writes_nothing() {
         let t = tempfile::tempdir().unwrap();
         let out = t.path().join("out");
@@ -366,7 +565,9 @@ mod tests {
 
     #[test]
     fn missing_quadlet_is_named() {
-        let e = find_quadlet(Some(Path::new("/nonexistent/q"))).unwrap_err();
+        let e = find_quadlet(Some(Path::new("/nonexistent/q")))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("RELEASE_TOOL_QUADLET"), "{e}");
     }
 

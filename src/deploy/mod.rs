@@ -6,6 +6,7 @@
 pub mod effects;
 pub mod fsutil;
 pub mod generator;
+pub mod intact;
 pub mod journal;
 pub mod lock;
 pub mod manifest;
