@@ -79,16 +79,17 @@ fn bench_generator() {
         let d = staged.join(format!("units/s{i:03}"));
         fs::create_dir_all(&d).unwrap();
         // The generator renders what the manifest lists, checking each unit's hash.
-        let sm: &mut StackManifest = stacks
-            .entry(format!("s{i:03}"))
-            .or_insert_with(|| StackManifest {
-                hash: String::new(),
-                inputs_hash: String::new(),
-                units: BTreeMap::new(),
-                containers: vec![],
-                secrets: vec![],
-                images: BTreeMap::new(),
-            });
+        let sm: &mut StackManifest =
+            stacks
+                .entry(format!("s{i:03}"))
+                .or_insert_with(|| StackManifest {
+                    hash: String::new(),
+                    inputs_hash: String::new(),
+                    units: BTreeMap::new(),
+                    containers: vec![],
+                    secrets: vec![],
+                    images: BTreeMap::new(),
+                });
         for (name, text) in stack_units(i) {
             sm.units.insert(name.clone(), sha256_hex(text.as_bytes()));
             fs::write(d.join(&name), &text).unwrap();

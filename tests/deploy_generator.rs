@@ -580,3 +580,28 @@ fn status_and_rollback_name_a_broken_current() {
         "rollback changed nothing"
     );
 }
+
+#[test]
+fn a_relative_output_directory_works() {
+    let Some(q) = quadlet() else { return };
+    let t = tempfile::tempdir().unwrap();
+    let store = StateStore::open(&t.path().join("state")).unwrap();
+    write_generation(&store, 1, "deployed", &two_stacks(1));
+    store.switch(Some(1)).unwrap();
+    fs::create_dir_all(t.path().join("out")).unwrap();
+    let r = Command::new(env!("CARGO_BIN_EXE_release-tool"))
+        .current_dir(t.path())
+        .env_clear()
+        .env("RELEASE_TOOL_STATE_DIR", t.path().join("state"))
+        .env("RELEASE_TOOL_QUADLET", &q)
+        .env("XDG_RUNTIME_DIR", t.path().join("runtime"))
+        .args(["generator", "out"])
+        .output()
+        .unwrap();
+    let run = Run {
+        code: r.status.code(),
+        stderr: String::from_utf8_lossy(&r.stderr).into_owned(),
+        out: t.path().join("out"),
+    };
+    assert_serves(&run, 1, &[]);
+}

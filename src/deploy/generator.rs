@@ -258,6 +258,8 @@ pub fn generate(env: &GeneratorEnv, normal: &Path) -> Result<GeneratorReport, Ge
         return Ok(report);
     }
     let quadlet = find_quadlet(env.quadlet.as_deref())?;
+    // systemd passes absolute paths; a relative one (by hand) would make QUADLET_UNIT_DIRS invalid.
+    let normal = &std::path::absolute(normal).map_err(io_err(normal))?;
     let staging = normal.join("release-tool");
     let qdir = staging.join("quadlet");
     let _ = fs::remove_dir_all(&staging);
