@@ -515,6 +515,12 @@ fn unreadable_dropins_are_reported_and_the_units_still_rendered() {
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(d.join("20-secret.conf"), fs::Permissions::from_mode(0o000)).unwrap();
     std::os::unix::fs::symlink("/nonexistent", d.join("40-dangling.conf")).unwrap();
+    // Readable but not a unit file: quadlet says why and goes on without it; so do we.
+    fs::write(
+        d.join("50-garbled.conf"),
+        "[Container\nPodmanArgs=--garbled\n",
+    )
+    .unwrap();
     // Root reads anything: drop the capabilities that let it, so 20-secret.conf is unreadable.
     let as_root = [
         "setpriv",
@@ -534,11 +540,15 @@ fn unreadable_dropins_are_reported_and_the_units_still_rendered() {
         app.contains("--log-level=debug"),
         "the readable drop-in applies: {app}"
     );
-    assert!(!app.contains("--secret"), "{app}");
+    assert!(
+        !app.contains("--secret") && !app.contains("--garbled"),
+        "{app}"
+    );
     for (name, why) in [
         ("20-secret.conf", "Permission denied"),
         ("30-dir.conf", "is a directory"),
         ("40-dangling.conf", "No such file"),
+        ("50-garbled.conf", "line 1"),
     ] {
         assert!(
             r.stderr

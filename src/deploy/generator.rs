@@ -154,11 +154,9 @@ pub struct GeneratorReport {
 /// even when it cannot be read. What cannot be read (permissions, a directory, a FIFO, a dangling
 /// link) is returned, not copied, and stops nothing: Quadlet itself logs such a drop-in and renders
 /// the unit without it. Err only when the staging directory cannot be written.
-pub fn copy_dropins(
-    search_dirs: &[PathBuf],
-    staging: &Path,
-) -> Result<Vec<String>, GeneratorError> {
-    let mut problems = Vec::new();
+pub fn copy_dropins(search_dirs: &[PathBuf], staging: &Path) -> Result<Dropins, GeneratorError> {
+    let mut out = Dropins::default();
+    let problems = &mut out.skipped;
     let mut claimed = std::collections::BTreeSet::new();
     for dir in search_dirs {
         let entries = match fs::read_dir(dir) {
@@ -192,13 +190,42 @@ pub fn copy_dropins(
                     continue;
                 }
                 match read_regular(&f.path()) {
-                    Ok(bytes) => fs::write(&target, bytes).map_err(io_err(&target))?,
+                    Ok(bytes) => {
+                        fs::write(&target, bytes).map_err(io_err(&target))?;
+                        out.origin.insert(target, f.path());
+                    }
                     Err(why) => problems.push(format!("{}: {why}", f.path().display())),
                 }
             }
         }
     }
-    Ok(problems)
+    Ok(out)
+}
+
+/// The drop-ins `copy_dropins` staged.
+#[derive(Debug, Default)]
+pub struct Dropins {
+    /// Drop-ins not copied, each with why.
+    pub skipped: Vec<String>,
+    /// Staged copy → the user's file, so quadlet's complaints name the user's file.
+    pub origin: BTreeMap<PathBuf, PathBuf>,
+}
+
+/// Drop-ins quadlet could not load (it goes on without them): the user's file and quadlet's why.
+fn dropin_load_failures(stderr: &str, dropins: &Dropins) -> Vec<String> {
+    stderr
+        .lines()
+        .filter_map(|line| {
+            let (_, rest) = line.split_once("error loading \"")?;
+            let (path, why) = rest.split_once('"')?;
+            let user_file = dropins.origin.get(Path::new(path))?;
+            Some(format!(
+                "{}: {}",
+                user_file.display(),
+                why.trim_start_matches([',', ' '])
+            ))
+        })
+        .collect()
 }
 
 /// Reads a drop-in: a regular file (through links) of unit-file size, never blocking on a FIFO.
@@ -297,9 +324,12 @@ pub fn generate(env: &GeneratorEnv, normal: &Path) -> Result<GeneratorReport, Ge
             (quadlets.into_iter().map(|(n, _)| n).collect(), plain),
         );
     }
-    report.dropins_skipped = copy_dropins(&env.quadlet_dirs, &qdir)?;
+    let dropins = copy_dropins(&env.quadlet_dirs, &qdir)?;
     let (status, quadlet_stderr) =
         run_quadlet(&quadlet, &qdir, normal, &owner, &mut stacks, &mut report)?;
+    let loaded_not = dropin_load_failures(&quadlet_stderr, &dropins);
+    report.dropins_skipped = dropins.skipped;
+    report.dropins_skipped.extend(loaded_not);
 
     // One directory read instead of a stat per expected service.
     let written: std::collections::BTreeSet<String> = fs::read_dir(normal)
@@ -529,7 +559,7 @@ mod tests {
         // The unreadable higher-priority file still hides the lower one, as in Quadlet.
         fs::write(lo.join("container.d/20-dir.conf"), "lo").unwrap();
         let st = t.path().join("st");
-        let problems = copy_dropins(&[hi, lo], &st).unwrap();
+        let problems = copy_dropins(&[hi, lo], &st).unwrap().skipped;
         assert_eq!(problems.len(), 3, "{problems:?}");
         for (name, why) in [
             ("20-dir.conf", "is a directory"),
