@@ -20,7 +20,8 @@ use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::intact::{choose, Choice, SelectError, MAX_UNIT_BYTES};
+use super::dropins::{copy_dropins, load_failures as dropin_load_failures};
+use super::intact::{choose, Choice, SelectError};
 use super::planner::service_of;
 
 /// Where quadlet is installed by the usual distributions, searched in order.
@@ -147,112 +148,6 @@ pub struct GeneratorReport {
     pub stacks_skipped: BTreeMap<String, String>,
     /// Drop-in files that could not be read, each with why; the units are rendered without them.
     pub dropins_skipped: Vec<String>,
-}
-
-/// Copies the `*.d/*.conf` drop-ins of Quadlet's search paths into `staging`; an earlier
-/// (higher-priority) directory's file wins over a later one of the same name, as in Quadlet,
-/// even when it cannot be read. What cannot be read (permissions, a directory, a FIFO, a dangling
-/// link) is returned, not copied, and stops nothing: Quadlet itself logs such a drop-in and renders
-/// the unit without it. Err only when the staging directory cannot be written.
-pub fn copy_dropins(search_dirs: &[PathBuf], staging: &Path) -> Result<Dropins, GeneratorError> {
-    let mut out = Dropins::default();
-    let problems = &mut out.skipped;
-    let mut claimed = std::collections::BTreeSet::new();
-    for dir in search_dirs {
-        let entries = match fs::read_dir(dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => {
-                problems.push(format!("{}: {e}", dir.display()));
-                continue;
-            }
-        };
-        for e in entries.flatten() {
-            let name = e.file_name();
-            if !name.to_string_lossy().ends_with(".d") || !e.path().is_dir() {
-                continue;
-            }
-            let files = match fs::read_dir(e.path()) {
-                Ok(f) => f,
-                Err(err) => {
-                    problems.push(format!("{}: {err}", e.path().display()));
-                    continue;
-                }
-            };
-            let dest = staging.join(&name);
-            fs::create_dir_all(&dest).map_err(io_err(&dest))?;
-            for f in files.flatten() {
-                if !f.file_name().to_string_lossy().ends_with(".conf") {
-                    continue;
-                }
-                let target = dest.join(f.file_name());
-                if !claimed.insert(target.clone()) {
-                    continue;
-                }
-                match read_regular(&f.path()) {
-                    Ok(bytes) => {
-                        fs::write(&target, bytes).map_err(io_err(&target))?;
-                        out.origin.insert(target, f.path());
-                    }
-                    Err(why) => problems.push(format!("{}: {why}", f.path().display())),
-                }
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// The drop-ins `copy_dropins` staged.
-#[derive(Debug, Default)]
-pub struct Dropins {
-    /// Drop-ins not copied, each with why.
-    pub skipped: Vec<String>,
-    /// Staged copy → the user's file, so quadlet's complaints name the user's file.
-    pub origin: BTreeMap<PathBuf, PathBuf>,
-}
-
-/// Drop-ins quadlet could not load (it goes on without them): the user's file and quadlet's why.
-fn dropin_load_failures(stderr: &str, dropins: &Dropins) -> Vec<String> {
-    stderr
-        .lines()
-        .filter_map(|line| {
-            let (_, rest) = line.split_once("error loading \"")?;
-            let (path, why) = rest.split_once('"')?;
-            let user_file = dropins.origin.get(Path::new(path))?;
-            Some(format!(
-                "{}: {}",
-                user_file.display(),
-                why.trim_start_matches([',', ' '])
-            ))
-        })
-        .collect()
-}
-
-/// Reads a drop-in: a regular file (through links) of unit-file size, never blocking on a FIFO.
-fn read_regular(path: &Path) -> Result<Vec<u8>, String> {
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-        .map_err(|e| e.to_string())?;
-    let meta = f.metadata().map_err(|e| e.to_string())?;
-    if meta.is_dir() {
-        return Err("is a directory".into());
-    }
-    if !meta.is_file() {
-        return Err("not a regular file".into());
-    }
-    let mut bytes = Vec::new();
-    f.by_ref()
-        .take(MAX_UNIT_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| e.to_string())?;
-    if bytes.len() as u64 > MAX_UNIT_BYTES {
-        return Err(format!("larger than {MAX_UNIT_BYTES} bytes"));
-    }
-    Ok(bytes)
 }
 
 /// A stack's Quadlet file names and its plain units (name, contents).
@@ -512,68 +407,6 @@ fn remove_outputs(normal: &Path, quadlets: &[String]) {
 mod tests {
     use super::*;
     use crate::deploy::store::StateStore;
-
-    #[test]
-    fn dropins_are_copied_with_priority() {
-        let t = tempfile::tempdir().unwrap();
-        let hi = t.path().join("hi");
-        let lo = t.path().join("lo");
-        fs::create_dir_all(hi.join("container.d")).unwrap();
-        fs::create_dir_all(lo.join("container.d")).unwrap();
-        fs::create_dir_all(lo.join("web-api.container.d")).unwrap();
-        fs::write(hi.join("container.d/10.conf"), "hi").unwrap();
-        fs::write(lo.join("container.d/10.conf"), "lo").unwrap();
-        fs::write(lo.join("container.d/20.conf"), "lo20").unwrap();
-        fs::write(lo.join("web-api.container.d/x.conf"), "x").unwrap();
-        fs::write(lo.join("mine.container"), "user unit: not ours to copy").unwrap();
-        let st = t.path().join("st");
-        copy_dropins(&[hi, lo, t.path().join("missing")], &st).unwrap();
-        assert_eq!(
-            fs::read_to_string(st.join("container.d/10.conf")).unwrap(),
-            "hi"
-        );
-        assert_eq!(
-            fs::read_to_string(st.join("container.d/20.conf")).unwrap(),
-            "lo20"
-        );
-        assert!(st.join("web-api.container.d/x.conf").is_file());
-        assert!(!st.join("mine.container").exists());
-    }
-
-    #[test]
-    fn unreadable_dropins_are_reported_and_skipped() {
-        let t = tempfile::tempdir().unwrap();
-        let hi = t.path().join("hi");
-        let lo = t.path().join("lo");
-        let d = hi.join("container.d");
-        fs::create_dir_all(&d).unwrap();
-        fs::create_dir_all(lo.join("container.d")).unwrap();
-        fs::write(d.join("10-ok.conf"), "ok").unwrap();
-        fs::create_dir(d.join("20-dir.conf")).unwrap();
-        symlink("/nonexistent", d.join("30-dangling.conf")).unwrap();
-        let fifo =
-            std::ffi::CString::new(d.join("40-fifo.conf").into_os_string().into_encoded_bytes())
-                .unwrap();
-        // SAFETY: a valid NUL-terminated path.
-        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
-        // The unreadable higher-priority file still hides the lower one, as in Quadlet.
-        fs::write(lo.join("container.d/20-dir.conf"), "lo").unwrap();
-        let st = t.path().join("st");
-        let problems = copy_dropins(&[hi, lo], &st).unwrap().skipped;
-        assert_eq!(problems.len(), 3, "{problems:?}");
-        for (name, why) in [
-            ("20-dir.conf", "is a directory"),
-            ("30-dangling.conf", "No such file"),
-            ("40-fifo.conf", "not a regular file"),
-        ] {
-            assert!(
-                problems.iter().any(|p| p.contains(name) && p.contains(why)),
-                "{name}: {problems:?}"
-            );
-            assert!(!st.join("container.d").join(name).exists());
-        }
-        assert!(st.join("container.d/10-ok.conf").is_file());
-    }
 
     #[test]
     fn no_state_or_no_generation_writes_nothing() {

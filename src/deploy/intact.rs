@@ -20,6 +20,19 @@ use super::store::{StateStore, StoreError};
 /// A unit file larger than this is not ours (ours are a few KiB): refused before reading it.
 pub const MAX_UNIT_BYTES: u64 = 1 << 20;
 
+/// Why a unit (or drop-in) file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum FileProblem {
+    #[error("{0}")]
+    Io(io::Error),
+    #[error("is a directory")]
+    Directory,
+    #[error("not a regular file")]
+    NotRegular,
+    #[error("larger than a unit file can be ({MAX_UNIT_BYTES} bytes)")]
+    TooLarge,
+}
+
 /// Why a generation is not intact.
 #[derive(Debug, thiserror::Error)]
 pub enum NotIntact {
@@ -27,12 +40,8 @@ pub enum NotIntact {
     Manifest(StoreError),
     #[error("{path}: the manifest is of generation {found}")]
     WrongId { path: PathBuf, found: u64 },
-    #[error("{path}: {source}")]
-    Unreadable { path: PathBuf, source: io::Error },
-    #[error("{0}: not a regular file")]
-    NotRegular(PathBuf),
-    #[error("{path}: {size} bytes, more than a unit file can be ({MAX_UNIT_BYTES})")]
-    TooLarge { path: PathBuf, size: u64 },
+    #[error("{path}: {problem}")]
+    File { path: PathBuf, problem: FileProblem },
     #[error("{0}: its content does not match the sha256 in the manifest")]
     HashMismatch(PathBuf),
 }
@@ -54,33 +63,32 @@ pub struct Verified {
     pub stacks: Vec<(String, Vec<UnitFile>)>,
 }
 
-/// Reads a unit file without blocking on a FIFO or reading a device: open non-blocking, then
-/// check what the descriptor is before reading it.
-fn read_unit(path: &Path) -> Result<Vec<u8>, NotIntact> {
-    let unreadable = |source| NotIntact::Unreadable {
-        path: path.to_path_buf(),
-        source,
-    };
+/// Reads a unit or drop-in file (through links) without blocking on a FIFO or reading a device:
+/// open non-blocking, then check what the descriptor is before reading; bounded.
+pub fn read_unit_file(path: &Path) -> Result<Vec<u8>, FileProblem> {
     let mut f = fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
         .open(path)
-        .map_err(unreadable)?;
-    let meta = f.metadata().map_err(unreadable)?;
+        .map_err(FileProblem::Io)?;
+    let meta = f.metadata().map_err(FileProblem::Io)?;
+    if meta.is_dir() {
+        return Err(FileProblem::Directory);
+    }
     if !meta.is_file() {
-        return Err(NotIntact::NotRegular(path.to_path_buf()));
+        return Err(FileProblem::NotRegular);
     }
     if meta.len() > MAX_UNIT_BYTES {
-        return Err(NotIntact::TooLarge {
-            path: path.to_path_buf(),
-            size: meta.len(),
-        });
+        return Err(FileProblem::TooLarge);
     }
     let mut bytes = Vec::with_capacity(meta.len() as usize);
     f.by_ref()
-        .take(MAX_UNIT_BYTES)
+        .take(MAX_UNIT_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(unreadable)?;
+        .map_err(FileProblem::Io)?;
+    if bytes.len() as u64 > MAX_UNIT_BYTES {
+        return Err(FileProblem::TooLarge);
+    }
     Ok(bytes)
 }
 
@@ -95,19 +103,21 @@ pub fn verify(store: &StateStore, id: u64) -> Result<Verified, NotIntact> {
         });
     }
     let units_dir = dir.join("units");
-    let meta = fs::metadata(&units_dir).map_err(|source| NotIntact::Unreadable {
-        path: units_dir.clone(),
-        source,
-    })?;
-    if !meta.is_dir() {
-        return Err(NotIntact::NotRegular(units_dir));
+    if let Err(e) = fs::read_dir(&units_dir) {
+        return Err(NotIntact::File {
+            path: units_dir,
+            problem: FileProblem::Io(e),
+        });
     }
     let mut stacks = Vec::with_capacity(manifest.stacks.len());
     for (stack, sm) in &manifest.stacks {
         let mut files = Vec::with_capacity(sm.units.len());
         for (name, sum) in &sm.units {
             let path = units_dir.join(stack).join(name);
-            let bytes = read_unit(&path)?;
+            let bytes = match read_unit_file(&path) {
+                Ok(b) => b,
+                Err(problem) => return Err(NotIntact::File { path, problem }),
+            };
             if sha256_hex(&bytes) != *sum {
                 return Err(NotIntact::HashMismatch(path));
             }

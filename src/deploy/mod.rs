@@ -3,6 +3,7 @@
 //! (`effects`), so the transaction logic is tested with recorded fakes and the edges (`podman`,
 //! `systemd`, `journal`) against the real things. See docs/deploy.md.
 
+pub mod dropins;
 pub mod effects;
 pub mod fsutil;
 pub mod generator;
