@@ -48,12 +48,22 @@ fn write_generation(store: &StateStore, id: u64) {
     store.commit_staged(id).unwrap();
 }
 
+/// Resets the lab when the test ends, failed or not: the lab is shared.
+struct ResetOnDrop<'a>(&'a Lab);
+
+impl Drop for ResetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.reset();
+    }
+}
+
 #[test]
 fn a_broken_current_keeps_our_units_through_a_daemon_reload() {
     let Some(lab) = Lab::get("generator_lab") else {
         return;
     };
     lab.reset();
+    let _reset = ResetOnDrop(&lab);
     let store = StateStore::open(&lab.state).unwrap();
     write_generation(&store, 1);
     store.switch(Some(1)).unwrap();
@@ -107,5 +117,4 @@ fn a_broken_current_keeps_our_units_through_a_daemon_reload() {
         out.contains(&*store.current_link().to_string_lossy()) && out.contains("is a file"),
         "{out}"
     );
-    lab.reset();
 }
