@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use release_tool::deploy::generator::{generate, GeneratorEnv, QUADLET_PATHS};
-use release_tool::deploy::manifest::{Manifest, Outcome};
+use release_tool::deploy::manifest::{sha256_hex, Manifest, Outcome, StackManifest};
 use release_tool::deploy::store::StateStore;
 
 const STACKS: usize = 200;
@@ -74,10 +74,24 @@ fn bench_generator() {
     let staged = store.staging_dir(1);
     let flat = t.path().join("flat");
     fs::create_dir_all(&flat).unwrap();
+    let mut stacks = BTreeMap::new();
     for i in 0..STACKS {
         let d = staged.join(format!("units/s{i:03}"));
         fs::create_dir_all(&d).unwrap();
+        // The generator renders what the manifest lists, checking each unit's hash.
+        let sm: &mut StackManifest =
+            stacks
+                .entry(format!("s{i:03}"))
+                .or_insert_with(|| StackManifest {
+                    hash: String::new(),
+                    inputs_hash: String::new(),
+                    units: BTreeMap::new(),
+                    containers: vec![],
+                    secrets: vec![],
+                    images: BTreeMap::new(),
+                });
         for (name, text) in stack_units(i) {
+            sm.units.insert(name.clone(), sha256_hex(text.as_bytes()));
             fs::write(d.join(&name), &text).unwrap();
             if !name.ends_with(".target") {
                 fs::write(flat.join(&name), &text).unwrap();
@@ -91,7 +105,7 @@ fn bench_generator() {
         outcome: Outcome::Deployed,
         parent: None,
         message: None,
-        stacks: BTreeMap::new(),
+        stacks,
     };
     store.write_manifest(&staged, &m).unwrap();
     store.commit_staged(1).unwrap();

@@ -1,13 +1,16 @@
 //! The generator against the real quadlet binary: it renders the current generation only, applies
 //! the user's Quadlet drop-ins, skips a stack quadlet rejects and keeps the others, and runs with an
-//! empty environment. Skipped (or failed with RELEASE_TOOL_REQUIRE_LAB=1) without quadlet.
+//! empty environment; `broken_state` breaks the state every way we know. Runs as root, not as the
+//! lab user (no lab lock needed). Skipped (or failed with RELEASE_TOOL_REQUIRE_LAB=1) without quadlet.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use serde_json::json;
+
 use release_tool::deploy::generator::{generate, GeneratorEnv, QUADLET_PATHS};
-use release_tool::deploy::manifest::{Manifest, Outcome};
+use release_tool::deploy::manifest::sha256_hex;
 use release_tool::deploy::store::StateStore;
 
 fn quadlet() -> Option<PathBuf> {
@@ -27,6 +30,28 @@ fn quadlet() -> Option<PathBuf> {
     found
 }
 
+/// Writes generation `id` holding `units` (stack, file, contents) with a manifest that records
+/// each unit's sha256, as a deploy does. JSON by hand: only the fields the generator reads matter.
+fn write_generation(store: &StateStore, id: u64, outcome: &str, units: &[(&str, &str, String)]) {
+    let dir = store.staging_dir(id);
+    fs::create_dir_all(dir.join("units")).unwrap();
+    let mut stacks = serde_json::Map::new();
+    for (stack, file, text) in units {
+        let d = dir.join("units").join(stack);
+        fs::create_dir_all(&d).unwrap();
+        fs::write(d.join(file), text).unwrap();
+        let entry = stacks.entry(stack.to_string()).or_insert_with(|| {
+            json!({"hash": "", "inputs_hash": "", "units": {}, "containers": [],
+                   "secrets": [], "images": {}})
+        });
+        entry["units"][*file] = json!(sha256_hex(text.as_bytes()));
+    }
+    let m = json!({"id": id, "git_rev": null, "created": 0, "outcome": outcome,
+                   "parent": null, "stacks": stacks});
+    fs::write(dir.join("manifest.json"), serde_json::to_vec(&m).unwrap()).unwrap();
+    store.commit_staged(id).unwrap();
+}
+
 /// A state dir whose current generation holds stacks `good` and `bad` (an unknown key).
 fn state_with_generation(root: &Path) -> StateStore {
     let store = StateStore::open(&root.join("state")).unwrap();
@@ -35,44 +60,31 @@ fn state_with_generation(root: &Path) -> StateStore {
         (1, "127.0.0.1:5000/lab/old:1"),
         (2, "127.0.0.1:5000/lab/busybox:1"),
     ] {
-        let dir = store.staging_dir(id);
-        let good = dir.join("units/good");
-        let bad = dir.join("units/bad");
-        fs::create_dir_all(&good).unwrap();
-        fs::create_dir_all(&bad).unwrap();
-        fs::write(
-            good.join("good-app.container"),
-            format!("[Unit]\nAfter=good-db.service\n[Container]\nImage={image}\n"),
-        )
-        .unwrap();
-        fs::write(good.join("good-data.volume"), "[Volume]\n").unwrap();
-        fs::write(
-            good.join("good.target"),
-            "[Unit]\nWants=good-app.service\n[Install]\nWantedBy=default.target\n",
-        )
-        .unwrap();
-        fs::write(
-            bad.join("bad-app.container"),
-            format!("[Container]\nImage={image}\nBogusKey=1\n"),
-        )
-        .unwrap();
-        fs::write(
-            bad.join("bad-side.container"),
-            format!("[Container]\nImage={image}\n"),
-        )
-        .unwrap();
-        fs::write(bad.join("bad.target"), "[Unit]\n").unwrap();
-        let m = Manifest {
-            id,
-            git_rev: None,
-            created: 0,
-            outcome: Outcome::Deployed,
-            parent: None,
-            message: None,
-            stacks: Default::default(),
-        };
-        store.write_manifest(&dir, &m).unwrap();
-        store.commit_staged(id).unwrap();
+        let units = [
+            (
+                "good",
+                "good-app.container",
+                format!("[Unit]\nAfter=good-db.service\n[Container]\nImage={image}\n"),
+            ),
+            ("good", "good-data.volume", "[Volume]\n".to_string()),
+            (
+                "good",
+                "good.target",
+                "[Unit]\nWants=good-app.service\n[Install]\nWantedBy=default.target\n".into(),
+            ),
+            (
+                "bad",
+                "bad-app.container",
+                format!("[Container]\nImage={image}\nBogusKey=1\n"),
+            ),
+            (
+                "bad",
+                "bad-side.container",
+                format!("[Container]\nImage={image}\n"),
+            ),
+            ("bad", "bad.target", "[Unit]\n".into()),
+        ];
+        write_generation(&store, id, "deployed", &units);
     }
     store.switch(Some(2)).unwrap();
     store
@@ -203,3 +215,6 @@ fn binary_runs_as_generator_with_an_empty_environment() {
     assert_eq!(r.status.code(), Some(8));
     assert!(String::from_utf8_lossy(&r.stderr).contains("quadlet not found"));
 }
+
+#[path = "deploy_generator/broken_state.rs"]
+mod broken_state;

@@ -1,9 +1,11 @@
 //! The systemd user generator role (systemd.generator(7)): `release-tool-generator normal [early
-//! late]`, or `release-tool generator DIR [DIR DIR]`. Writes only into the normal directory.
+//! late]`, or `release-tool generator DIR [DIR DIR]`. Writes only into the normal directory. Its
+//! stderr is where systemd sends a generator's messages (the journal); the rules are in
+//! systemd/README.md.
 
 use std::path::Path;
 
-use crate::deploy::generator::{generate, GeneratorEnv};
+use crate::deploy::generator::{generate, GeneratorEnv, GeneratorError};
 
 /// `dirs`: the generator's one or three output directories (normal, early, late).
 pub fn run(dirs: &[String]) -> u8 {
@@ -17,6 +19,12 @@ pub fn run(dirs: &[String]) -> u8 {
     let normal = Path::new(&dirs[0]);
     match generate(&GeneratorEnv::from_process(), normal) {
         Ok(report) => {
+            if let Some(n) = &report.notice {
+                eprintln!("release-tool-generator: {n}");
+            }
+            for d in &report.dropins_skipped {
+                eprintln!("release-tool-generator: Quadlet drop-in skipped: {d}");
+            }
             for (stack, why) in &report.stacks_skipped {
                 eprintln!("release-tool-generator: stack {stack} skipped: {why}");
             }
@@ -24,10 +32,9 @@ pub fn run(dirs: &[String]) -> u8 {
         }
         Err(e) => {
             eprintln!("release-tool-generator: {e}");
-            if e.contains("quadlet not found") {
-                super::exit::MISSING_TOOL
-            } else {
-                super::exit::FAILURE
+            match e {
+                GeneratorError::QuadletNotFound(_) => super::exit::MISSING_TOOL,
+                _ => super::exit::FAILURE,
             }
         }
     }

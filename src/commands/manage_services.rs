@@ -85,12 +85,19 @@ pub fn status(args: &Args) -> u8 {
         );
         return super::exit::FAILURE;
     };
-    let Some(gen) = store.current() else {
-        eprintln!(
-            "release-tool: no current generation in {}",
-            ctx.state_dir.display()
-        );
-        return super::exit::FAILURE;
+    let gen = match store.current_checked() {
+        Ok(Some(gen)) => gen,
+        Ok(None) => {
+            eprintln!(
+                "release-tool: no current generation in {}",
+                ctx.state_dir.display()
+            );
+            return super::exit::FAILURE;
+        }
+        Err(e) => {
+            eprintln!("release-tool: {e}");
+            return super::exit::FAILURE;
+        }
     };
     let m = match store.read_manifest(gen) {
         Ok(m) => m,

@@ -4,11 +4,13 @@
 //! `systemd`, `journal`) against the real things. See docs/deploy.md.
 
 pub mod cleanup;
+pub mod dropins;
 pub mod effects;
 pub mod exact;
 pub mod fsutil;
 pub mod generator;
 pub mod images;
+pub mod intact;
 pub mod journal;
 pub mod lock;
 pub mod manifest;

@@ -30,6 +30,12 @@ pub enum StoreError {
     },
     #[error("generation {0} does not exist")]
     NoSuchGeneration(u64),
+    /// `current` exists but names no generation: never read as "no generation yet".
+    #[error(
+        "{path}: {reason}; it should be a link to generations/N: point it at an intact \
+         generation (`ln -sfn generations/N {path}`, see `release-tool history`) or remove it"
+    )]
+    BrokenCurrent { path: PathBuf, reason: String },
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
@@ -63,11 +69,15 @@ pub struct StateStore {
 }
 
 impl StateStore {
-    /// Opens (creating) the store. The root is made absolute: units name paths inside it.
+    /// Opens (creating) the store for a deploy, rollback or restart. The root is made absolute:
+    /// units name paths inside it. A broken `current` is an error naming it: what runs is then
+    /// unknown, so nothing may be switched until someone looks.
     pub fn open(root: &Path) -> Result<StateStore, StoreError> {
         fs::create_dir_all(root.join("generations")).map_err(io_err(root))?;
         let root = fs::canonicalize(root).map_err(io_err(root))?;
-        Ok(StateStore { root })
+        let store = StateStore { root };
+        store.current_checked()?;
+        Ok(store)
     }
 
     /// Opens an existing store without creating anything (the generator, `status`).
@@ -112,11 +122,56 @@ impl StateStore {
         self.root.join("generations").join(format!(".tmp-{id}"))
     }
 
-    /// The current generation, if `current` points at one that exists.
+    /// The current generation, None when `current` is absent or broken. `open` has refused a
+    /// broken one; elsewhere use `current_checked` where the difference matters.
     pub fn current(&self) -> Option<u64> {
-        let target = fs::read_link(self.current_link()).ok()?;
-        let id: u64 = target.file_name()?.to_str()?.parse().ok()?;
-        self.generation_dir(id).is_dir().then_some(id)
+        self.current_checked().ok().flatten()
+    }
+
+    /// The current generation: Ok(None) when there is no `current` link, an error naming it when
+    /// it is something else than a link to an existing `generations/N` (a file, a loop, a link
+    /// to nothing or elsewhere).
+    pub fn current_checked(&self) -> Result<Option<u64>, StoreError> {
+        let link = self.current_link();
+        let broken = |reason: String| StoreError::BrokenCurrent {
+            path: link.clone(),
+            reason,
+        };
+        let meta = match fs::symlink_metadata(&link) {
+            Ok(m) => m,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_err(&link)(e)),
+        };
+        if !meta.file_type().is_symlink() {
+            let what = if meta.is_dir() {
+                "a directory"
+            } else {
+                "a file"
+            };
+            return Err(broken(format!("is {what}, not a symbolic link")));
+        }
+        let target = fs::read_link(&link).map_err(io_err(&link))?;
+        let absolute = self.root.join(&target);
+        let id = (absolute.parent() == Some(&self.root.join("generations")))
+            .then(|| absolute.file_name()?.to_str()?.parse::<u64>().ok())
+            .flatten();
+        let Some(id) = id else {
+            let looped = fs::metadata(&link)
+                .err()
+                .and_then(|e| e.raw_os_error())
+                .is_some_and(|e| e == libc::ELOOP);
+            return Err(broken(if looped {
+                format!("is a symbolic link loop (-> {})", target.display())
+            } else {
+                format!("points at {}, not at a generation", target.display())
+            }));
+        };
+        if !self.generation_dir(id).is_dir() {
+            return Err(broken(format!(
+                "points at generation {id}, which does not exist"
+            )));
+        }
+        Ok(Some(id))
     }
 
     /// All complete generations, oldest first.
@@ -356,6 +411,45 @@ mod tests {
         // A stray temp symlink from a crash in switch_symlink does not disturb `current`.
         std::os::unix::fs::symlink("generations/9", t.path().join(".current.tmp-1")).unwrap();
         assert_eq!(s.current(), Some(1));
+    }
+
+    #[test]
+    fn a_broken_current_is_an_error_naming_it() {
+        let t = tempfile::tempdir().unwrap();
+        let s = StateStore::open(t.path()).unwrap();
+        make_gen(&s, 1);
+        let link = s.current_link();
+        type Make = fn(&Path);
+        let cases: [(&str, Make); 5] = [
+            ("is a file", |l| fs::write(l, "generations/1").unwrap()),
+            ("is a directory", |l| fs::create_dir(l).unwrap()),
+            ("symbolic link loop", |l| {
+                std::os::unix::fs::symlink("current", l).unwrap()
+            }),
+            ("generation 7, which does not exist", |l| {
+                std::os::unix::fs::symlink("generations/7", l).unwrap()
+            }),
+            ("points at /etc, not at a generation", |l| {
+                std::os::unix::fs::symlink("/etc", l).unwrap()
+            }),
+        ];
+        for (want, make) in cases {
+            let _ = fs::remove_file(&link);
+            let _ = fs::remove_dir(&link);
+            make(&link);
+            let e = s.current_checked().unwrap_err().to_string();
+            assert!(
+                e.contains(want) && e.contains(&*link.to_string_lossy()),
+                "{e}"
+            );
+            assert_eq!(s.current(), None);
+            let e = StateStore::open(t.path()).unwrap_err().to_string();
+            assert!(e.contains(want), "deploy and rollback refuse it: {e}");
+        }
+        fs::remove_file(&link).unwrap();
+        assert_eq!(s.current_checked().unwrap(), None, "no link: no generation");
+        s.switch(Some(1)).unwrap();
+        assert_eq!(s.current_checked().unwrap(), Some(1));
     }
 
     #[test]
