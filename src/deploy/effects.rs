@@ -14,10 +14,28 @@ pub trait ContainerEngine: Sync {
     fn image_digest(&self, image: &str) -> Result<String, String>;
     /// Creates (or replaces) a file-based secret.
     fn create_secret(&self, name: &str, file: &Path) -> Result<(), String>;
-    /// Runs the container's healthcheck once: Ok(true) when it passed.
-    fn healthcheck(&self, container: &str) -> Result<bool, String>;
+    /// Runs the container's healthcheck once, giving up after `timeout`: Ok(true) when it passed.
+    fn healthcheck(&self, container: &str, timeout: Duration) -> Result<bool, String>;
     /// The container's state as `podman inspect` has it, None when there is no such container.
     fn inspect(&self, container: &str) -> Option<ContainerState>;
+
+    // The health gate's cleanup and `status` (issues 10 and 11).
+    /// Stops (with the container's own stop signal and timeout) and removes a container; a
+    /// container that does not exist is not an error.
+    fn remove(&self, container: &str) -> Result<(), String>;
+    /// Every container of this user that a systemd unit runs (Podman labels those with
+    /// `PODMAN_SYSTEMD_UNIT`), with its state.
+    fn list_unit_containers(&self) -> Result<Vec<ListedContainer>, String>;
+}
+
+/// One container of `podman ps -a`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListedContainer {
+    pub name: String,
+    /// Its `PODMAN_SYSTEMD_UNIT` label: the unit that started it.
+    pub unit: String,
+    /// `podman ps`'s status text (`Up 3 minutes (unhealthy)`, `Exited (137) …`).
+    pub status: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -39,6 +57,9 @@ pub struct UnitState {
     pub result: String,
     /// Changes on every start: how a deploy tells a unit was restarted by propagation.
     pub invocation_id: String,
+    /// Automatic restarts (`Restart=`) systemd made: how a restart loop shows while the unit is
+    /// never `failed`.
+    pub n_restarts: u64,
 }
 
 impl UnitState {
@@ -50,18 +71,25 @@ impl UnitState {
             sub_state: get("SubState"),
             result: get("Result"),
             invocation_id: get("InvocationID"),
+            n_restarts: get("NRestarts").parse().unwrap_or(0),
         }
     }
 }
 
-/// What `systemctl --user` does for a deploy.
+/// What `systemctl --user` does for a deploy. `restart`, `start` and `stop` only queue the jobs
+/// (`--no-block`, one job transaction: systemd runs independent ones in parallel): a unit's own
+/// start or stop may take far longer than the deploy's timeout, so the deploy polls `show`
+/// against its own deadline instead of waiting on the job.
 pub trait ServiceManager: Sync {
     fn daemon_reload(&self) -> Result<(), String>;
-    /// Restarts the units together (one job transaction: systemd runs independent ones in parallel).
     fn restart(&self, units: &[String]) -> Result<(), String>;
     fn start(&self, units: &[String]) -> Result<(), String>;
     fn stop(&self, units: &[String]) -> Result<(), String>;
     fn show(&self, unit: &str) -> Result<UnitState, String>;
+
+    // The health gate's cleanup (issues 10 and 11).
+    /// Forgets the `failed` state of the units (`reset-failed`).
+    fn reset_failed(&self, units: &[String]) -> Result<(), String>;
 }
 
 /// Time, so waits and backoffs are instant in tests.

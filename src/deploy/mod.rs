@@ -5,6 +5,7 @@
 
 pub mod effects;
 pub mod fsutil;
+pub mod gate;
 pub mod generator;
 pub mod journal;
 pub mod lock;
@@ -24,3 +25,5 @@ pub mod transaction;
 pub mod fake;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_health;

@@ -150,6 +150,9 @@ fn write_service(o: &mut Out, s: &ServiceSection) -> Result<(), WriteError> {
         && s.restart.is_none()
         && s.restart_sec.is_none()
         && s.timeout_start_sec.is_none()
+        && s.timeout_stop_sec.is_none()
+        && s.success_exit_status.is_none()
+        && s.restart_force_exit_status.is_none()
         && s.exec_start_post.is_empty();
     if empty {
         return Ok(());
@@ -163,6 +166,9 @@ fn write_service(o: &mut Out, s: &ServiceSection) -> Result<(), WriteError> {
     o.raw_opt("Restart", &s.restart, sp)?;
     o.raw_opt("RestartSec", &s.restart_sec, sp)?;
     o.raw_opt("TimeoutStartSec", &s.timeout_start_sec, sp)?;
+    o.raw_opt("TimeoutStopSec", &s.timeout_stop_sec, sp)?;
+    o.raw_opt("SuccessExitStatus", &s.success_exit_status, sp)?;
+    o.raw_opt("RestartForceExitStatus", &s.restart_force_exit_status, sp)?;
     for argv in &s.exec_start_post {
         o.words("ExecStartPost", argv, Context::Exec)?;
     }
