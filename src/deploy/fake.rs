@@ -134,6 +134,8 @@ pub struct FakeSystemd {
     /// Units that behave as scripted after their next (re)start (once: the start after that is
     /// a plain one again).
     pub script: Mutex<BTreeMap<String, Behaviour>>,
+    /// Units that, once seen up, are restarted by "systemd" on the next look (a crash).
+    pub crash_after_up: Mutex<BTreeSet<String>>,
     /// The scripts of the units' current invocations.
     running: Mutex<BTreeMap<String, Behaviour>>,
     states: Mutex<BTreeMap<String, UnitState>>,
@@ -209,6 +211,9 @@ impl FakeSystemd {
         match b {
             Behaviour::Hangs => {}
             Behaviour::SlowStart(k) if *n > k => {
+                if st.active_state == "active" && self.crash_after_up.lock().unwrap().remove(unit) {
+                    st.n_restarts += 1;
+                }
                 st.active_state = "active".into();
                 st.sub_state = "running".into();
             }

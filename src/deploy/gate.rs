@@ -21,6 +21,10 @@ use super::manifest::ContainerManifest;
 pub const POLL: Duration = Duration::from_secs(1);
 /// How often a wait says what it waits for.
 pub const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+/// How long a restarted unit must stay up (not restarted by systemd, not failed, not exited) before
+/// the deploy counts it: a container that crashes a few seconds after it started would otherwise
+/// pass the gate and loop behind it.
+pub const SETTLE: Duration = Duration::from_secs(5);
 /// The longest one `podman healthcheck run` may take (the remaining time bounds it too).
 const CHECK_MAX: Duration = Duration::from_secs(30);
 
@@ -46,7 +50,8 @@ pub struct Watch<'a> {
     pub min_restarts: u64,
     /// Whether its container has a healthcheck, once known.
     has_health: Option<bool>,
-    up: bool,
+    /// When it was found up (the clock's time).
+    up_at: Option<Duration>,
 }
 
 impl<'a> Watch<'a> {
@@ -64,8 +69,62 @@ impl<'a> Watch<'a> {
             stale_invocation: stale_invocation.filter(|i| !i.is_empty()),
             min_restarts: restarts_before,
             has_health: None,
-            up: false,
+            up_at: None,
         }
+    }
+}
+
+/// Whether a unit found up is still up, by its state alone: Some(why) when it failed, exited, or
+/// systemd restarted it since.
+fn still_up(fx: &Effects, w: &mut Watch) -> Option<String> {
+    let st = fx.systemd.show(w.unit).ok()?;
+    let unit = w.unit;
+    let state = format!("{}/{}", st.active_state, st.sub_state);
+    let oneshot = w.container.is_some_and(|c| c.oneshot);
+    w.min_restarts = w.min_restarts.min(st.n_restarts);
+    let restarts = st.n_restarts - w.min_restarts;
+    if st.active_state == "failed" {
+        Some(format!(
+            "{unit} failed after it started ({state}, result {})",
+            st.result
+        ))
+    } else if oneshot {
+        None
+    } else if st.sub_state == "auto-restart" || restarts > 0 {
+        Some(format!(
+            "{unit} keeps restarting ({state}, {restarts} automatic restart(s) since the deploy \
+             started it, last result {})",
+            st.result
+        ))
+    } else if st.active_state != "active" {
+        Some(format!(
+            "{unit} did not stay up ({state}, result {})",
+            st.result
+        ))
+    } else {
+        None
+    }
+}
+
+/// Waits until every unit of `watches` has been up for `SETTLE` (at most `timeout`); Err when
+/// one went down meanwhile.
+pub fn settle(fx: &Effects, watches: &mut [Watch], timeout: Duration) -> Result<(), String> {
+    let start = fx.clock.elapsed();
+    let settle = SETTLE.min(timeout);
+    loop {
+        for w in watches.iter_mut() {
+            if let Some(e) = still_up(fx, w) {
+                fx.report.error(&[("STACK", w.stack), ("UNIT", w.unit)], &e);
+                return Err(e);
+            }
+        }
+        let now = fx.clock.elapsed();
+        let last_up = watches.iter().filter_map(|w| w.up_at).max().unwrap_or(now);
+        let until = last_up.min(start) + settle;
+        if now >= until {
+            return Ok(());
+        }
+        fx.clock.sleep(POLL.min(until - now));
     }
 }
 
@@ -163,11 +222,11 @@ pub fn wait_all(
     loop {
         let remaining = deadline.saturating_sub(fx.clock.elapsed());
         let mut waiting = Vec::new();
-        for w in watches.iter_mut().filter(|w| !w.up) {
+        for w in watches.iter_mut().filter(|w| w.up_at.is_none()) {
             let fields = [("STACK", w.stack), ("UNIT", w.unit)];
             match look(fx, w, remaining) {
                 Look::Up => {
-                    w.up = true;
+                    w.up_at = Some(fx.clock.elapsed());
                     fx.report.info(&fields, &format!("{} is up", w.unit));
                 }
                 Look::Failed(e) => {

@@ -1,13 +1,14 @@
 //! Ordered restarts: level by level, the restart jobs of a level queued together (`--no-block`:
 //! systemd starts independent units in parallel, and no unit job can hold the deploy longer than
-//! its timeout), then the health gate (`gate`) until every unit of the level is up. And the
+//! its timeout), then the health gate (`gate`) until every unit of the level is up; at the end,
+//! every restarted unit must stay up a few seconds (`gate::SETTLE`). And the
 //! stops: queued too, the containers removed, the `failed` states forgotten.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::effects::{Effects, UnitState};
-use super::gate::{wait_all, Watch, POLL};
+use super::gate::{settle, wait_all, Watch, POLL, SETTLE};
 use super::manifest::{ContainerManifest, Manifest};
 
 /// Container facts by unit, from a manifest.
@@ -37,6 +38,7 @@ pub fn restart_levels(
         .flatten()
         .map(|u| (u.clone(), fx.systemd.show(u).unwrap_or_default()))
         .collect();
+    let mut all = Vec::new();
     for (i, level) in levels.iter().enumerate() {
         let label = format!("level {}/{}", i + 1, levels.len());
         let mut watches = Vec::new();
@@ -76,12 +78,19 @@ pub fn restart_levels(
                 .info(&[("STACK", stack), ("UNIT", u)], &format!("restarting {u}"));
         }
         if !todo.is_empty() {
-            fx.systemd.restart(&todo).map_err(|e| {
-                fx.report.error(&[], &e);
-                e
-            })?;
+            fx.systemd
+                .restart(&todo)
+                .inspect_err(|e| fx.report.error(&[], e))?;
         }
         wait_all(fx, &label, &mut watches, timeout)?;
+        all.extend(watches);
+    }
+    if !all.is_empty() {
+        fx.report.status(&format!(
+            "checking that the restarted units stay up ({}s)",
+            SETTLE.min(timeout).as_secs()
+        ));
+        settle(fx, &mut all, timeout)?;
     }
     Ok(())
 }

@@ -126,6 +126,15 @@ impl World {
         }
     }
 
+    pub(super) fn fx(&self) -> Effects<'_> {
+        Effects {
+            podman: &self.podman,
+            systemd: &self.systemd,
+            clock: &self.clock,
+            report: &self.report,
+        }
+    }
+
     pub(super) fn deploy(
         &self,
         stacks: Result<Vec<RenderedStack>, Vec<StackError>>,

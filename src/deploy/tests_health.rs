@@ -5,8 +5,9 @@
 
 use std::time::Duration;
 
-use super::effects::{Effects, ListedContainer};
+use super::effects::ListedContainer;
 use super::fake::Behaviour;
+use super::gate::SETTLE;
 use super::prepare::DeployResult;
 use super::restart::restart_levels;
 use super::tests::{stack, World};
@@ -42,7 +43,6 @@ fn a_container_nothing_waits_on_is_gated_by_its_image_healthcheck() {
 fn a_restart_loop_fails_the_gate_at_once_though_systemd_never_says_failed() {
     let w = World::new();
     w.deploy(Ok(vec![stack("a", "1")]));
-    let t0 = w.clock.slept();
     w.systemd
         .script
         .lock()
@@ -55,11 +55,40 @@ fn a_restart_loop_fails_the_gate_at_once_though_systemd_never_says_failed() {
         "{e}"
     );
     // Detected on sight, not at the timeout.
+    w.systemd
+        .script
+        .lock()
+        .unwrap()
+        .insert("a-api.service".into(), Behaviour::Loops);
+    let m = w.store.read_manifest(1).unwrap();
+    let t0 = w.clock.slept();
+    let e = restart_levels(&w.fx(), &m, &[vec!["a-api.service".into()]], TIMEOUT).unwrap_err();
+    assert!(e.contains("keeps restarting"), "{e}");
     assert!(
         w.clock.slept() - t0 < Duration::from_secs(3),
         "{:?}",
         w.clock.slept() - t0
     );
+}
+
+#[test]
+fn a_unit_that_goes_down_after_it_was_up_fails_the_settle() {
+    let w = World::new();
+    w.deploy(Ok(vec![stack("a", "1")]));
+    // Up at once, then restarted by systemd (a container that crashes after a few seconds).
+    w.systemd
+        .script
+        .lock()
+        .unwrap()
+        .insert("a-front.service".into(), Behaviour::SlowStart(0));
+    w.systemd
+        .crash_after_up
+        .lock()
+        .unwrap()
+        .insert("a-front.service".into());
+    let r = w.deploy(Ok(vec![stack("a", "2")]));
+    let e = rolled_back(&r);
+    assert!(e.contains("a-front.service keeps restarting"), "{e}");
 }
 
 #[test]
@@ -82,9 +111,10 @@ fn a_start_that_never_completes_ends_at_the_timeout_with_progress_and_a_final_st
             && e.contains("container systemd-a-api"),
         "{e}"
     );
+    // The timeout, then the rollback (whose old units must stay up a few seconds).
     let waited = w.clock.slept() - t0;
     assert!(
-        waited >= TIMEOUT && waited <= TIMEOUT + Duration::from_secs(2),
+        waited >= TIMEOUT && waited <= TIMEOUT + SETTLE + Duration::from_secs(2),
         "{waited:?}"
     );
     // A line every few seconds: which unit, which check, how long is left.
@@ -180,12 +210,7 @@ fn a_rollback_leaves_nothing_of_the_failed_generation() {
         !removed.iter().any(|c| c.starts_with("systemd-a-")),
         "{removed:?}"
     );
-    let fx = Effects {
-        podman: &w.podman,
-        systemd: &w.systemd,
-        clock: &w.clock,
-        report: &w.report,
-    };
+    let fx = w.fx();
     for u in ["b-api.service", "b-front.service"] {
         assert_ne!(fx.systemd.show(u).unwrap().active_state, "failed", "{u}");
     }
@@ -207,12 +232,7 @@ fn a_stuck_stop_is_bounded_and_its_containers_removed() {
         .lock()
         .unwrap()
         .insert("b-api.service".into(), Behaviour::Hangs);
-    let fx = Effects {
-        podman: &w.podman,
-        systemd: &w.systemd,
-        clock: &w.clock,
-        report: &w.report,
-    };
+    let fx = w.fx();
     fx.systemd.restart(&["b-api.service".into()]).unwrap();
     assert_eq!(
         w.deploy(Ok(vec![stack("a", "1")])),
@@ -232,15 +252,12 @@ fn a_long_wait_says_every_few_seconds_what_it_waits_for() {
         .lock()
         .unwrap()
         .insert("a-api.service".into(), Behaviour::Hangs);
-    let fx = Effects {
-        podman: &w.podman,
-        systemd: &w.systemd,
-        clock: &w.clock,
-        report: &w.report,
-    };
     let levels = vec![vec!["a-api.service".to_string()]];
-    let e = restart_levels(&fx, &m, &levels, Duration::from_secs(30)).unwrap_err();
+    let t0 = w.clock.slept();
+    let e = restart_levels(&w.fx(), &m, &levels, Duration::from_secs(30)).unwrap_err();
     assert!(e.contains("within the timeout (30s)"), "{e}");
+    // The gate gives up at its deadline, not later.
+    assert_eq!(w.clock.slept() - t0, Duration::from_secs(30));
     let left: Vec<String> = w
         .report
         .messages()
