@@ -121,6 +121,37 @@ mod tests {
     }
 
     #[test]
+    fn jobs_are_only_queued() {
+        use std::os::unix::fs::PermissionsExt;
+        let t = tempfile::tempdir().unwrap();
+        let log = t.path().join("calls");
+        let bin = t.path().join("systemctl");
+        std::fs::write(
+            &bin,
+            format!("#!/bin/sh\necho \"$*\" >> {}\n", log.display()),
+        )
+        .unwrap();
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let s = SystemctlUser {
+            bin,
+            ..Default::default()
+        };
+        let units = vec!["a.service".to_string(), "b.service".to_string()];
+        s.restart(&units).unwrap();
+        s.start(&units).unwrap();
+        s.stop(&units).unwrap();
+        s.reset_failed(&units).unwrap();
+        let calls = std::fs::read_to_string(&log).unwrap();
+        assert_eq!(
+            calls,
+            "--user restart --no-block a.service b.service\n\
+             --user start --no-block a.service b.service\n\
+             --user stop --no-block a.service b.service\n\
+             --user reset-failed a.service b.service\n"
+        );
+    }
+
+    #[test]
     fn show_output_parses() {
         let s = UnitState::from_properties(&parse_show(
             "LoadState=loaded\nActiveState=activating\nSubState=auto-restart\nResult=exit-code\nInvocationID=ab\nNRestarts=3\n",
