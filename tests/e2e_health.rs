@@ -230,3 +230,19 @@ fn h04_a_restart_loop_is_a_failure() {
     assert_nothing_left(&lab, "h04");
     lab.reset();
 }
+
+#[test]
+fn h05_a_container_stopped_on_purpose_leaves_no_failed_unit() {
+    let Some((lab, _repo)) = setup("h05") else {
+        return;
+    };
+    // The worker's stop signal is SIGKILL (exit 137); the frontend's httpd ignores SIGTERM and is
+    // killed after its 2 s grace period (137 too).
+    for u in ["worker-worker.service", "web-frontend.service"] {
+        let o = lab.systemctl(&["stop", u]);
+        assert!(o.status.success(), "{}", text(&o));
+        assert_eq!(lab.unit_property(u, "ActiveState"), "inactive", "{u}");
+        assert_eq!(lab.unit_property(u, "Result"), "success", "{u}");
+    }
+    lab.reset();
+}
