@@ -111,11 +111,16 @@ pub fn stop_units(
     }
     fx.report.status(&format!("stopping {}", units.join(" ")));
     fx.systemd.stop(units)?;
-    for c in containers {
-        if let Err(e) = fx.podman.remove(c) {
-            fx.report.warn(&[], &format!("removing container {c}: {e}"));
+    // In parallel: each may take its whole stop grace period.
+    std::thread::scope(|scope| {
+        for c in containers {
+            scope.spawn(move || {
+                if let Err(e) = fx.podman.remove(c) {
+                    fx.report.warn(&[], &format!("removing container {c}: {e}"));
+                }
+            });
         }
-    }
+    });
     let deadline = fx.clock.elapsed() + timeout;
     loop {
         let busy: Vec<&String> = units
