@@ -88,7 +88,7 @@ fn must_accept(class: Class, check: Check, must: Must, h: &str) -> bool {
         Check::Positional | Check::NoLeadingDash => !h.starts_with('-'),
         Check::NotKeyword => !h.starts_with('-') && h != "unit",
         Check::Csv => !h.contains(['"', '\n', '\r']),
-        Check::PortRange | Check::Timespan | Check::OneOf(_) => false,
+        Check::PortRange | Check::Timespan | Check::ExitCodes | Check::OneOf(_) => false,
     };
     by_check
         && match class {

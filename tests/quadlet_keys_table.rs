@@ -35,6 +35,9 @@ fn sections() -> (UnitSection, ServiceSection, InstallSection) {
             restart: Some(s("no")),
             restart_sec: Some(s("5")),
             timeout_start_sec: Some(s("90")),
+            timeout_stop_sec: Some(s("40")),
+            success_exit_status: Some(s("137 143")),
+            restart_force_exit_status: Some(s("137 143")),
             exec_start_post: vec![vec![s("/bin/true")]],
         },
         InstallSection {

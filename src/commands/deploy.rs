@@ -95,6 +95,8 @@ pub fn run(args: &Args) -> u8 {
             fx.report.status(&summary);
         } else {
             fx.report.error(&[], &summary);
+            // STATUS= says how the deploy ended, not the last step it took.
+            fx.report.notify_status(&summary);
         }
         if code != super::exit::OK || git_revision(&ctx.repo) == rev {
             return code;

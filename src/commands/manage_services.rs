@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 
 use crate::cli::Args;
 use crate::commands::context::Context;
-use crate::deploy::effects::{ContainerEngine, ServiceManager};
+use crate::deploy::effects::{ContainerEngine, ListedContainer, ServiceManager};
+use crate::deploy::manifest::Manifest;
 use crate::deploy::planner::levels;
 use crate::deploy::podman::PodmanCli;
 use crate::deploy::restart::{containers_by_unit, restart_levels};
@@ -126,7 +127,7 @@ pub fn status(args: &Args) -> u8 {
                 "container_name": c.container_name,
                 "active_state": unit.active_state,
                 "sub_state": unit.sub_state,
-                "health": if c.healthcheck { if st.health.is_empty() { "unknown".to_string() } else { st.health.clone() } } else { "-".to_string() },
+                "health": health(c.healthcheck, &st.health),
                 "container_id": st.id.get(..12).unwrap_or(&st.id),
                 "started_at": st.started_at,
                 "image": image,
@@ -134,6 +135,32 @@ pub fn status(args: &Args) -> u8 {
                 "generation": gen,
             }));
         }
+    }
+    // Containers of ours (a unit of some kept generation started them) that no unit of the
+    // current generation runs: what a failed or interrupted switch may have left.
+    let known: Vec<Manifest> = store
+        .list()
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|id| store.read_manifest(id).ok())
+        .collect();
+    let listed = podman.list_unit_containers().unwrap_or_else(|e| {
+        eprintln!("release-tool: warning: {e}");
+        Vec::new()
+    });
+    let stray = strays(&m, &known, &listed);
+    for c in &stray {
+        if only.is_some_and(|o| !o.iter().any(|s| c.unit.starts_with(&format!("{s}-")))) {
+            continue;
+        }
+        rows.push(serde_json::json!({
+            "stack": "",
+            "container": "",
+            "unit": c.unit,
+            "container_name": c.name,
+            "stray": true,
+            "status": c.status,
+        }));
     }
     if args.format.as_deref() == Some("json") {
         println!(
@@ -154,7 +181,7 @@ pub fn status(args: &Args) -> u8 {
         "STACK", "CONTAINER", "STATE", "HEALTH", "ID", "IMAGE"
     );
     let s = |v: &serde_json::Value, k: &str| v[k].as_str().unwrap_or("").to_string();
-    for r in &rows {
+    for r in rows.iter().filter(|r| r["stray"] != true) {
         let digest = s(r, "digest");
         println!(
             "{:<12} {:<14} {:<20} {:<10} {:<14} {:<24} {}",
@@ -167,5 +194,128 @@ pub fn status(args: &Args) -> u8 {
             digest.get(..19).unwrap_or(&digest)
         );
     }
+    let strays: Vec<_> = rows.iter().filter(|r| r["stray"] == true).collect();
+    if !strays.is_empty() {
+        println!("containers of ours that no unit of generation {gen} runs:");
+        for r in strays {
+            println!(
+                "  {:<24} unit {:<28} {}",
+                s(r, "container_name"),
+                s(r, "unit"),
+                s(r, "status")
+            );
+        }
+    }
     super::exit::OK
+}
+
+/// What `status` shows as a container's health: Podman's word when it has one, "unknown" for a
+/// gated container Podman has no word for yet ("unknown"), `-` without a healthcheck.
+fn health(gated: bool, podman_health: &str) -> String {
+    match podman_health {
+        "" if gated => "unknown".into(),
+        "" => "-".into(),
+        h => h.into(),
+    }
+}
+
+/// The containers in `listed` that a unit of ours started (a unit or a container name of any
+/// `known` generation) and that no unit of `current` runs.
+fn strays(
+    current: &Manifest,
+    known: &[Manifest],
+    listed: &[ListedContainer],
+) -> Vec<ListedContainer> {
+    let units = |m: &Manifest| -> Vec<(String, String)> {
+        containers_by_unit(m)
+            .into_iter()
+            .map(|(u, (_, c))| (u, c.container_name))
+            .collect()
+    };
+    let now = units(current);
+    let ours: BTreeSet<String> = known
+        .iter()
+        .chain(std::iter::once(current))
+        .flat_map(|m| units(m).into_iter().flat_map(|(u, n)| [u, n]))
+        .collect();
+    listed
+        .iter()
+        .filter(|c| ours.contains(&c.unit) || ours.contains(&c.name))
+        .filter(|c| !now.iter().any(|(_, n)| *n == c.name))
+        .cloned()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deploy::manifest::{ContainerManifest, Outcome, StackManifest};
+
+    fn manifest(containers: &[(&str, &str)]) -> Manifest {
+        let stack = StackManifest {
+            hash: String::new(),
+            inputs_hash: String::new(),
+            units: Default::default(),
+            containers: containers
+                .iter()
+                .map(|(unit, name)| ContainerManifest {
+                    service: String::new(),
+                    unit: unit.to_string(),
+                    container_name: name.to_string(),
+                    image: None,
+                    after: vec![],
+                    healthcheck: false,
+                    oneshot: false,
+                })
+                .collect(),
+            secrets: vec![],
+            images: Default::default(),
+        };
+        Manifest {
+            id: 1,
+            git_rev: None,
+            created: 0,
+            outcome: Outcome::Deployed,
+            parent: None,
+            message: None,
+            stacks: [("web".to_string(), stack)].into(),
+        }
+    }
+
+    fn listed(name: &str, unit: &str) -> ListedContainer {
+        ListedContainer {
+            name: name.into(),
+            unit: unit.into(),
+            status: "Up 3 minutes (unhealthy)".into(),
+        }
+    }
+
+    #[test]
+    fn containers_of_ours_no_current_unit_runs_are_listed() {
+        let current = manifest(&[("web-api.service", "web-api-1")]);
+        let failed = manifest(&[
+            ("web-api.service", "web-api-2"),
+            ("web-new.service", "web-new-1"),
+        ]);
+        let l = vec![
+            listed("web-api-1", "web-api.service"),
+            // The failed generation's: renamed, and a unit that is gone.
+            listed("web-api-2", "web-api.service"),
+            listed("web-new-1", "web-new.service"),
+            // Not ours.
+            listed("other", "other.service"),
+        ];
+        let s: Vec<String> = strays(&current, &[failed], &l)
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        assert_eq!(s, ["web-api-2", "web-new-1"]);
+    }
+
+    #[test]
+    fn health_is_podmans_word() {
+        assert_eq!(health(false, "unhealthy"), "unhealthy");
+        assert_eq!(health(true, ""), "unknown");
+        assert_eq!(health(false, ""), "-");
+    }
 }

@@ -14,13 +14,14 @@ pub trait ContainerEngine: Sync {
     fn image_digest(&self, image: &str) -> Result<String, String>;
     /// Creates (or replaces) a file-based secret.
     fn create_secret(&self, name: &str, file: &Path) -> Result<(), String>;
-    /// Runs the container's healthcheck once: Ok(true) when it passed.
-    fn healthcheck(&self, container: &str) -> Result<bool, String>;
+    /// Runs the container's healthcheck once, giving up after `timeout`: Ok(true) when it passed.
+    fn healthcheck(&self, container: &str, timeout: Duration) -> Result<bool, String>;
     /// The container's state as `podman inspect` has it, None when there is no such container.
     fn inspect(&self, container: &str) -> Option<ContainerState>;
     /// Names of every container (running or not) carrying the label `key=value`.
     fn containers_with_label(&self, key: &str, value: &str) -> Result<Vec<String>, String>;
-    /// Removes a container, stopping it first; one that does not exist is not an error.
+    /// Stops (with the container's own stop signal and timeout) and removes a container; a
+    /// container that does not exist is not an error.
     fn remove_container(&self, name: &str) -> Result<(), String>;
     /// Removes a network; one that does not exist is not an error.
     fn remove_network(&self, name: &str) -> Result<(), String>;
@@ -28,6 +29,21 @@ pub trait ContainerEngine: Sync {
     fn remove_secret(&self, name: &str) -> Result<(), String>;
     /// Removes a volume and its data; one that does not exist is not an error.
     fn remove_volume(&self, name: &str) -> Result<(), String>;
+
+    // The health gate's cleanup and `status` (issues 10 and 11).
+    /// Every container of this user that a systemd unit runs (Podman labels those with
+    /// `PODMAN_SYSTEMD_UNIT`), with its state.
+    fn list_unit_containers(&self) -> Result<Vec<ListedContainer>, String>;
+}
+
+/// One container of `podman ps -a`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListedContainer {
+    pub name: String,
+    /// Its `PODMAN_SYSTEMD_UNIT` label: the unit that started it.
+    pub unit: String,
+    /// `podman ps`'s status text (`Up 3 minutes (unhealthy)`, `Exited (137) …`).
+    pub status: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -49,6 +65,9 @@ pub struct UnitState {
     pub result: String,
     /// Changes on every start: how a deploy tells a unit was restarted by propagation.
     pub invocation_id: String,
+    /// Automatic restarts (`Restart=`) systemd made: how a restart loop shows while the unit is
+    /// never `failed`.
+    pub n_restarts: u64,
 }
 
 impl UnitState {
@@ -60,14 +79,17 @@ impl UnitState {
             sub_state: get("SubState"),
             result: get("Result"),
             invocation_id: get("InvocationID"),
+            n_restarts: get("NRestarts").parse().unwrap_or(0),
         }
     }
 }
 
-/// What `systemctl --user` does for a deploy.
+/// What `systemctl --user` does for a deploy. `restart`, `start` and `stop` only queue the jobs
+/// (`--no-block`, one job transaction: systemd runs independent ones in parallel): a unit's own
+/// start or stop may take far longer than the deploy's timeout, so the deploy polls `show`
+/// against its own deadline instead of waiting on the job.
 pub trait ServiceManager: Sync {
     fn daemon_reload(&self) -> Result<(), String>;
-    /// Restarts the units together (one job transaction: systemd runs independent ones in parallel).
     fn restart(&self, units: &[String]) -> Result<(), String>;
     fn start(&self, units: &[String]) -> Result<(), String>;
     fn stop(&self, units: &[String]) -> Result<(), String>;

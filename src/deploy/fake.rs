@@ -5,7 +5,9 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::effects::{Clock, ContainerEngine, ContainerState, ServiceManager, UnitState};
+use super::effects::{
+    Clock, ContainerEngine, ContainerState, ListedContainer, ServiceManager, UnitState,
+};
 
 #[derive(Default)]
 pub struct FakePodman {
@@ -22,6 +24,12 @@ pub struct FakePodman {
     pub removed: Mutex<Vec<String>>,
     /// label value of `PODMAN_SYSTEMD_UNIT` → containers carrying it.
     pub labelled: Mutex<BTreeMap<String, Vec<String>>>,
+    /// Containers with a healthcheck the manifest does not know of (the image's `HEALTHCHECK`).
+    pub image_healthcheck: Mutex<BTreeSet<String>>,
+    /// Containers `podman ps` lists, and those removed: `removed`.
+    pub listed: Mutex<Vec<ListedContainer>>,
+    /// Every healthcheck run, with the time bound it was given.
+    pub healthchecks: Mutex<Vec<(String, Duration)>>,
 }
 
 impl FakePodman {
@@ -72,13 +80,27 @@ impl ContainerEngine for FakePodman {
             .push((name.into(), file.display().to_string()));
         Ok(())
     }
-    fn healthcheck(&self, container: &str) -> Result<bool, String> {
+    fn healthcheck(&self, container: &str, timeout: Duration) -> Result<bool, String> {
+        self.healthchecks
+            .lock()
+            .unwrap()
+            .push((container.into(), timeout));
         Ok(!self.unhealthy.lock().unwrap().contains(container))
     }
     fn inspect(&self, container: &str) -> Option<ContainerState> {
+        let health = if self.image_healthcheck.lock().unwrap().contains(container) {
+            if self.unhealthy.lock().unwrap().contains(container) {
+                "unhealthy"
+            } else {
+                "healthy"
+            }
+        } else {
+            ""
+        };
         Some(ContainerState {
             id: format!("id-{container}"),
             status: "running".into(),
+            health: health.into(),
             ..Default::default()
         })
     }
@@ -99,6 +121,7 @@ impl ContainerEngine for FakePodman {
             .lock()
             .unwrap()
             .push(format!("container {name}"));
+        self.listed.lock().unwrap().retain(|c| c.name != name);
         Ok(())
     }
     fn remove_network(&self, name: &str) -> Result<(), String> {
@@ -113,6 +136,21 @@ impl ContainerEngine for FakePodman {
         self.removed.lock().unwrap().push(format!("volume {name}"));
         Ok(())
     }
+    fn list_unit_containers(&self) -> Result<Vec<ListedContainer>, String> {
+        Ok(self.listed.lock().unwrap().clone())
+    }
+}
+
+/// How a scripted unit behaves once (re)started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Behaviour {
+    /// Stays `activating/start-post` (a start that waits on a health check that never passes).
+    Hangs,
+    /// `Restart=` loops: every look shows it crashed and was restarted once more, sometimes
+    /// `activating/auto-restart`, sometimes `active/running`, never `failed`.
+    Loops,
+    /// Stays `activating/start-post` for this many looks, then is active.
+    SlowStart(u32),
 }
 
 #[derive(Default)]
@@ -123,7 +161,16 @@ pub struct FakeSystemd {
     pub failing: Mutex<BTreeSet<String>>,
     /// Units that fail to start once, then start.
     pub failing_once: Mutex<BTreeSet<String>>,
+    /// Units that behave as scripted after their next (re)start (once: the start after that is
+    /// a plain one again).
+    pub script: Mutex<BTreeMap<String, Behaviour>>,
+    /// Units that, once seen up, are restarted by "systemd" on the next look (a crash).
+    pub crash_after_up: Mutex<BTreeSet<String>>,
+    /// The scripts of the units' current invocations.
+    running: Mutex<BTreeMap<String, Behaviour>>,
     states: Mutex<BTreeMap<String, UnitState>>,
+    /// Per scripted unit: how often it was looked at since its start.
+    looks: Mutex<BTreeMap<String, u32>>,
     counter: Mutex<u64>,
 }
 
@@ -142,31 +189,80 @@ impl FakeSystemd {
         }
         self.calls.lock().unwrap().push(s);
     }
+    /// The jobs are only queued (as `--no-block`): their outcome shows in `show`, never here.
     fn started(&self, units: &[String]) -> Result<(), String> {
         let mut failing = self.failing.lock().unwrap().clone();
         let mut once = self.failing_once.lock().unwrap();
         failing.extend(units.iter().filter(|u| once.remove(*u)).cloned());
         let mut states = self.states.lock().unwrap();
-        let mut err = None;
+        let mut script = self.script.lock().unwrap();
+        let mut running = self.running.lock().unwrap();
         for u in units {
             let mut c = self.counter.lock().unwrap();
             *c += 1;
             let ok = !failing.contains(u);
+            let n_restarts = states.get(u).map_or(0, |s| s.n_restarts);
+            running.remove(u);
+            if let Some(b) = script.remove(u) {
+                running.insert(u.clone(), b);
+            }
+            let (active, sub) = match running.get(u) {
+                Some(_) => ("activating", "start-post"),
+                None if ok => ("active", "running"),
+                None => ("failed", "failed"),
+            };
+            self.looks.lock().unwrap().remove(u);
             states.insert(
                 u.clone(),
                 UnitState {
                     load_state: "loaded".into(),
-                    active_state: if ok { "active" } else { "failed" }.into(),
-                    sub_state: if ok { "running" } else { "failed" }.into(),
+                    active_state: active.into(),
+                    sub_state: sub.into(),
                     result: if ok { "success" } else { "exit-code" }.into(),
                     invocation_id: format!("inv{c}"),
+                    n_restarts,
                 },
             );
-            if !ok {
-                err = Some(format!("Job for {u} failed"));
+        }
+        Ok(())
+    }
+
+    /// Moves a scripted unit on by one look.
+    fn step(&self, unit: &str, st: &mut UnitState) {
+        let Some(b) = self.running.lock().unwrap().get(unit).copied() else {
+            return;
+        };
+        if st.active_state == "inactive" || st.active_state == "failed" {
+            return;
+        }
+        let mut looks = self.looks.lock().unwrap();
+        let n = looks.entry(unit.to_string()).or_default();
+        *n += 1;
+        match b {
+            Behaviour::Hangs => {}
+            Behaviour::SlowStart(k) if *n > k => {
+                if st.active_state == "active" && self.crash_after_up.lock().unwrap().remove(unit) {
+                    st.n_restarts += 1;
+                }
+                st.active_state = "active".into();
+                st.sub_state = "running".into();
+            }
+            Behaviour::SlowStart(_) => {}
+            Behaviour::Loops => {
+                st.n_restarts += 1;
+                st.result = "exit-code".into();
+                let mut c = self.counter.lock().unwrap();
+                *c += 1;
+                st.invocation_id = format!("inv{c}");
+                let (a, s) = if *n % 2 == 0 {
+                    ("active", "running")
+                } else {
+                    ("activating", "auto-restart")
+                };
+                st.active_state = a.into();
+                st.sub_state = s.into();
             }
         }
-        err.map_or(Ok(()), Err)
     }
 }
 
@@ -187,6 +283,11 @@ impl ServiceManager for FakeSystemd {
         self.record("stop", units);
         let mut states = self.states.lock().unwrap();
         for u in units {
+            self.running.lock().unwrap().remove(u);
+            // A failed unit stays failed until it starts again or is reset.
+            if states.get(u).is_some_and(|s| s.active_state == "failed") {
+                continue;
+            }
             states.insert(
                 u.clone(),
                 UnitState {
@@ -199,16 +300,24 @@ impl ServiceManager for FakeSystemd {
         Ok(())
     }
     fn show(&self, unit: &str) -> Result<UnitState, String> {
-        Ok(self
-            .states
-            .lock()
-            .unwrap()
-            .get(unit)
-            .cloned()
-            .unwrap_or_default())
+        let mut states = self.states.lock().unwrap();
+        let Some(st) = states.get_mut(unit) else {
+            return Ok(UnitState::default());
+        };
+        self.step(unit, st);
+        Ok(st.clone())
     }
     fn reset_failed(&self, units: &[String]) -> Result<(), String> {
         self.record("reset-failed", units);
+        let mut states = self.states.lock().unwrap();
+        for u in units {
+            if let Some(st) = states.get_mut(u) {
+                if st.active_state == "failed" {
+                    st.active_state = "inactive".into();
+                    st.sub_state = "dead".into();
+                }
+            }
+        }
         Ok(())
     }
     fn disable_now(&self, units: &[String]) -> Result<(), String> {

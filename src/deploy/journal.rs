@@ -46,6 +46,8 @@ pub struct Reporter {
     context: Mutex<Vec<(String, String)>>,
     /// Entries recorded in memory (tests).
     pub recorded: Mutex<Vec<Vec<(String, String)>>>,
+    /// Every `STATUS=` sent, in order (tests).
+    pub statuses: Mutex<Vec<String>>,
 }
 
 fn stderr_is_journal() -> bool {
@@ -89,6 +91,7 @@ impl Reporter {
             stderr,
             context: Mutex::new(Vec::new()),
             recorded: Mutex::new(Vec::new()),
+            statuses: Mutex::new(Vec::new()),
         }
     }
 
@@ -100,6 +103,7 @@ impl Reporter {
             stderr: false,
             context: Mutex::new(Vec::new()),
             recorded: Mutex::new(Vec::new()),
+            statuses: Mutex::new(Vec::new()),
         }
     }
 
@@ -159,10 +163,18 @@ impl Reporter {
 
     /// Sends `STATUS=` to the service manager (shown by `systemctl status`) and logs it.
     pub fn status(&self, text: &str) {
+        self.notify_status(text);
+        self.log(Priority::Notice, &[], text);
+    }
+
+    /// Sends `STATUS=` only (the caller logs the same news its own way).
+    pub fn notify_status(&self, text: &str) {
         if let Some((sock, addr)) = &self.notify {
             let _ = sock.send_to_addr(format!("STATUS={text}").as_bytes(), addr);
         }
-        self.log(Priority::Notice, &[], text);
+        if let Ok(mut s) = self.statuses.lock() {
+            s.push(text.to_string());
+        }
     }
 
     /// Messages recorded so far (unit tests).
@@ -215,6 +227,7 @@ mod tests {
             stderr: false,
             context: Mutex::new(Vec::new()),
             recorded: Mutex::new(Vec::new()),
+            statuses: Mutex::new(Vec::new()),
         };
         r.set_context("GENERATION", "4");
         r.status("pulling 2 images");

@@ -8,6 +8,7 @@ pub mod dropins;
 pub mod effects;
 pub mod exact;
 pub mod fsutil;
+pub mod gate;
 pub mod generator;
 pub mod images;
 pub mod intact;
@@ -34,3 +35,5 @@ mod exact_tests;
 pub mod fake;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_health;

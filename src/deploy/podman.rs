@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use super::effects::{ContainerEngine, ContainerState};
+use super::effects::{ContainerEngine, ContainerState, ListedContainer};
 
 /// Runs a command, killing it after `timeout`; returns (success, stdout, stderr).
 pub fn run_with_timeout(
@@ -141,10 +141,10 @@ impl ContainerEngine for PodmanCli {
             .map(|_| ())
     }
 
-    fn healthcheck(&self, container: &str) -> Result<bool, String> {
+    fn healthcheck(&self, container: &str, timeout: Duration) -> Result<bool, String> {
         let (ok, out, err) = run_with_timeout(
             Command::new(&self.bin).args(["healthcheck", "run", container]),
-            Duration::from_secs(60),
+            timeout,
         )?;
         if ok {
             return Ok(true);
@@ -195,10 +195,11 @@ impl ContainerEngine for PodmanCli {
     }
 
     fn remove_container(&self, name: &str) -> Result<(), String> {
-        // --ignore: a container that is already gone is what we want.
+        // `rm -f` stops with the container's own stop signal and timeout first; `-i`: gone is fine.
+        // The bound covers the longest stop grace period plus the removal.
         self.run(
             &["rm", "--force", "--ignore", name],
-            Duration::from_secs(120),
+            Duration::from_secs(300),
         )
         .map(|_| ())
     }
@@ -214,11 +215,68 @@ impl ContainerEngine for PodmanCli {
     fn remove_volume(&self, name: &str) -> Result<(), String> {
         self.remove_object("volume", name)
     }
+
+    fn list_unit_containers(&self) -> Result<Vec<ListedContainer>, String> {
+        let out = self.run(
+            &[
+                "ps",
+                "-a",
+                "--filter",
+                "label=PODMAN_SYSTEMD_UNIT",
+                "--format",
+                "json",
+            ],
+            SHORT,
+        )?;
+        parse_ps(&out)
+    }
+}
+
+/// `podman ps -a --format json` → the containers with their unit label.
+fn parse_ps(json: &str) -> Result<Vec<ListedContainer>, String> {
+    let v: serde_json::Value =
+        serde_json::from_str(json).map_err(|e| format!("podman ps: unreadable output: {e}"))?;
+    let rows = v.as_array().map(Vec::as_slice).unwrap_or_default();
+    Ok(rows
+        .iter()
+        .filter_map(|c| {
+            let name = c
+                .get("Names")
+                .and_then(|n| n.get(0).or(Some(n)))
+                .and_then(|n| n.as_str())?;
+            let unit = c
+                .get("Labels")
+                .and_then(|l| l.get("PODMAN_SYSTEMD_UNIT"))
+                .and_then(|u| u.as_str())
+                .unwrap_or("");
+            let status = c.get("Status").and_then(|s| s.as_str()).unwrap_or("");
+            Some(ListedContainer {
+                name: name.to_string(),
+                unit: unit.to_string(),
+                status: status.to_string(),
+            })
+        })
+        .collect())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ps_json_names_the_unit() {
+        let l = parse_ps(
+            r#"[{"Names":["web-api-1"],"Labels":{"PODMAN_SYSTEMD_UNIT":"web-api.service"},"Status":"Up 2 minutes (unhealthy)"},
+                {"Names":["other"],"Labels":null,"Status":"Exited (0)"}]"#,
+        )
+        .unwrap();
+        assert_eq!(l.len(), 2);
+        assert_eq!(l[0].name, "web-api-1");
+        assert_eq!(l[0].unit, "web-api.service");
+        assert!(l[0].status.contains("unhealthy"));
+        assert_eq!(l[1].unit, "");
+        assert!(parse_ps("not json").is_err());
+    }
 
     #[test]
     fn timeout_kills_the_child() {

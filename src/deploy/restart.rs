@@ -1,16 +1,15 @@
-//! Ordered restarts: level by level (one `systemctl restart` per level, so independent units of a
-//! level start in parallel), then a wait until each unit is active and its container healthy.
-//!
-//! The health check is run actively (`podman healthcheck run`): Podman's own healthcheck timers are
-//! transient systemd units that may not exist on every host.
+//! Ordered restarts: level by level, the restart jobs of a level queued together (`--no-block`:
+//! systemd starts independent units in parallel, and no unit job can hold the deploy longer than
+//! its timeout), then the health gate (`gate`) until every unit of the level is up; at the end,
+//! every restarted unit must stay up a few seconds (`gate::SETTLE`). And the
+//! stops: queued too, the containers removed, the `failed` states forgotten.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::effects::Effects;
+use super::effects::{Effects, UnitState};
+use super::gate::{settle, wait_all, Watch, POLL, SETTLE};
 use super::manifest::{ContainerManifest, Manifest};
-
-const POLL: Duration = Duration::from_millis(500);
 
 /// Container facts by unit, from a manifest.
 pub fn containers_by_unit(m: &Manifest) -> BTreeMap<String, (String, ContainerManifest)> {
@@ -24,62 +23,9 @@ pub fn containers_by_unit(m: &Manifest) -> BTreeMap<String, (String, ContainerMa
         .collect()
 }
 
-/// Waits until `unit` is up: a oneshot has run to success, a service is active and (with a
-/// healthcheck) healthy. Fails at once on a failed unit, or at `deadline`.
-fn wait_unit(
-    fx: &Effects,
-    unit: &str,
-    container: Option<&ContainerManifest>,
-    deadline: Duration,
-) -> Result<(), String> {
-    let oneshot = container.is_some_and(|c| c.oneshot);
-    let mut last;
-    loop {
-        let st = fx.systemd.show(unit)?;
-        let active = st.active_state == "active";
-        if st.active_state == "failed" {
-            return Err(format!("{unit} failed ({})", st.result));
-        }
-        if oneshot
-            && st.active_state == "inactive"
-            && st.result == "success"
-            && !st.invocation_id.is_empty()
-        {
-            return Ok(());
-        }
-        if oneshot
-            && st.active_state == "inactive"
-            && !st.result.is_empty()
-            && st.result != "success"
-        {
-            return Err(format!("{unit} did not complete ({})", st.result));
-        }
-        if active && !oneshot {
-            match container {
-                Some(c) if c.healthcheck => match fx.podman.healthcheck(&c.container_name) {
-                    Ok(true) => return Ok(()),
-                    Ok(false) => last = format!("container {} is unhealthy", c.container_name),
-                    Err(e) => last = e,
-                },
-                _ => return Ok(()),
-            }
-        } else if active {
-            return Ok(());
-        } else {
-            last = format!("{unit} is {}/{}", st.active_state, st.sub_state);
-        }
-        if fx.clock.elapsed() >= deadline {
-            return Err(format!(
-                "{unit} not active and healthy within the timeout: {last}"
-            ));
-        }
-        fx.clock.sleep(POLL);
-    }
-}
-
-/// Restarts `levels` in order, waiting for each level to be healthy before the next. A unit of a
-/// later level that systemd already restarted through a dependency (its invocation changed since
-/// the start) is not restarted again.
+/// Restarts `levels` in order, waiting (at most `timeout` per level) for each level to be up
+/// before the next. A unit of a later level that systemd already restarted through a dependency
+/// (its invocation changed since the start) is not restarted again.
 pub fn restart_levels(
     fx: &Effects,
     manifest: &Manifest,
@@ -87,61 +33,134 @@ pub fn restart_levels(
     timeout: Duration,
 ) -> Result<(), String> {
     let containers = containers_by_unit(manifest);
-    let before: BTreeMap<String, String> = levels
+    let before: BTreeMap<String, UnitState> = levels
         .iter()
         .flatten()
-        .map(|u| {
-            let id = fx
-                .systemd
-                .show(u)
-                .map(|s| s.invocation_id)
-                .unwrap_or_default();
-            (u.clone(), id)
-        })
+        .map(|u| (u.clone(), fx.systemd.show(u).unwrap_or_default()))
         .collect();
+    let mut all = Vec::new();
     for (i, level) in levels.iter().enumerate() {
-        let todo: Vec<String> = level
-            .iter()
-            .filter(|u| {
-                if i == 0 {
-                    return true;
-                }
-                let now = fx
-                    .systemd
-                    .show(u)
-                    .map(|s| s.invocation_id)
-                    .unwrap_or_default();
-                now.is_empty() || before.get(*u) == Some(&now)
-            })
-            .cloned()
-            .collect();
+        let label = format!("level {}/{}", i + 1, levels.len());
+        let mut watches = Vec::new();
+        let mut todo = Vec::new();
+        for u in level {
+            let old = before.get(u).cloned().unwrap_or_default();
+            let now = if i == 0 {
+                old.clone()
+            } else {
+                fx.systemd.show(u).unwrap_or_default()
+            };
+            // Restarted already through its dependencies: only wait for it.
+            let restart = now.invocation_id.is_empty() || now.invocation_id == old.invocation_id;
+            if restart {
+                todo.push(u.clone());
+            }
+            let (stack, c) = match containers.get(u) {
+                Some((s, c)) => (s.as_str(), Some(c)),
+                None => ("", None),
+            };
+            watches.push(Watch::new(
+                u,
+                stack,
+                c,
+                restart.then(|| now.invocation_id.clone()),
+                now.n_restarts,
+            ));
+        }
         fx.report.status(&format!(
-            "restarting level {}/{}: {}",
-            i + 1,
-            levels.len(),
-            level.join(" ")
+            "restarting {label}: {} (waiting up to {}s)",
+            level.join(" "),
+            timeout.as_secs()
         ));
         for u in &todo {
             let stack = containers.get(u).map(|(s, _)| s.as_str()).unwrap_or("");
             fx.report
                 .info(&[("STACK", stack), ("UNIT", u)], &format!("restarting {u}"));
         }
-        if todo.is_empty() {
-            // Restarted already through their dependencies: only wait for them.
-        } else if let Err(e) = fx.systemd.restart(&todo) {
-            // The job result says little; the unit states below say which one failed.
-            fx.report.warn(&[], &e);
+        if !todo.is_empty() {
+            fx.systemd
+                .restart(&todo)
+                .inspect_err(|e| fx.report.error(&[], e))?;
         }
-        let deadline = fx.clock.elapsed() + timeout;
-        for u in level {
-            let c = containers.get(u).map(|(_, c)| c);
-            if let Err(e) = wait_unit(fx, u, c, deadline) {
-                let stack = containers.get(u).map(|(s, _)| s.as_str()).unwrap_or("");
-                fx.report.error(&[("STACK", stack), ("UNIT", u)], &e);
-                return Err(e);
-            }
-            fx.report.info(&[("UNIT", u)], &format!("{u} is up"));
-        }
+        wait_all(fx, &label, &mut watches, timeout)?;
+        all.extend(watches);
+    }
+    if !all.is_empty() {
+        fx.report.status(&format!(
+            "checking that the restarted units stay up ({}s)",
+            SETTLE.min(timeout).as_secs()
+        ));
+        settle(fx, &mut all, timeout)?;
     }
     Ok(())
+}
+
+/// Stops `units` and removes `containers` (theirs), waiting at most `timeout` for the units to
+/// be down; then forgets their `failed` states. The unit's `ExecStop=` removes its container, but
+/// not when its start never completed (systemd then only signals the main process, and the
+/// container may outlive it): removing the containers ourselves leaves nothing running, bounded
+/// by each container's own stop timeout.
+pub fn stop_units(
+    fx: &Effects,
+    units: &[String],
+    containers: &[String],
+    timeout: Duration,
+) -> Result<(), String> {
+    if units.is_empty() && containers.is_empty() {
+        return Ok(());
+    }
+    fx.report.status(&format!("stopping {}", units.join(" ")));
+    fx.systemd.stop(units)?;
+    // In parallel: each may take its whole stop grace period.
+    std::thread::scope(|scope| {
+        for c in containers {
+            scope.spawn(move || {
+                if let Err(e) = fx.podman.remove_container(c) {
+                    fx.report.warn(&[], &format!("removing container {c}: {e}"));
+                }
+            });
+        }
+    });
+    let deadline = fx.clock.elapsed() + timeout;
+    loop {
+        let busy: Vec<&String> = units
+            .iter()
+            .filter(|u| {
+                fx.systemd
+                    .show(u)
+                    .is_ok_and(|s| !matches!(s.active_state.as_str(), "inactive" | "failed" | ""))
+            })
+            .collect();
+        let Some(first) = busy.first() else { break };
+        let now = fx.clock.elapsed();
+        if now >= deadline {
+            fx.report.warn(
+                &[("UNIT", first)],
+                &format!(
+                    "{first} is not stopped within the timeout ({}s)",
+                    timeout.as_secs()
+                ),
+            );
+            break;
+        }
+        fx.clock.sleep(POLL.min(deadline - now));
+    }
+    forget_failed(fx, units);
+    Ok(())
+}
+
+/// `reset-failed` for those of `units` that are failed: a unit stopped or replaced on purpose
+/// leaves no `failed` state behind.
+pub fn forget_failed(fx: &Effects, units: &[String]) {
+    let failed: Vec<String> = units
+        .iter()
+        .filter(|u| fx.systemd.show(u).is_ok_and(|s| s.active_state == "failed"))
+        .cloned()
+        .collect();
+    if failed.is_empty() {
+        return;
+    }
+    if let Err(e) = fx.systemd.reset_failed(&failed) {
+        fx.report.warn(&[], &e);
+    }
 }

@@ -10,15 +10,16 @@ use super::podman::run_with_timeout;
 
 pub struct SystemctlUser {
     pub bin: PathBuf,
-    /// How long one `restart`/`stop` job may take before it counts as failed.
-    pub job_timeout: Duration,
+    /// How long one `systemctl` call may take: jobs are only queued (`--no-block`), so this
+    /// bounds talking to the manager, never a unit's start or stop.
+    pub call_timeout: Duration,
 }
 
 impl Default for SystemctlUser {
     fn default() -> Self {
         SystemctlUser {
             bin: PathBuf::from("systemctl"),
-            job_timeout: Duration::from_secs(300),
+            call_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -42,9 +43,9 @@ impl SystemctlUser {
         if units.is_empty() {
             return Ok(());
         }
-        let mut args = vec![verb];
+        let mut args = vec![verb, "--no-block"];
         args.extend(units.iter().map(String::as_str));
-        self.run(&args, self.job_timeout).map(|_| ())
+        self.run(&args, self.call_timeout).map(|_| ())
     }
 }
 
@@ -88,10 +89,10 @@ impl ServiceManager for SystemctlUser {
             &[
                 "show",
                 "-p",
-                "LoadState,ActiveState,SubState,Result,InvocationID",
+                "LoadState,ActiveState,SubState,Result,InvocationID,NRestarts",
                 unit,
             ],
-            Duration::from_secs(30),
+            self.call_timeout,
         )?;
         Ok(UnitState::from_properties(&parse_show(&out)))
     }
@@ -110,7 +111,7 @@ impl ServiceManager for SystemctlUser {
         }
         let mut args = vec!["disable", "--now"];
         args.extend(units.iter().map(String::as_str));
-        self.run(&args, self.job_timeout).map(|_| ())
+        self.run(&args, self.call_timeout).map(|_| ())
     }
 }
 
@@ -128,11 +129,50 @@ mod tests {
     }
 
     #[test]
+    fn jobs_are_only_queued() {
+        use std::os::unix::fs::PermissionsExt;
+        let t = tempfile::tempdir().unwrap();
+        let log = t.path().join("calls");
+        let bin = t.path().join("systemctl");
+        std::fs::write(
+            &bin,
+            // `show` answers that b.service failed: only failed units get a reset-failed.
+            format!(
+                "#!/bin/sh\necho \"$*\" >> {}\ncase \"$*\" in *show*b.service) echo ActiveState=failed;; esac\n",
+                log.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let s = SystemctlUser {
+            bin,
+            ..Default::default()
+        };
+        let units = vec!["a.service".to_string(), "b.service".to_string()];
+        s.restart(&units).unwrap();
+        s.start(&units).unwrap();
+        s.stop(&units).unwrap();
+        s.reset_failed(&units).unwrap();
+        let calls = std::fs::read_to_string(&log).unwrap();
+        assert_eq!(
+            calls,
+            "--user restart --no-block a.service b.service\n\
+             --user start --no-block a.service b.service\n\
+             --user stop --no-block a.service b.service\n\
+             --user show -p LoadState,ActiveState,SubState,Result,InvocationID,NRestarts a.service\n\
+             --user show -p LoadState,ActiveState,SubState,Result,InvocationID,NRestarts b.service\n\
+             --user reset-failed --no-block b.service\n"
+        );
+    }
+
+    #[test]
     fn show_output_parses() {
         let s = UnitState::from_properties(&parse_show(
-            "LoadState=loaded\nActiveState=active\nSubState=running\nResult=success\nInvocationID=ab\n",
+            "LoadState=loaded\nActiveState=activating\nSubState=auto-restart\nResult=exit-code\nInvocationID=ab\nNRestarts=3\n",
         ));
-        assert_eq!(s.active_state, "active");
+        assert_eq!(s.active_state, "activating");
+        assert_eq!(s.sub_state, "auto-restart");
         assert_eq!(s.invocation_id, "ab");
+        assert_eq!(s.n_restarts, 3);
     }
 }

@@ -50,7 +50,7 @@ impl StackRenderer for Renderer {
     }
 }
 
-fn stack(name: &str, version: &str) -> RenderedStack {
+pub(super) fn stack(name: &str, version: &str) -> RenderedStack {
     let unit = |svc: &str, extra: &str| RenderedUnit {
         file_name: format!("{name}-{svc}.container"),
         contents: format!("[Container]\nImage=reg/{name}:{version}\n{extra}"),
@@ -91,18 +91,18 @@ fn stack(name: &str, version: &str) -> RenderedStack {
     }
 }
 
-struct World {
+pub(super) struct World {
     _tmp: tempfile::TempDir,
-    store: StateStore,
+    pub(super) store: StateStore,
     src: DeploySource,
-    podman: FakePodman,
-    systemd: FakeSystemd,
-    clock: FakeClock,
-    report: Reporter,
+    pub(super) podman: FakePodman,
+    pub(super) systemd: FakeSystemd,
+    pub(super) clock: FakeClock,
+    pub(super) report: Reporter,
 }
 
 impl World {
-    fn new() -> World {
+    pub(super) fn new() -> World {
         let tmp = tempfile::tempdir().unwrap();
         let services = tmp.path().join("repo/services");
         for s in ["a", "b"] {
@@ -126,7 +126,19 @@ impl World {
         }
     }
 
-    fn deploy(&self, stacks: Result<Vec<RenderedStack>, Vec<StackError>>) -> DeployResult {
+    pub(super) fn fx(&self) -> Effects<'_> {
+        Effects {
+            podman: &self.podman,
+            systemd: &self.systemd,
+            clock: &self.clock,
+            report: &self.report,
+        }
+    }
+
+    pub(super) fn deploy(
+        &self,
+        stacks: Result<Vec<RenderedStack>, Vec<StackError>>,
+    ) -> DeployResult {
         let fx = Effects {
             podman: &self.podman,
             systemd: &self.systemd,
@@ -302,6 +314,10 @@ fn a_failed_unit_rolls_back_and_restarts_the_old_units() {
             "daemon-reload",
             "restart a-api.service",
             "restart a-front.service",
+            // Back: the failed generation's units are stopped (not restarted in place), then
+            // the old ones start.
+            "stop a-api.service a-front.service",
+            "reset-failed a-front.service",
             "daemon-reload",
             "restart a-api.service",
             "restart a-front.service",

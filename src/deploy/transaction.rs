@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::effects::Effects;
 use super::manifest::{Manifest, Outcome};
 use super::planner::{plan, DeployPlan, StackChange};
-use super::restart::restart_levels;
+use super::restart::{containers_by_unit, forget_failed, restart_levels, stop_units};
 use super::store::{Intent, StateStore, StoreError};
 
 /// How a switch ended.
@@ -75,9 +75,21 @@ fn set_outcome(store: &StateStore, id: u64, outcome: Outcome, message: Option<St
     }
 }
 
+/// The container names `from` runs in `units`.
+fn containers_of(from: &Manifest, units: &[String]) -> Vec<String> {
+    let by_unit = containers_by_unit(from);
+    units
+        .iter()
+        .filter_map(|u| by_unit.get(u).map(|(_, c)| c.container_name.clone()))
+        .collect()
+}
+
+/// Switches from the generation whose manifest is `from` to `to` (`target`) along plan `p`.
+#[allow(clippy::too_many_arguments)]
 fn go(
     store: &StateStore,
     fx: &Effects,
+    from: &Manifest,
     to: Option<u64>,
     target: &Manifest,
     p: &DeployPlan,
@@ -90,12 +102,11 @@ fn go(
     store.switch(to).map_err(|e| e.to_string())?;
     // Stop what goes away before the reload: once its unit file is gone, systemd forgets the
     // ExecStop= that removes the container, and stopping only kills conmon (the container stays).
-    if !p.stop.is_empty() {
-        fx.report.status(&format!("stopping {}", p.stop.join(" ")));
-        fx.systemd.stop(&p.stop)?;
-    }
+    stop_units(fx, &p.stop, &containers_of(from, &p.stop), timeout)?;
     fx.report.status("reloading the service manager");
     fx.systemd.daemon_reload()?;
+    // A unit that was still stopping when it was reset may have failed since.
+    forget_failed(fx, &p.stop);
     restart_levels(fx, target, &p.restart_levels, timeout)?;
     if !p.start_targets.is_empty() {
         fx.systemd.start(&p.start_targets)?;
@@ -116,7 +127,16 @@ fn undo(
         Some(id) => store.read_manifest(id).map_err(|e| e.to_string())?,
         None => empty_manifest(),
     };
-    let back = plan(Some(&failed_m), &target);
+    let mut back = plan(Some(&failed_m), &target);
+    // The failed generation's units that go back are stopped first, not restarted in place: one
+    // still starting (waiting on a health check that never passes) would only be signalled, and
+    // its container could outlive it.
+    let failed_units = containers_by_unit(&failed_m);
+    for u in back.restart_levels.iter().flatten() {
+        if failed_units.contains_key(u) && !back.stop.contains(u) {
+            back.stop.push(u.clone());
+        }
+    }
     fx.report
         .set_context("GENERATION", &from.map_or("none".into(), |f| f.to_string()));
     store
@@ -129,7 +149,25 @@ fn undo(
             stop: back.stop.clone(),
         })
         .map_err(|e| e.to_string())?;
-    go(store, fx, from, &target, &back, timeout, true)
+    go(store, fx, &failed_m, from, &target, &back, timeout, true)?;
+    // Nothing of the failed generation stays: no container the target does not run (a name
+    // may have changed), no failed unit state.
+    let keep: Vec<String> = containers_by_unit(&target)
+        .into_values()
+        .map(|(_, c)| c.container_name)
+        .collect();
+    for (_, c) in failed_units.values() {
+        if !keep.contains(&c.container_name) {
+            if let Err(e) = fx.podman.remove_container(&c.container_name) {
+                fx.report.warn(
+                    &[],
+                    &format!("removing container {}: {e}", c.container_name),
+                );
+            }
+        }
+    }
+    forget_failed(fx, &failed_units.into_keys().collect::<Vec<_>>());
+    Ok(())
 }
 
 /// Switches the host from generation `from` to `to` and records `to`'s outcome (`success` when it
@@ -159,8 +197,9 @@ pub fn apply(
     })?;
     // Secrets first: a failure here has switched nothing, so only the old secrets go back.
     if let Err(e) = create_secrets(store, fx, Some(to), &new, &p) {
-        fx.report
-            .error(&[], &format!("generation {to}: {e}; nothing was switched"));
+        let msg = format!("generation {to}: {e}; nothing was switched");
+        fx.report.error(&[], &msg);
+        fx.report.notify_status(&msg);
         let old_m = old.clone().unwrap_or_else(empty_manifest);
         let back = plan(Some(&new), &old_m);
         if let Err(e2) = create_secrets(store, fx, from, &old_m, &back) {
@@ -171,11 +210,12 @@ pub fn apply(
         store.clear_intent()?;
         return Ok(ApplyResult::RolledBack(e));
     }
-    let result = match go(store, fx, Some(to), &new, &p, timeout, false) {
+    let old_m = old.clone().unwrap_or_else(empty_manifest);
+    let result = match go(store, fx, &old_m, Some(to), &new, &p, timeout, false) {
         Ok(()) => {
             super::cleanup::after_switch(store, fx, from, old.as_ref(), Some(to), &new);
             set_outcome(store, to, success, None);
-            fx.report.info(&[], &format!("generation {to} is current"));
+            fx.report.status(&format!("generation {to} is current"));
             ApplyResult::Done
         }
         Err(e) => {
@@ -185,14 +225,23 @@ pub fn apply(
                 &format!("switching to generation {to} failed: {e}; rolling back to {back}"),
             );
             set_outcome(store, to, Outcome::RolledBack, Some(e.clone()));
+            fx.report.notify_status(&format!(
+                "generation {to} failed; rolling back to {back}: {e}"
+            ));
             match undo(store, fx, to, from, timeout) {
                 Ok(()) => {
                     fx.report.warn(&[], &format!("rolled back to {back}"));
+                    fx.report.notify_status(&format!(
+                        "generation {to} failed and was rolled back to {back}: {e}"
+                    ));
                     ApplyResult::RolledBack(e)
                 }
                 Err(e2) => {
                     fx.report
                         .error(&[], &format!("rollback to {back} failed: {e2}"));
+                    fx.report.notify_status(&format!(
+                        "generation {to} failed ({e}) and the rollback to {back} failed: {e2}"
+                    ));
                     ApplyResult::RollbackFailed(e, e2)
                 }
             }

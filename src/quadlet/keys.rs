@@ -61,6 +61,8 @@ pub enum Check {
     /// `RestartSec=`, `TimeoutStartSec=`: a systemd time span (`90`, `5s`, `1min 30s`,
     /// `infinity`); anything else systemd ignores with a warning.
     Timespan,
+    /// `SuccessExitStatus=`, `RestartForceExitStatus=`: exit codes 0–255 separated by spaces.
+    ExitCodes,
     /// `Notify=`, `Type=`, `Restart=`: an enumeration; any other value changes the meaning (or is
     /// ignored by systemd).
     OneOf(&'static [&'static str]),
@@ -132,6 +134,9 @@ pub const KEYS: &[KeySpec] = &[
     k("Service", "Restart", SystemdValue, Check::OneOf(RESTARTS), "systemd Restart="),
     k("Service", "RestartSec", SystemdValue, Check::Timespan, "systemd RestartSec="),
     k("Service", "TimeoutStartSec", SystemdValue, Check::Timespan, "systemd TimeoutStartSec="),
+    k("Service", "TimeoutStopSec", SystemdValue, Check::Timespan, "systemd TimeoutStopSec="),
+    k("Service", "SuccessExitStatus", SystemdValue, Check::ExitCodes, "systemd SuccessExitStatus="),
+    k("Service", "RestartForceExitStatus", SystemdValue, Check::ExitCodes, "systemd RestartForceExitStatus="),
     k("Service", "ExecStartPost", SystemdExec, N, "systemd ExecStartPost= argv"),
     k("Install", "WantedBy", UnitNames, N, "systemd WantedBy= (Quadlet links)"),
     k("Container", "Image", Single, Check::Positional, "image argument"),
@@ -281,6 +286,7 @@ impl Check {
             Check::Csv => "; `\"`, line breaks (one CSV record)".into(),
             Check::NotKeyword => "; `file`, `unit`, `yaml` in any case (Quadlet keywords); a leading `-` (podman would read an option)".into(),
             Check::Timespan => "; anything but a time span (`90`, `5s`, `1min 30s`, `infinity`)".into(),
+            Check::ExitCodes => "; anything but exit codes 0–255 separated by single spaces".into(),
             Check::OneOf(v) => format!("; anything but {}", v.join(", ")),
         }
     }

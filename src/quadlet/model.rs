@@ -24,6 +24,11 @@ pub struct ServiceSection {
     pub restart: Option<String>,
     pub restart_sec: Option<String>,
     pub timeout_start_sec: Option<String>,
+    pub timeout_stop_sec: Option<String>,
+    /// `SuccessExitStatus=`: space-separated exit codes (numbers only).
+    pub success_exit_status: Option<String>,
+    /// `RestartForceExitStatus=`: space-separated exit codes (numbers only).
+    pub restart_force_exit_status: Option<String>,
     /// Each entry is one `ExecStartPost=` command line (an argument vector).
     pub exec_start_post: Vec<Vec<String>>,
 }

@@ -51,6 +51,9 @@ fn check(c: Check, v: &str) -> Result<(), EscapeError> {
             bad("is a Quadlet keyword (file, unit, yaml), not a build context")
         }
         Check::Timespan if !is_timespan(v) => bad("is not a systemd time span"),
+        Check::ExitCodes if !is_exit_codes(v) => {
+            bad("is not a list of exit codes (0 to 255, separated by spaces)")
+        }
         Check::OneOf(allowed) if !allowed.contains(&v) => {
             bad(&format!("is not one of {}", allowed.join(", ")))
         }
@@ -68,6 +71,15 @@ fn is_timespan(v: &str) -> bool {
                     && unit.len() < w.len()
                     && unit.bytes().all(|b| b.is_ascii_lowercase())
             }))
+}
+
+/// Exit codes (`137 143`): numbers 0–255 separated by single spaces, nothing systemd would read as
+/// a signal name or a second key.
+fn is_exit_codes(v: &str) -> bool {
+    !v.is_empty()
+        && v.split(' ').all(|w| {
+            !w.is_empty() && w.bytes().all(|b| b.is_ascii_digit()) && w.parse::<u8>().is_ok()
+        })
 }
 
 fn is_port_range(v: &str) -> bool {
@@ -238,6 +250,9 @@ fn write_service(o: &mut Out, s: &ServiceSection) -> Result<(), WriteError> {
         && s.restart.is_none()
         && s.restart_sec.is_none()
         && s.timeout_start_sec.is_none()
+        && s.timeout_stop_sec.is_none()
+        && s.success_exit_status.is_none()
+        && s.restart_force_exit_status.is_none()
         && s.exec_start_post.is_empty();
     if empty {
         return Ok(());
@@ -251,6 +266,9 @@ fn write_service(o: &mut Out, s: &ServiceSection) -> Result<(), WriteError> {
     o.opt("Restart", &s.restart)?;
     o.opt("RestartSec", &s.restart_sec)?;
     o.opt("TimeoutStartSec", &s.timeout_start_sec)?;
+    o.opt("TimeoutStopSec", &s.timeout_stop_sec)?;
+    o.opt("SuccessExitStatus", &s.success_exit_status)?;
+    o.opt("RestartForceExitStatus", &s.restart_force_exit_status)?;
     for argv in &s.exec_start_post {
         o.words("ExecStartPost", argv)?;
     }

@@ -239,7 +239,7 @@ pub fn container_units(cx: &mut Ctx, name: &str, svc: &Service) -> Option<Contai
             unit: cx.service_unit(name),
             image: pulled_image,
             after,
-            healthcheck: waits_healthy && (has_health || svc.healthcheck.is_none()),
+            healthcheck: lifecycle::gates_on_health(svc, has_health, waits_healthy),
             oneshot,
         },
         secrets,

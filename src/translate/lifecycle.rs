@@ -68,9 +68,30 @@ pub fn healthcheck(cx: &mut Ctx, name: &str, svc: &Service, u: &mut Parts) -> bo
     true
 }
 
+/// Whether the deploy's health gate checks this container's health: compose gives it a
+/// healthcheck test, or another service waits for it to be healthy (then the image's
+/// `HEALTHCHECK` counts). Without either, the gate still asks Podman at deploy time whether the
+/// container has a healthcheck (an image's own, tuned by timings only).
+pub fn gates_on_health(svc: &Service, has_health: bool, waits_healthy: bool) -> bool {
+    let declares_test = svc
+        .healthcheck
+        .as_ref()
+        .is_some_and(|h| h.test.as_ref().is_some_and(|t| !t.is_empty()));
+    (has_health && declares_test) || (waits_healthy && (has_health || svc.healthcheck.is_none()))
+}
+
 /// `restart:` and `deploy.restart_policy` → `Restart=`.
 pub fn restart(cx: &mut Ctx, name: &str, svc: &Service, u: &mut Parts) {
     let f = format!("services.{name}");
+    restart_policy(cx, &f, svc, u);
+    // `on-failure` must still restart a container killed the way a stop kills it (which
+    // `SuccessExitStatus=` counts as success); a stop on purpose is never restarted.
+    if u.service.restart.as_deref() == Some("on-failure") {
+        u.service.restart_force_exit_status = u.service.success_exit_status.clone();
+    }
+}
+
+fn restart_policy(cx: &mut Ctx, f: &str, svc: &Service, u: &mut Parts) {
     let policy = svc.deploy.as_ref().and_then(|d| d.restart_policy.as_ref());
     if let Some(p) = policy {
         let r = match p.condition.as_deref() {
@@ -199,22 +220,94 @@ pub fn make_oneshot(cx: &mut Ctx, name: &str, u: &mut Parts) {
         cx.warn(&format!("services.{name}.restart"), "a service others wait on with service_completed_successfully runs once; its restart policy is not applied");
     }
     u.service.restart = None;
+    u.service.restart_force_exit_status = None;
+    // A oneshot killed is not a oneshot that completed: only exit 0 lets its dependents start.
+    u.service.success_exit_status = None;
     u.unit.start_limit_burst = None;
     u.service.service_type = Some("oneshot".into());
     u.service.remain_after_exit = Some(true);
 }
 
-/// `stop_signal`, `stop_grace_period`.
+/// Beyond Podman's grace period, the time systemd gives a stop (the removal after the kill).
+const STOP_MARGIN_SECS: u64 = 30;
+
+/// `stop_signal`, `stop_grace_period`, and what a container stopped on purpose exits with.
 pub fn stop(cx: &mut Ctx, name: &str, svc: &Service, u: &mut Parts) {
     let c = &mut u.c;
     c.stop_signal = svc.stop_signal.clone();
     if let Some(g) = &svc.stop_grace_period {
         match duration_seconds(g) {
-            Some(s) => c.stop_timeout = Some(s),
+            Some(s) => {
+                c.stop_timeout = Some(s);
+                // systemd's own stop timeout (90 s by default) must not cut Podman's short.
+                u.service.timeout_stop_sec = Some(s.saturating_add(STOP_MARGIN_SECS).to_string());
+            }
             None => cx.warn(
                 &format!("services.{name}.stop_grace_period"),
                 format!("{g:?} is not a duration; ignored"),
             ),
         }
+    }
+    u.service.success_exit_status = Some(stopped_exit_codes(svc.stop_signal.as_deref()));
+}
+
+/// The exit codes of a container stopped on purpose: conmon exits with 128 + the signal that
+/// ended it, the stop signal (SIGTERM by default) or SIGKILL once the grace period is over.
+/// Without these in `SuccessExitStatus=`, every stop leaves a `failed` unit.
+fn stopped_exit_codes(stop_signal: Option<&str>) -> String {
+    let mut codes = vec![128 + 9, 128 + 15];
+    if let Some(n) = stop_signal.and_then(signal_number) {
+        codes.push(128 + n);
+    }
+    codes.sort_unstable();
+    codes.dedup();
+    codes
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A signal's number on Linux (x86 and arm numbering agree for these), from `SIGTERM`, `TERM` or
+/// `15`.
+fn signal_number(sig: &str) -> Option<u32> {
+    let s = sig.trim();
+    if let Ok(n) = s.parse::<u32>() {
+        return (1..=64).contains(&n).then_some(n);
+    }
+    let s = s.to_ascii_uppercase();
+    let s = s.strip_prefix("SIG").unwrap_or(&s);
+    let n = match s {
+        "HUP" => 1,
+        "INT" => 2,
+        "QUIT" => 3,
+        "ABRT" => 6,
+        "KILL" => 9,
+        "USR1" => 10,
+        "USR2" => 12,
+        "PIPE" => 13,
+        "ALRM" => 14,
+        "TERM" => 15,
+        "WINCH" => 28,
+        "PWR" => 30,
+        _ => return None,
+    };
+    Some(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stop_on_purpose_exits_with_a_success_code() {
+        assert_eq!(stopped_exit_codes(None), "137 143");
+        assert_eq!(stopped_exit_codes(Some("SIGINT")), "130 137 143");
+        assert_eq!(stopped_exit_codes(Some("quit")), "131 137 143");
+        assert_eq!(stopped_exit_codes(Some("SIGKILL")), "137 143");
+        assert_eq!(stopped_exit_codes(Some("10")), "137 138 143");
+        // Unknown or out of range: the defaults only.
+        assert_eq!(stopped_exit_codes(Some("SIGNOPE")), "137 143");
+        assert_eq!(stopped_exit_codes(Some("99")), "137 143");
     }
 }

@@ -58,7 +58,7 @@ pub struct ContainerInfo {
     pub image: Option<String>,
     /// Units (in this stack) this one must start after.
     pub after: Vec<String>,
-    /// Whether its start completes only when its healthcheck passes.
+    /// Whether the deploy's health gate checks its healthcheck (`lifecycle::gates_on_health`).
     pub healthcheck: bool,
     /// Whether it runs to completion (a oneshot for `service_completed_successfully`).
     pub oneshot: bool,

@@ -159,6 +159,9 @@ pub fn probes() -> Vec<Probe> {
         p!("Service", "Restart", Volume, "", Fixed(&[("on-failure", &["on-failure"]), ("no", &["no"])]), |u, v| u.service.restart = some(v)),
         p!("Service", "RestartSec", Volume, "", Fixed(&[("5", &["5"]), ("1min 30s", &["1min 30s"]), ("2.5s", &["2.5s"])]), |u, v| u.service.restart_sec = some(v)),
         p!("Service", "TimeoutStartSec", Volume, "", Fixed(&[("90", &["90"]), ("infinity", &["infinity"])]), |u, v| u.service.timeout_start_sec = some(v)),
+        p!("Service", "TimeoutStopSec", Volume, "", Fixed(&[("40", &["40"]), ("1min 30s", &["1min 30s"])]), |u, v| u.service.timeout_stop_sec = some(v)),
+        p!("Service", "SuccessExitStatus", Volume, "", Fixed(&[("137 143", &["137 143"]), ("0", &["0"])]), |u, v| u.service.success_exit_status = some(v)),
+        p!("Service", "RestartForceExitStatus", Container, "", Fixed(&[("137 143 130", &["137 143 130"])]), |u, v| u.service.restart_force_exit_status = some(v)),
         p!("Service", "ExecStartPost", Volume, "ExecStartPost", Exact, |u, v| u.service.exec_start_post.push(vec![s("/bin/echo"), s(v)])),
         p!("Install", "WantedBy", Volume, "", Exact, |u, v| u.install.wanted_by.push(format!("{v}.target"))),
         // .container
