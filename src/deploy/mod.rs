@@ -4,6 +4,7 @@
 //! `systemd`, `journal`) against the real things. See docs/deploy.md.
 
 pub mod effects;
+pub mod faultpoint;
 pub mod fsutil;
 pub mod generator;
 pub mod journal;

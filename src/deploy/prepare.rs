@@ -161,6 +161,7 @@ fn stage(
         }
     }
     write_units(&staging, &stacks).map_err(io)?;
+    super::faultpoint::hit("staged");
     let mut images: Vec<String> = stacks
         .iter()
         .flat_map(|s| s.containers.iter().filter_map(|c| c.image.clone()))
@@ -305,6 +306,7 @@ pub fn deploy(
     }
     store.write_manifest(&staging, &manifest).map_err(io)?;
     store.commit_staged(id).map_err(io)?;
+    super::faultpoint::hit("committed");
     fx.report.status(&format!("switching to generation {id}"));
     let r = apply(store, fx, current, id, Outcome::Deployed, o.timeout).map_err(io)?;
     let keep: Vec<u64> = [Some(id), current].into_iter().flatten().collect();

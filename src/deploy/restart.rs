@@ -132,6 +132,7 @@ pub fn restart_levels(
             // The job result says little; the unit states below say which one failed.
             fx.report.warn(&[], &e);
         }
+        super::faultpoint::hit("restarting");
         let deadline = fx.clock.elapsed() + timeout;
         for u in level {
             let c = containers.get(u).map(|(_, c)| c);

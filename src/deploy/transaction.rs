@@ -88,6 +88,7 @@ fn go(
         create_secrets(store, fx, to, target, p)?;
     }
     store.switch(to).map_err(|e| e.to_string())?;
+    super::faultpoint::hit("switched");
     // Stop what goes away before the reload: once its unit file is gone, systemd forgets the
     // ExecStop= that removes the container, and stopping only kills conmon (the container stays).
     if !p.stop.is_empty() {
@@ -96,6 +97,7 @@ fn go(
     }
     fx.report.status("reloading the service manager");
     fx.systemd.daemon_reload()?;
+    super::faultpoint::hit("reloaded");
     restart_levels(fx, target, &p.restart_levels, timeout)?;
     if !p.start_targets.is_empty() {
         fx.systemd.start(&p.start_targets)?;
@@ -129,6 +131,7 @@ fn undo(
             stop: back.stop.clone(),
         })
         .map_err(|e| e.to_string())?;
+    super::faultpoint::hit("rolling-back");
     go(store, fx, from, &target, &back, timeout, true)
 }
 
@@ -197,6 +200,7 @@ pub fn apply(
             }
         }
     };
+    super::faultpoint::hit("recorded");
     store.clear_intent()?;
     Ok(result)
 }
