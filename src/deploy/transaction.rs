@@ -212,8 +212,21 @@ pub fn recover(
     fx: &Effects,
     timeout: Duration,
 ) -> Result<Option<ApplyResult>, StoreError> {
-    let Some(intent) = store.read_intent()? else {
-        return Ok(None);
+    let intent = match store.read_intent() {
+        Ok(Some(i)) => i,
+        Ok(None) => return Ok(None),
+        Err(e @ StoreError::Intent { .. }) => {
+            let Some(i) = store.rebuild_intent() else {
+                fx.report
+                    .warn(&[], &format!("{e}; nothing was switched: removing it"));
+                store.clear_intent()?;
+                return Ok(None);
+            };
+            fx.report
+                .warn(&[], &format!("{e}; rebuilt from the generations' outcomes"));
+            i
+        }
+        Err(e) => return Err(e),
     };
     let removed = store.remove_staged_leftovers()?;
     for r in removed {
