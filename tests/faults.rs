@@ -233,3 +233,306 @@ fn a_corrupt_current_link_keeps_the_host_and_deploys_again() {
     );
     f.assert_consistent(2, "v1", "deploy over a broken current");
 }
+
+/// A small tmpfs mounted over the lab user's state directory (the generator's too), unmounted
+/// when dropped.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(f: &Fixture, size: &str) -> SmallDisk {
+        let dir = f.state().to_path_buf();
+        f.lab.lab.create_dirs(&dir);
+        let st = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o"])
+            .arg(format!("size={size},mode=0755,uid={}", f.lab.lab.uid))
+            .arg("fault-state")
+            .arg(&dir)
+            .status()
+            .expect("mount");
+        assert!(st.success(), "mount a tmpfs on {}", dir.display());
+        SmallDisk(dir)
+    }
+
+    /// Fills the file system: every write fails with ENOSPC until `free`.
+    fn fill(&self) {
+        for bs in ["64k", "4k"] {
+            let _ = std::process::Command::new("dd")
+                .args(["if=/dev/zero", &format!("bs={bs}"), "status=none"])
+                .arg(format!(
+                    "of={}",
+                    self.0.join(format!("filler-{bs}")).display()
+                ))
+                .stderr(std::process::Stdio::null())
+                .status();
+        }
+    }
+
+    fn free(&self) {
+        for bs in ["64k", "4k"] {
+            std::fs::remove_file(self.0.join(format!("filler-{bs}"))).unwrap();
+        }
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+#[test]
+fn a_full_state_disk_refuses_the_deploy_and_changes_nothing() {
+    let Some(f) = Fixture::new("fault-disk-full") else {
+        return;
+    };
+    let disk = SmallDisk::mount(&f, "4m");
+    f.set_web(&Web::good("v0"), "v0");
+    f.deploy_ok(&[]);
+    f.lab.ok(
+        "podman",
+        &["exec", APP, "sh", "-c", &format!("echo kept >{KEEP}")],
+    );
+    let before = f.host();
+    disk.fill();
+    f.set_web(&Web::good("v1"), "v1");
+    let o = f.deploy(&[]);
+    assert!(!o.status.success(), "deploy on a full disk: {}", text(&o));
+    let out = text(&o);
+    assert!(
+        out.contains("No space left") && out.contains(&f.state().display().to_string()),
+        "the error names the cause and the path: {out}"
+    );
+    assert_eq!(f.host(), before, "nothing restarted");
+    f.lab.systemctl(&["daemon-reload"]);
+    assert_eq!(f.host(), before, "nothing restarted by a reload");
+    f.assert_consistent(1, "v0", "full disk");
+    disk.free();
+    f.deploy_ok(&[]);
+    f.assert_consistent(2, "v1", "after freeing space");
+    drop(f);
+    drop(disk);
+}
+
+#[test]
+fn daemon_reloads_during_a_deploy_change_nothing_it_promised() {
+    let Some(f) = Fixture::deployed("fault-reload", "v0") else {
+        return;
+    };
+    f.set_web(&Web::good("v1"), "v1");
+    let mut child = f.deploy_cmd(&[]).spawn().unwrap();
+    let mut reloads = 0;
+    while child.try_wait().unwrap().is_none() {
+        f.lab.systemctl(&["daemon-reload"]);
+        reloads += 1;
+        std::thread::sleep(std::time::Duration::from_millis(150));
+    }
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "deploy under reloads: {}", text(&o));
+    assert!(
+        reloads >= 2,
+        "the reloads overlapped the deploy ({reloads})"
+    );
+    f.assert_consistent(2, "v1", "reloads during a deploy");
+    // A reload between a killed switch and the next run: the next run still finishes it.
+    f.set_web(&Web::good("v2"), "v2");
+    assert!(killed(&f.deploy_killed_at("switched", &[])));
+    f.lab.systemctl(&["daemon-reload"]);
+    f.deploy_ok(&[]);
+    f.assert_consistent(3, "v2", "a reload after a killed switch");
+}
+
+#[test]
+fn a_trigger_during_a_deploy_is_refused_or_queued_never_lost() {
+    let Some(f) = Fixture::deployed("fault-trigger", "v0") else {
+        return;
+    };
+    f.set_web(&Web::good("v1"), "v1");
+    let first = f.deploy_cmd(&[]).spawn().unwrap();
+    let intent = f.state().join("intent.json");
+    assert!(
+        f.wait_for(60, || intent.exists()),
+        "the first deploy switches"
+    );
+    // A commit lands while it runs.
+    f.set_web(&Web::good("v2"), "v2");
+    let o = f.deploy(&[]);
+    assert_eq!(o.status.code(), Some(7), "{}", text(&o));
+    assert!(
+        text(&o).contains("another deploy is running"),
+        "{}",
+        text(&o)
+    );
+    let o = f.deploy(&["--wait"]);
+    assert!(o.status.success(), "the queued trigger: {}", text(&o));
+    let o = first.wait_with_output().unwrap();
+    assert!(o.status.success(), "the first deploy: {}", text(&o));
+    // The newest commit is what runs, whichever of the two deployed it.
+    let gen = f.current().unwrap();
+    f.assert_consistent(gen, "v2", "trigger during a deploy");
+    assert_eq!(f.manifest(2)["outcome"], "deployed");
+}
+
+#[test]
+fn a_broken_file_in_one_stack_leaves_the_host_as_it_was() {
+    let Some(f) = Fixture::deployed("fault-broken-file", "v0") else {
+        return;
+    };
+    let before = f.host();
+    let worker = f.repo.join("services/worker/compose.yaml");
+    let good = std::fs::read_to_string(&worker).unwrap();
+    let breakages: [(&str, &dyn Fn()); 3] = [
+        ("a YAML syntax error", &|| {
+            f.write(
+                "services/worker/compose.yaml",
+                "services:\n  loop: [broken\n",
+            )
+        }),
+        ("a dangling symlink", &|| {
+            std::fs::remove_file(&worker).unwrap();
+            std::os::unix::fs::symlink("no-such-file.yaml", &worker).unwrap();
+        }),
+        ("a directory", &|| {
+            std::fs::remove_file(&worker).unwrap();
+            f.write("services/worker/compose.yaml/x", "x\n");
+        }),
+    ];
+    for (what, breakage) in breakages {
+        // A valid change to web in the same commit: it must not deploy either.
+        f.set_web(&Web::good("v1"), what);
+        breakage();
+        f.commit(what);
+        let o = f.deploy(&[]);
+        assert_eq!(o.status.code(), Some(3), "{what}: {}", text(&o));
+        assert!(
+            text(&o).contains("services/worker/compose.yaml"),
+            "{what}: names the file: {}",
+            text(&o)
+        );
+        assert_eq!(f.host(), before, "{what}: nothing restarted");
+        f.assert_consistent(1, "v0", what);
+        // Repaired, for the next case.
+        let _ = std::fs::remove_dir_all(&worker);
+        let _ = std::fs::remove_file(&worker);
+        f.write("services/worker/compose.yaml", &good);
+        f.set_web(&Web::good("v0"), "repaired");
+    }
+    f.set_web(&Web::good("v1"), "v1");
+    f.deploy_ok(&[]);
+    f.assert_consistent(2, "v1", "after the repair");
+}
+
+#[test]
+fn a_container_that_never_becomes_healthy_with_nothing_waiting_rolls_back() {
+    let Some(f) = Fixture::deployed("fault-unhealthy", "v0") else {
+        return;
+    };
+    let mut web = Web::good("v1");
+    web.health = r#"["CMD", "false"]"#.to_string();
+    f.set_web(&web, "a health check that never passes");
+    let o = f.deploy(&["--timeout", "8"]);
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o));
+    f.assert_consistent(1, "v0", "never healthy");
+    assert_eq!(f.manifest(2)["outcome"], "rolled-back");
+    f.set_web(&Web::good("v2"), "v2");
+    f.deploy_ok(&[]);
+    f.assert_consistent(3, "v2", "after the rollback");
+}
+
+/// Answers every connection with an HTTP 500 (a registry that errors), until dropped.
+struct ErroringRegistry {
+    port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl ErroringRegistry {
+    fn start() -> ErroringRegistry {
+        use std::io::{Read, Write};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.set_nonblocking(true).unwrap();
+        let port = l.local_addr().unwrap().port();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let s = stop.clone();
+        std::thread::spawn(move || {
+            while !s.load(std::sync::atomic::Ordering::Relaxed) {
+                match l.accept() {
+                    Ok((mut c, _)) => {
+                        let _ = c.set_nonblocking(false);
+                        let _ = c.set_read_timeout(Some(std::time::Duration::from_secs(1)));
+                        let _ = c.read(&mut [0; 4096]);
+                        let _ = c.write_all(
+                            b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n",
+                        );
+                    }
+                    Err(_) => std::thread::sleep(std::time::Duration::from_millis(50)),
+                }
+            }
+        });
+        ErroringRegistry { port, stop }
+    }
+}
+
+impl Drop for ErroringRegistry {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Starts the lab registry again when dropped (also when the test fails).
+struct RegistryBack<'a>(&'a Fixture);
+
+impl Drop for RegistryBack<'_> {
+    fn drop(&mut self) {
+        self.0.lab.lab.registry_ctl("start");
+    }
+}
+
+#[test]
+fn a_registry_that_errors_switches_nothing() {
+    let Some(f) = Fixture::deployed("fault-registry", "v0") else {
+        return;
+    };
+    let before = f.host();
+    let erroring = ErroringRegistry::start();
+    let closed = common::lab::free_port();
+    let cases = [
+        ("a closed port", format!("127.0.0.1:{closed}/lab/busybox:1")),
+        (
+            "a registry answering 500",
+            format!("127.0.0.1:{}/lab/busybox:1", erroring.port),
+        ),
+        (
+            "the lab registry stopped",
+            "${REGISTRY}/lab/busybox:2".into(),
+        ),
+    ];
+    for (what, image) in cases {
+        let mut web = Web::good("v1");
+        web.image = image;
+        f.set_web(&web, what);
+        let _back = (what == "the lab registry stopped").then(|| {
+            assert!(f.lab.lab.registry_ctl("stop"), "registry stop");
+            RegistryBack(&f)
+        });
+        let o = f.deploy(&[]);
+        assert_eq!(o.status.code(), Some(4), "{what}: {}", text(&o));
+        assert_eq!(f.host(), before, "{what}: nothing restarted");
+        f.assert_consistent(1, "v0", what);
+    }
+    // The registry started again outlives the test: it must not hold the lab lock's descriptor.
+    let pid = std::fs::read_to_string("/run/release-tool-lab/registry.pid").unwrap_or_default();
+    let fds = std::fs::read_dir(format!("/proc/{}/fd", pid.trim()));
+    for fd in fds.into_iter().flatten().flatten() {
+        let target = std::fs::read_link(fd.path()).unwrap_or_default();
+        assert!(
+            !target.to_string_lossy().contains("rt-lab.lock"),
+            "the restarted registry holds {}",
+            target.display()
+        );
+    }
+    f.set_web(&Web::good("v1"), "v1");
+    f.deploy_ok(&[]);
+    f.assert_consistent(2, "v1", "after the registry errors");
+}

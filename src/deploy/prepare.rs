@@ -134,8 +134,10 @@ fn stage(
     let staging = store.staging_dir(id);
     let inputs = staging.join("inputs");
     fx.report.status("snapshotting the checkout");
-    snapshot_inputs(src, &inputs)
-        .map_err(|e| format!("snapshot of {}: {e}", src.services_dir.display()))?;
+    snapshot_inputs(src, &inputs).map_err(|e| {
+        let (from, to) = (src.services_dir.display(), inputs.display());
+        format!("snapshot of {from} into {to}: {e}")
+    })?;
     fx.report.status("rendering every stack");
     // Messages name the checkout's files, not the snapshot's temporary copies.
     let snapshot_prefix = inputs.join("services").display().to_string();

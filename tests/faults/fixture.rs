@@ -122,13 +122,6 @@ impl Fixture {
         self.lab.commit(&self.repo, msg);
     }
 
-    pub fn git(&self, args: &[&str]) {
-        let r = self.repo.to_string_lossy().into_owned();
-        let mut a = vec!["-C", r.as_str()];
-        a.extend_from_slice(args);
-        self.lab.ok("git", &a);
-    }
-
     /// `deploy --repo … --timeout 20 --retries 1` plus `extra` (later flags win).
     pub fn deploy_cmd(&self, extra: &[&str]) -> Command {
         let r = self.repo.to_string_lossy().into_owned();
