@@ -16,7 +16,7 @@ use super::manifest::{stack_manifest, Manifest, Outcome, SecretManifest, StackMa
 use super::planner::plan;
 use super::pulls::{pull_each, PullOptions};
 use super::store::{git_revision, StateStore};
-use super::transaction::{apply, recover, ApplyResult};
+use super::transaction::{apply, leaving_manifest, recover, ApplyResult};
 use crate::translate::RenderedStack;
 
 /// Where a deploy reads from (the live checkout).
@@ -290,10 +290,7 @@ pub fn deploy(
         }
     };
     let current = store.current();
-    let old = current
-        .map(|c| store.read_manifest(c))
-        .transpose()
-        .map_err(io)?;
+    let old = leaving_manifest(store, fx, current).map_err(io)?;
     let p = plan(old.as_ref(), &manifest);
     if p.is_noop() {
         let _ = fs::remove_dir_all(&staging);

@@ -135,6 +135,26 @@ fn undo(
     go(store, fx, from, &target, &back, timeout, true)
 }
 
+/// The manifest of the generation a deploy leaves. An unparseable one is logged naming the file
+/// and treated as unknown (None): every unit of the new generation restarts, so a damaged
+/// manifest does not block every later deploy.
+pub fn leaving_manifest(
+    store: &StateStore,
+    fx: &Effects,
+    from: Option<u64>,
+) -> Result<Option<Manifest>, StoreError> {
+    match from.map(|f| store.read_manifest(f)).transpose() {
+        Err(e @ StoreError::Manifest { .. }) => {
+            fx.report.warn(
+                &[],
+                &format!("{e}; every unit of the new generation restarts"),
+            );
+            Ok(None)
+        }
+        r => r,
+    }
+}
+
 /// Switches the host from generation `from` to `to` and records `to`'s outcome (`success` when it
 /// worked). On failure the host goes back to `from`.
 pub fn apply(
@@ -145,7 +165,7 @@ pub fn apply(
     success: Outcome,
     timeout: Duration,
 ) -> Result<ApplyResult, StoreError> {
-    let old = from.map(|f| store.read_manifest(f)).transpose()?;
+    let old = leaving_manifest(store, fx, from)?;
     let new = store.read_manifest(to)?;
     let p = plan(old.as_ref(), &new);
     fx.report.set_context("GENERATION", &to.to_string());
