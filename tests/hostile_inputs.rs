@@ -307,7 +307,11 @@ fn hostile_values_through_the_translator_pass_real_quadlet() {
     let mut unique = headers.clone();
     unique.sort();
     unique.dedup();
-    assert_eq!(headers.len(), unique.len(), "a section header injected: {unit}");
+    assert_eq!(
+        headers.len(),
+        unique.len(),
+        "a section header injected: {unit}"
+    );
     let Some(q) = support::quadlet("hostile_values_through_the_translator_pass_real_quadlet")
     else {
         return;

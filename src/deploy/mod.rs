@@ -7,6 +7,7 @@ pub mod cleanup;
 pub mod dropins;
 pub mod effects;
 pub mod exact;
+pub mod faultpoint;
 pub mod fsutil;
 pub mod gate;
 pub mod generator;

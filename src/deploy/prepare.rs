@@ -19,7 +19,7 @@ use super::planner::plan;
 use super::pulls::{pull_each, PullOptions};
 use super::snapshot::{snapshot_tree, SnapshotBudget, SnapshotError};
 use super::store::{git_revision, StateStore};
-use super::transaction::{apply, recover, ApplyResult};
+use super::transaction::{apply, leaving_manifest, recover, ApplyResult};
 use crate::translate::RenderedStack;
 
 /// Where a deploy reads from (the live checkout).
@@ -243,7 +243,10 @@ fn stage(
                 message: e.to_string(),
             }])));
         }
-        Err(e) => return Err(format!("snapshot of the checkout: {e}")),
+        Err(e) => {
+            let (from, to) = (src.services_dir.display(), inputs.display());
+            return Err(format!("snapshot of {from} into {to}: {e}"));
+        }
     }
     fx.report.status("rendering every stack");
     // Messages name the checkout's files, not the snapshot's temporary copies.
@@ -322,6 +325,7 @@ fn stage(
     // Exact: the units run the digests just pulled, whatever the tag points at later.
     let stacks = pin_all(&stacks, &digests)?;
     write_units(&staging, &stacks).map_err(io)?;
+    super::faultpoint::hit("staged");
     let mut manifest = Manifest {
         id,
         git_rev: git_revision(&src.repo),
@@ -458,10 +462,7 @@ pub fn deploy(
         }
     };
     let current = store.current();
-    let old = current
-        .map(|c| store.read_manifest(c))
-        .transpose()
-        .map_err(io)?;
+    let old = leaving_manifest(store, fx, current).map_err(io)?;
     let p = plan(old.as_ref(), &manifest);
     if p.is_noop() {
         let _ = fs::remove_dir_all(&staging);
@@ -476,6 +477,7 @@ pub fn deploy(
     }
     store.write_manifest(&staging, &manifest).map_err(io)?;
     store.commit_staged(id).map_err(io)?;
+    super::faultpoint::hit("committed");
     fx.report.status(&format!("switching to generation {id}"));
     let r = apply(store, fx, current, id, Outcome::Deployed, o.timeout).map_err(io)?;
     let keep: Vec<u64> = [Some(id), current].into_iter().flatten().collect();

@@ -81,6 +81,7 @@ pub fn pull_each(
                 let next = queue.lock().ok().and_then(|mut q| q.pop());
                 let Some(image) = next else { break };
                 let r = pull_one(fx, &image, o);
+                super::faultpoint::hit("pulling");
                 if let Ok(mut res) = results.lock() {
                     res.push((image, r));
                 }

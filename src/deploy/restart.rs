@@ -82,6 +82,7 @@ pub fn restart_levels(
                 .restart(&todo)
                 .inspect_err(|e| fx.report.error(&[], e))?;
         }
+        super::faultpoint::hit("restarting");
         wait_all(fx, &label, &mut watches, timeout)?;
         all.extend(watches);
     }

@@ -36,6 +36,12 @@ pub enum StoreError {
          generation (`ln -sfn generations/N {path}`, see `release-tool history`) or remove it"
     )]
     BrokenCurrent { path: PathBuf, reason: String },
+    /// The intent file of an interrupted switch cannot be parsed (`recover` rebuilds it).
+    #[error("state store {path}: unreadable intent file of an interrupted deploy: {source}")]
+    Intent {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
@@ -247,19 +253,52 @@ impl StateStore {
         }
     }
 
+    pub fn intent_path(&self) -> PathBuf {
+        self.root.join("intent.json")
+    }
+
+    /// The intent of an interrupted switch; `StoreError::Intent` when the file is not one.
     pub fn read_intent(&self) -> Result<Option<Intent>, StoreError> {
-        let path = self.root.join("intent.json");
+        let path = self.intent_path();
         match fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes)
                 .map(Some)
-                .map_err(|source| StoreError::Manifest { path, source }),
+                .map_err(|source| StoreError::Intent { path, source }),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io_err(&path)(e)),
         }
     }
 
+    /// The intent an unreadable intent file must have held, rebuilt from what the generations
+    /// record: a `pending` current generation was being switched to (finish it, from its parent);
+    /// a `rolled-back` current one was being left (go back to its parent); otherwise, with a newer
+    /// generation than `current`, the switch to or from it is undone by switching to `current`
+    /// again. None: nothing was switched (no current generation, or nothing newer).
+    pub fn rebuild_intent(&self) -> Option<Intent> {
+        use super::manifest::Outcome;
+        let cur = self.current()?;
+        let m = self.read_manifest(cur).ok()?;
+        let parent = m.parent.filter(|p| self.read_manifest(*p).is_ok());
+        let (from, to, rolling_back) = match m.outcome {
+            Outcome::Pending => (parent, cur, false),
+            Outcome::RolledBack => (Some(cur), parent.unwrap_or(0), true),
+            Outcome::Deployed | Outcome::Restored => {
+                let newer = self.list().ok()?.into_iter().filter(|g| *g > cur).max()?;
+                (Some(newer), cur, true)
+            }
+        };
+        Some(Intent {
+            from,
+            to,
+            switched: true,
+            rolling_back,
+            restart_levels: Vec::new(),
+            stop: Vec::new(),
+        })
+    }
+
     pub fn write_intent(&self, intent: &Intent) -> Result<(), StoreError> {
-        let path = self.root.join("intent.json");
+        let path = self.intent_path();
         let bytes = serde_json::to_vec_pretty(intent).map_err(|source| StoreError::Manifest {
             path: path.clone(),
             source,
@@ -268,7 +307,7 @@ impl StateStore {
     }
 
     pub fn clear_intent(&self) -> Result<(), StoreError> {
-        let path = self.root.join("intent.json");
+        let path = self.intent_path();
         match fs::remove_file(&path) {
             Ok(()) => sync_dir(&self.root).map_err(io_err(&self.root)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
@@ -469,6 +508,51 @@ mod tests {
         assert_eq!(s.read_intent().unwrap(), Some(i));
         s.clear_intent().unwrap();
         assert_eq!(s.read_intent().unwrap(), None);
+    }
+
+    #[test]
+    fn an_unreadable_intent_is_named_and_rebuilt_from_the_generations() {
+        let t = tempfile::tempdir().unwrap();
+        let s = StateStore::open(t.path()).unwrap();
+        let outcome = |id: u64, o: Outcome| {
+            let mut m = s.read_manifest(id).unwrap();
+            m.outcome = o;
+            m.parent = id.checked_sub(1).filter(|p| *p > 0);
+            s.write_manifest(&s.generation_dir(id), &m).unwrap();
+        };
+        fs::write(s.intent_path(), b"{\"from\": 1, \"to\"").unwrap();
+        let e = s.read_intent().unwrap_err();
+        assert!(matches!(e, StoreError::Intent { .. }), "{e:?}");
+        let msg = e.to_string();
+        assert!(
+            msg.contains("intent.json") && msg.contains("intent file"),
+            "{msg}"
+        );
+        assert!(!msg.contains("manifest"), "{msg}");
+        // Nothing current: nothing was switched.
+        assert_eq!(s.rebuild_intent(), None);
+        make_gen(&s, 1);
+        make_gen(&s, 2);
+        outcome(1, Outcome::Deployed);
+        outcome(2, Outcome::Pending);
+        s.switch(Some(1)).unwrap();
+        // Killed before the switch to 2: undone by going to 1 again.
+        let i = s.rebuild_intent().unwrap();
+        assert_eq!((i.from, i.to, i.rolling_back), (Some(2), 1, true));
+        // Killed after the switch: finished, from 2's parent.
+        s.switch(Some(2)).unwrap();
+        let i = s.rebuild_intent().unwrap();
+        assert_eq!(
+            (i.from, i.to, i.rolling_back, i.switched),
+            (Some(1), 2, false, true)
+        );
+        // Killed while leaving a failed 2: the rollback to 1 is finished.
+        outcome(2, Outcome::RolledBack);
+        let i = s.rebuild_intent().unwrap();
+        assert_eq!((i.from, i.to, i.rolling_back), (Some(2), 1, true));
+        // Current is the newest deployed generation: nothing in flight.
+        outcome(2, Outcome::Deployed);
+        assert_eq!(s.rebuild_intent(), None);
     }
 
     #[test]

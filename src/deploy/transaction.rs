@@ -100,11 +100,13 @@ fn go(
         create_secrets(store, fx, to, target, p)?;
     }
     store.switch(to).map_err(|e| e.to_string())?;
+    super::faultpoint::hit("switched");
     // Stop what goes away before the reload: once its unit file is gone, systemd forgets the
     // ExecStop= that removes the container, and stopping only kills conmon (the container stays).
     stop_units(fx, &p.stop, &containers_of(from, &p.stop), timeout)?;
     fx.report.status("reloading the service manager");
     fx.systemd.daemon_reload()?;
+    super::faultpoint::hit("reloaded");
     // A unit that was still stopping when it was reset may have failed since.
     forget_failed(fx, &p.stop);
     restart_levels(fx, target, &p.restart_levels, timeout)?;
@@ -149,6 +151,7 @@ fn undo(
             stop: back.stop.clone(),
         })
         .map_err(|e| e.to_string())?;
+    super::faultpoint::hit("rolling-back");
     go(store, fx, &failed_m, from, &target, &back, timeout, true)?;
     // Nothing of the failed generation stays: no container the target does not run (a name
     // may have changed), no failed unit state.
@@ -170,6 +173,26 @@ fn undo(
     Ok(())
 }
 
+/// The manifest of the generation a deploy leaves. An unparseable one is logged naming the file
+/// and treated as unknown (None): every unit of the new generation restarts, so a damaged
+/// manifest does not block every later deploy.
+pub fn leaving_manifest(
+    store: &StateStore,
+    fx: &Effects,
+    from: Option<u64>,
+) -> Result<Option<Manifest>, StoreError> {
+    match from.map(|f| store.read_manifest(f)).transpose() {
+        Err(e @ StoreError::Manifest { .. }) => {
+            fx.report.warn(
+                &[],
+                &format!("{e}; every unit of the new generation restarts"),
+            );
+            Ok(None)
+        }
+        r => r,
+    }
+}
+
 /// Switches the host from generation `from` to `to` and records `to`'s outcome (`success` when it
 /// worked). On failure the host goes back to `from`.
 pub fn apply(
@@ -180,7 +203,7 @@ pub fn apply(
     success: Outcome,
     timeout: Duration,
 ) -> Result<ApplyResult, StoreError> {
-    let old = from.map(|f| store.read_manifest(f)).transpose()?;
+    let old = leaving_manifest(store, fx, from)?;
     let new = store.read_manifest(to)?;
     let p = plan(old.as_ref(), &new);
     fx.report.set_context("GENERATION", &to.to_string());
@@ -247,6 +270,7 @@ pub fn apply(
             }
         }
     };
+    super::faultpoint::hit("recorded");
     store.clear_intent()?;
     Ok(result)
 }
@@ -258,8 +282,21 @@ pub fn recover(
     fx: &Effects,
     timeout: Duration,
 ) -> Result<Option<ApplyResult>, StoreError> {
-    let Some(intent) = store.read_intent()? else {
-        return Ok(None);
+    let intent = match store.read_intent() {
+        Ok(Some(i)) => i,
+        Ok(None) => return Ok(None),
+        Err(e @ StoreError::Intent { .. }) => {
+            let Some(i) = store.rebuild_intent() else {
+                fx.report
+                    .warn(&[], &format!("{e}; nothing was switched: removing it"));
+                store.clear_intent()?;
+                return Ok(None);
+            };
+            fx.report
+                .warn(&[], &format!("{e}; rebuilt from the generations' outcomes"));
+            i
+        }
+        Err(e) => return Err(e),
     };
     let removed = store.remove_staged_leftovers()?;
     for r in removed {

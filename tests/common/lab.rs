@@ -319,10 +319,20 @@ impl Lab {
             .registry_ctl
             .clone()
             .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("ci/lab-registry"));
-        Command::new(ctl)
-            .arg(action)
-            .status()
-            .is_ok_and(|s| s.success())
+        let mut cmd = Command::new(ctl);
+        cmd.arg(action);
+        // The registry outlives this test: it must not inherit our descriptors, or it holds the
+        // lab lock (`flock /tmp/rt-lab.lock cargo test ...` passes its fd down) until it stops.
+        // SAFETY: close(2) is async-signal-safe; nothing else runs between fork and exec.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+                for fd in 3..1024 {
+                    libc::close(fd);
+                }
+                Ok(())
+            });
+        }
+        cmd.status().is_ok_and(|s| s.success())
     }
 }
 
