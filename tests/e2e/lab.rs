@@ -87,15 +87,16 @@ impl Lab {
     }
 
     /// Copies the test binary where the lab user can run it and links the generator
-    /// (/etc/systemd/user-generators/release-tool-generator).
+    /// (`LAB_GENERATOR_DIR/release-tool-generator`: /etc/systemd/user-generators for the Podman 4
+    /// flavour; the Podman 5 flavour's manager has its own, so the two never run each other's build).
     fn install(&self) -> PathBuf {
-        let dir = PathBuf::from("/usr/local/libexec/release-tool-e2e");
+        let dir = self.lab.e2e_dir.clone();
         fs::create_dir_all(&dir).unwrap();
         let bin = dir.join("release-tool");
         let tmp = dir.join(".release-tool.new");
         fs::copy(env!("CARGO_BIN_EXE_release-tool"), &tmp).unwrap();
         fs::rename(&tmp, &bin).unwrap();
-        let gens = PathBuf::from("/etc/systemd/user-generators");
+        let gens = self.lab.generator_dir.clone();
         fs::create_dir_all(&gens).unwrap();
         let link = gens.join("release-tool-generator");
         let _ = fs::remove_file(&link);
@@ -255,6 +256,7 @@ impl Lab {
     pub fn journal_since(&self, since: u64) -> String {
         let o = Command::new("journalctl")
             .args(["--no-pager", "-o", "cat", "SYSLOG_IDENTIFIER=release-tool"])
+            .arg(format!("_UID={}", self.lab.uid))
             .arg(format!("--since=@{since}"))
             .output()
             .unwrap();
@@ -270,6 +272,7 @@ impl Lab {
                 "verbose",
                 "SYSLOG_IDENTIFIER=release-tool",
             ])
+            .arg(format!("_UID={}", self.lab.uid))
             .arg(format!("--since=@{since}"))
             .output()
             .unwrap();
