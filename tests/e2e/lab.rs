@@ -27,7 +27,35 @@ pub struct Lab {
     /// The binary as installed for the lab user (and linked as the generator).
     pub bin: PathBuf,
     pub state: PathBuf,
+    /// The scenario's name and start, for `target/tmp/lab-times.tsv` (see `Drop`).
+    test: String,
+    started: Instant,
     _serial: MutexGuard<'static, ()>,
+}
+
+/// Where each scenario's wall time is appended (flavour, test, seconds): `ci/test` prints the slowest,
+/// so a CI log shows where the lab tests spend their time.
+pub fn times_file() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("lab-times.tsv")
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        use std::io::Write;
+        let line = format!(
+            "{}\t{}\t{:.1}\n",
+            self.lab.flavour,
+            self.test,
+            self.started.elapsed().as_secs_f64()
+        );
+        if let Ok(mut f) = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(times_file())
+        {
+            let _ = f.write_all(line.as_bytes());
+        }
+    }
 }
 
 pub fn text(o: &Output) -> String {
@@ -58,6 +86,8 @@ impl Lab {
             state: lab.home.join(".local/state/release-tool"),
             lab,
             bin: PathBuf::new(),
+            test: test.to_string(),
+            started: Instant::now(),
             _serial: serial,
         };
         e.bin = e.install();
