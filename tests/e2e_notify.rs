@@ -12,18 +12,24 @@ use common::lab::Lab as CommonLab;
 use harness::lab::{text, Lab};
 use std::path::PathBuf;
 
-/// Quadlet files written for one test; their units stopped, the files removed, the manager reloaded
-/// and the failed states reset when dropped, pass or fail.
+/// Quadlet files written for one test; their units stopped, their containers removed, the files
+/// removed, the manager reloaded and the failed states reset when dropped, pass or fail.
 struct Units<'a> {
     lab: &'a CommonLab,
     files: Vec<PathBuf>,
     units: Vec<String>,
+    containers: Vec<String>,
 }
 
 impl Drop for Units<'_> {
     fn drop(&mut self) {
         for unit in &self.units {
             let _ = self.lab.systemctl(&["stop", unit]);
+        }
+        // On Podman 5 a container whose Notify=healthy start timed out is left `Exited (-1)`: the
+        // unit's `podman rm` finds it "could not be stopped" (its `podman run` was killed mid-wait).
+        for c in &self.containers {
+            let _ = self.lab.run(&["podman", "rm", "-f", "-t", "0", c]);
         }
         for f in &self.files {
             let _ = std::fs::remove_file(f);
@@ -64,6 +70,7 @@ fn notify_healthy_units_start_when_healthy_and_fail_when_never() {
         lab: &lab,
         files: Vec::new(),
         units: vec![format!("{good}.service"), format!("{bad}.service")],
+        containers: vec![good.clone(), bad.clone()],
     };
     // A health check that passes once httpd listens, and one that never can (the unhealthy image's
     // httpd never listens; its own HEALTHCHECK fails every 2 s). TimeoutStopSec: when the start times
