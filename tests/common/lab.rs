@@ -3,7 +3,9 @@
 //!
 //! `Lab::require("name")` follows the project rule for a missing lab: it panics when
 //! `RELEASE_TOOL_REQUIRE_LAB=1` (CI), otherwise prints `skipped: <why>` and returns `None`.
-//! Env file: `$RELEASE_TOOL_LAB_ENV`, else `/run/release-tool-lab/env`, else `/run/lab/env`.
+//! Env file: `$RELEASE_TOOL_LAB_ENV`, else `/run/release-tool-lab/env`, else `/run/lab/env`. The env
+//! file names the lab's flavour (`LAB_FLAVOUR`: `podman4`, the default, or `podman5`, whose `podman` is
+//! first in `LAB_PATH`): the same tests run against either.
 #![allow(dead_code)] // each test binary uses its own part of this helper
 
 use std::collections::BTreeMap;
@@ -38,6 +40,18 @@ pub struct Lab {
     pub docker_compose: PathBuf,
     /// The user's login cgroup (see `ci/lab-setup`); commands run as the user join it.
     pub cgroup: Option<PathBuf>,
+    /// The same login cgroup in the legacy `name=systemd` hierarchy (Podman 5 flavour), joined too.
+    pub cgroup_legacy: Option<PathBuf>,
+    /// `podman4` (Podman 4.3 with Quadlet 5's units) or `podman5` (Podman 5.4 and its Quadlet).
+    pub flavour: String,
+    /// The lab user's `podman` (what `podman` resolves to in `path`).
+    pub podman: PathBuf,
+    /// PATH of commands run as the lab user (the Podman 5 flavour puts its `podman` first).
+    pub path: String,
+    /// Where the end-to-end harness installs the binary it tests.
+    pub e2e_dir: PathBuf,
+    /// Where the harness links the generator: a directory the lab user's manager runs generators from.
+    pub generator_dir: PathBuf,
     /// `ci/lab-registry` of the checkout that set the lab up (start|stop|status).
     pub registry_ctl: Option<PathBuf>,
 }
@@ -119,6 +133,29 @@ impl Lab {
             quadlet: get("QUADLET")?.into(),
             docker_compose: get("DOCKER_COMPOSE")?.into(),
             cgroup: vars.get("LAB_CGROUP").map(PathBuf::from),
+            cgroup_legacy: vars
+                .get("LAB_CGROUP_LEGACY")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
+            flavour: vars
+                .get("LAB_FLAVOUR")
+                .cloned()
+                .unwrap_or_else(|| "podman4".into()),
+            podman: vars
+                .get("LAB_PODMAN")
+                .map_or_else(|| PathBuf::from("/usr/bin/podman"), PathBuf::from),
+            path: vars
+                .get("LAB_PATH")
+                .cloned()
+                .unwrap_or_else(|| BASE_PATH.into()),
+            e2e_dir: vars.get("LAB_E2E_DIR").map_or_else(
+                || PathBuf::from("/usr/local/libexec/release-tool-e2e"),
+                PathBuf::from,
+            ),
+            generator_dir: vars.get("LAB_GENERATOR_DIR").map_or_else(
+                || PathBuf::from("/etc/systemd/user-generators"),
+                PathBuf::from,
+            ),
             registry_ctl: vars.get("LAB_REGISTRY_CTL").map(PathBuf::from),
             env_file,
         };
@@ -151,28 +188,38 @@ impl Lab {
         }
     }
 
+    /// Whether this is the Podman 5 flavour (for assertions on what legitimately differs).
+    pub fn is_podman5(&self) -> bool {
+        self.flavour == "podman5"
+    }
+
     /// A command running `program` as the lab user: its HOME, XDG_RUNTIME_DIR and login cgroup, a
     /// clean environment (add more with `.env()`), the caller's working directory.
     pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
         let mut cmd = if current_uid() == self.uid {
             Command::new(program)
         } else {
-            let join = match &self.cgroup {
-                Some(cg) if cg.is_dir() => cg.join("cgroup.procs").display().to_string(),
-                _ => String::new(),
-            };
-            // The shell joins the login cgroup, then becomes runuser, which keeps the (cleared and
+            let join: Vec<String> = [&self.cgroup, &self.cgroup_legacy]
+                .into_iter()
+                .flatten()
+                .filter(|cg| cg.is_dir())
+                .map(|cg| cg.join("cgroup.procs").display().to_string())
+                .collect();
+            // The shell joins the login cgroup(s), then becomes runuser, which keeps the (cleared and
             // rebuilt) environment and sets HOME, USER, LOGNAME and SHELL for the user.
             let mut c = Command::new("/bin/sh");
             c.arg("-c")
-                .arg(r#"[ -z "$0" ] || echo $$ >"$0"; exec "$@""#)
-                .arg(join)
+                .arg(r#"IFS=:; for f in $0; do echo $$ >"$f"; done; exec "$@""#)
+                .arg(join.join(":"))
                 .args(["runuser", "-u", &self.user, "--"])
                 .arg(program);
             c
         };
+        // PODMAN_IGNORE_CGROUPSV1_WARNING: Podman 5 warns on every command about this host's cgroup v1
+        // controllers; what is tested does not depend on it.
         cmd.env_clear()
-            .env("PATH", BASE_PATH)
+            .env("PATH", &self.path)
+            .env("PODMAN_IGNORE_CGROUPSV1_WARNING", "1")
             .env("HOME", &self.home)
             .env("USER", &self.user)
             .env("LOGNAME", &self.user)
@@ -303,14 +350,18 @@ impl Lab {
     }
 
     /// Journal lines (message text only) with `SYSLOG_IDENTIFIER=identifier` (Quadlet units set it to
-    /// the unit name), read as root from the system journal.
+    /// the unit name) logged by the lab user, read as root from the system journal (shared by both
+    /// flavours' users).
     pub fn journal_by_identifier(&self, identifier: &str) -> String {
-        journal(&["-t", identifier])
+        journal(&["-t", identifier, &format!("_UID={}", self.uid)])
     }
 
-    /// Journal lines of one user unit (`_SYSTEMD_USER_UNIT=`), read as root.
+    /// Journal lines of one user unit (`_SYSTEMD_USER_UNIT=`) of the lab user, read as root.
     pub fn journal_of_user_unit(&self, unit: &str) -> String {
-        journal(&[&format!("_SYSTEMD_USER_UNIT={unit}")])
+        journal(&[
+            &format!("_SYSTEMD_USER_UNIT={unit}"),
+            &format!("_UID={}", self.uid),
+        ])
     }
 
     /// `ci/lab-registry start|stop|status`; `true` when it exited 0.

@@ -27,7 +27,35 @@ pub struct Lab {
     /// The binary as installed for the lab user (and linked as the generator).
     pub bin: PathBuf,
     pub state: PathBuf,
+    /// The scenario's name and start, for `target/tmp/lab-times.tsv` (see `Drop`).
+    test: String,
+    started: Instant,
     _serial: MutexGuard<'static, ()>,
+}
+
+/// Where each scenario's wall time is appended (flavour, test, seconds): `ci/test` prints the slowest,
+/// so a CI log shows where the lab tests spend their time.
+pub fn times_file() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("lab-times.tsv")
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        use std::io::Write;
+        let line = format!(
+            "{}\t{}\t{:.1}\n",
+            self.lab.flavour,
+            self.test,
+            self.started.elapsed().as_secs_f64()
+        );
+        if let Ok(mut f) = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(times_file())
+        {
+            let _ = f.write_all(line.as_bytes());
+        }
+    }
 }
 
 pub fn text(o: &Output) -> String {
@@ -58,6 +86,8 @@ impl Lab {
             state: lab.home.join(".local/state/release-tool"),
             lab,
             bin: PathBuf::new(),
+            test: test.to_string(),
+            started: Instant::now(),
             _serial: serial,
         };
         e.bin = e.install();
@@ -87,15 +117,16 @@ impl Lab {
     }
 
     /// Copies the test binary where the lab user can run it and links the generator
-    /// (/etc/systemd/user-generators/release-tool-generator).
+    /// (`LAB_GENERATOR_DIR/release-tool-generator`: /etc/systemd/user-generators for the Podman 4
+    /// flavour; the Podman 5 flavour's manager has its own, so the two never run each other's build).
     fn install(&self) -> PathBuf {
-        let dir = PathBuf::from("/usr/local/libexec/release-tool-e2e");
+        let dir = self.lab.e2e_dir.clone();
         fs::create_dir_all(&dir).unwrap();
         let bin = dir.join("release-tool");
         let tmp = dir.join(".release-tool.new");
         fs::copy(env!("CARGO_BIN_EXE_release-tool"), &tmp).unwrap();
         fs::rename(&tmp, &bin).unwrap();
-        let gens = PathBuf::from("/etc/systemd/user-generators");
+        let gens = self.lab.generator_dir.clone();
         fs::create_dir_all(&gens).unwrap();
         let link = gens.join("release-tool-generator");
         let _ = fs::remove_file(&link);
@@ -255,6 +286,7 @@ impl Lab {
     pub fn journal_since(&self, since: u64) -> String {
         let o = Command::new("journalctl")
             .args(["--no-pager", "-o", "cat", "SYSLOG_IDENTIFIER=release-tool"])
+            .arg(format!("_UID={}", self.lab.uid))
             .arg(format!("--since=@{since}"))
             .output()
             .unwrap();
@@ -270,6 +302,7 @@ impl Lab {
                 "verbose",
                 "SYSLOG_IDENTIFIER=release-tool",
             ])
+            .arg(format!("_UID={}", self.lab.uid))
             .arg(format!("--since=@{since}"))
             .output()
             .unwrap();
