@@ -416,6 +416,8 @@ pub(crate) mod tests {
         fs::remove_dir_all(w.services()).unwrap();
         assert_eq!(w.deploy(), DeployResult::Deployed(2));
         assert!(w.store.read_manifest(2).unwrap().stacks.is_empty());
+        // The generator serves it as it is (no units), not an older one as if it were damaged.
+        assert!(crate::deploy::intact::verify(&w.store, 2).is_ok());
         let removed = w.removed();
         for x in [
             "container systemd-a-app",

@@ -176,6 +176,9 @@ fn secret_file(store: &StateStore, file: &Path) -> String {
 }
 
 fn write_units(dir: &Path, stacks: &[RenderedStack]) -> std::io::Result<()> {
+    // Always there, also with no stacks: the generator takes a generation without `units/` as
+    // damaged and would fall back to an older one (every removed stack back).
+    fs::create_dir_all(dir.join("units"))?;
     for s in stacks {
         let d = dir.join("units").join(&s.stack);
         fs::create_dir_all(&d)?;
