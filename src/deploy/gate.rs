@@ -178,7 +178,12 @@ pub fn look(fx: &Effects, w: &mut Watch, remaining: Duration) -> Look {
     }
     if st.active_state != "active" {
         let why = match name {
-            Some(n) if st.sub_state == "start-post" => {
+            // Podman < 5: an `ExecStartPost=` health poll; Podman 5 (`Notify=healthy`): the start
+            // job itself lasts until the container is healthy.
+            Some(n)
+                if st.sub_state == "start-post"
+                    || (st.sub_state == "start" && w.container.is_some_and(|c| c.healthcheck)) =>
+            {
                 format!(
                     "{unit} is starting ({state}: its start waits for container {n} to be healthy)"
                 )
