@@ -175,10 +175,9 @@ fn a_corrupt_manifest_of_the_current_generation_keeps_the_host_and_deploys_again
     };
     let before = f.host();
     corrupt(&f, "generations/1/manifest.json", b"{\"id\": 1, \"stac");
-    // An unrelated reload: the generator still serves generation 1's units.
+    // An unrelated reload: generation 1 is the only one and no longer intact, so the generator
+    // writes nothing and says so (systemd/README.md); what runs is not touched.
     f.lab.systemctl(&["daemon-reload"]);
-    let unit = text(&f.lab.systemctl(&["cat", "web-app.service"]));
-    assert!(unit.contains("MARK=v0"), "{unit}");
     assert_eq!(f.host(), before, "nothing restarted by the reload");
     // The next deploy names the file and deploys.
     f.set_web(&Web::good("v1"), "v1");
@@ -199,7 +198,7 @@ fn a_corrupt_manifest_of_the_current_generation_keeps_the_host_and_deploys_again
 }
 
 #[test]
-fn a_corrupt_current_link_keeps_the_host_and_deploys_again() {
+fn a_corrupt_current_link_keeps_the_host_and_a_deploy_names_the_repair() {
     let Some(f) = Fixture::deployed("fault-current", "v0") else {
         return;
     };
@@ -224,14 +223,30 @@ fn a_corrupt_current_link_keeps_the_host_and_deploys_again() {
         assert_eq!(f.host().app, before.app, "{what}: app untouched");
         assert_eq!(f.host().worker, before.worker, "{what}: worker untouched");
     }
+    // A deploy does not guess over a broken `current`: it refuses, naming the link and the repair
+    // (the generator meanwhile serves the newest intact generation, above).
     f.set_web(&Web::good("v1"), "v1");
     let o = f.deploy(&[]);
     assert!(
-        o.status.success(),
+        !o.status.success(),
         "deploy over a broken current: {}",
         text(&o)
     );
-    f.assert_consistent(2, "v1", "deploy over a broken current");
+    assert!(
+        text(&o).contains("current") && text(&o).contains("ln -sfn generations/N"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(
+        f.host().app,
+        before.app,
+        "the refused deploy left the app alone"
+    );
+    // The repair the message names, then the deploy goes through.
+    std::fs::remove_file(&link).unwrap();
+    std::os::unix::fs::symlink("generations/1", &link).unwrap();
+    f.deploy_ok(&[]);
+    f.assert_consistent(2, "v1", "deploy after repairing current");
 }
 
 /// A small tmpfs mounted over the lab user's state directory (the generator's too), unmounted

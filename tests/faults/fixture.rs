@@ -276,7 +276,23 @@ impl Fixture {
         let app = self.container_name("web-app.service");
         let (m, image) = self.app_config(&app);
         assert_eq!(m, mark, "{ctx}: the running app's MARK");
-        assert!(image.contains("lab/busybox:1"), "{ctx}: image {image}");
+        // Generations pin images by digest: busybox:1's, by name or by that digest.
+        let digest = self.lab.ok(
+            "podman",
+            &[
+                "image",
+                "inspect",
+                "--format",
+                "{{.Digest}}",
+                &self.lab.lab.image,
+            ],
+        );
+        let digest = digest.trim();
+        assert!(
+            image.contains("lab/busybox:1")
+                || (!digest.is_empty() && image.ends_with(&format!("lab/busybox@{digest}"))),
+            "{ctx}: image {image} is not busybox:1 ({digest})"
+        );
         // The loaded unit is the current generation's (a daemon-reload would change nothing).
         let unit = text(&self.lab.systemctl(&["cat", "web-app.service"]));
         assert!(
