@@ -15,17 +15,22 @@ use release_tool::deploy::manifest::{stack_manifest, Manifest, Outcome};
 use release_tool::deploy::store::StateStore;
 use release_tool::translate::{ContainerInfo, RenderedStack, RenderedUnit};
 
-const IMAGE: &str = "127.0.0.1:5000/lab/busybox:1";
+/// The lab flavour's busybox image (its own registry: tests/common/lab.rs).
+fn image() -> String {
+    format!("{}/lab/busybox:1", common::lab::registry())
+}
 
 fn extra_stack(version: &str, health: &str) -> RenderedStack {
     let db = format!(
-        "[Unit]\nDescription=extra db\n[Container]\nImage={IMAGE}\nExec=httpd -f -p 8080 -h /www\n\
-         HealthCmd={health}\nEnvironment=V=db1\nStopTimeout=1\n[Service]\nTimeoutStopSec=5\n"
+        "[Unit]\nDescription=extra db\n[Container]\nImage={}\nExec=httpd -f -p 8080 -h /www\n\
+         HealthCmd={health}\nEnvironment=V=db1\nStopTimeout=1\n[Service]\nTimeoutStopSec=5\n",
+        image()
     );
     let app = format!(
         "[Unit]\nDescription=extra app\nRequires=extra-db.service\nAfter=extra-db.service\n\
-         [Container]\nImage={IMAGE}\nExec=sleep 100000\nEnvironment=V={version}\nStopTimeout=1\n\
-         [Service]\nTimeoutStopSec=5\n"
+         [Container]\nImage={}\nExec=sleep 100000\nEnvironment=V={version}\nStopTimeout=1\n\
+         [Service]\nTimeoutStopSec=5\n",
+        image()
     );
     RenderedStack {
         stack: "extra".into(),
@@ -47,7 +52,7 @@ fn extra_stack(version: &str, health: &str) -> RenderedStack {
             ContainerInfo {
                 service: "app".into(),
                 unit: "extra-app.service".into(),
-                image: Some(IMAGE.into()),
+                image: Some(image()),
                 after: vec!["extra-db.service".into()],
                 healthcheck: false,
                 oneshot: false,
@@ -55,7 +60,7 @@ fn extra_stack(version: &str, health: &str) -> RenderedStack {
             ContainerInfo {
                 service: "db".into(),
                 unit: "extra-db.service".into(),
-                image: Some(IMAGE.into()),
+                image: Some(image()),
                 after: vec![],
                 healthcheck: true,
                 oneshot: false,
@@ -73,7 +78,7 @@ fn add_generation(store: &StateStore, id: u64, stack: &RenderedStack) {
     for u in &stack.units {
         std::fs::write(units.join(&u.file_name), &u.contents).unwrap();
     }
-    let digests = BTreeMap::from([(IMAGE.to_string(), "sha256:same".to_string())]);
+    let digests = BTreeMap::from([(image(), "sha256:same".to_string())]);
     let m = Manifest {
         id,
         git_rev: None,

@@ -13,7 +13,10 @@ use std::process::Command;
 
 use harness::lab::{now, text, Lab};
 
-const REG: &str = "127.0.0.1:5000";
+/// The lab flavour's registry (tests/common/lab.rs).
+fn reg() -> String {
+    common::lab::registry()
+}
 
 /// Root's podman on a private storage in `dir` (never the lab user's, never the host's).
 fn root_podman(dir: &Path, args: &[&str]) -> String {
@@ -33,15 +36,16 @@ fn root_podman(dir: &Path, args: &[&str]) -> String {
 /// Builds an image holding `marker` on top of the lab's busybox and pushes it as `name`
 /// (`lab/e-…:1`); returns the digest the registry serves.
 fn push(dir: &Path, name: &str, marker: &str) -> String {
+    let reg = reg();
     let ctx = dir.join(format!("ctx-{marker}"));
     std::fs::create_dir_all(&ctx).unwrap();
     std::fs::write(ctx.join("marker"), marker).unwrap();
     std::fs::write(
         ctx.join("Containerfile"),
-        format!("FROM {REG}/lab/busybox:1\nCOPY marker /e-marker\n"),
+        format!("FROM {reg}/lab/busybox:1\nCOPY marker /e-marker\n"),
     )
     .unwrap();
-    let full = format!("{REG}/{name}");
+    let full = format!("{reg}/{name}");
     root_podman(
         dir,
         &[
@@ -83,8 +87,9 @@ fn repo(lab: &Lab, name: &str, compose: &str) -> PathBuf {
 }
 
 fn service(name: &str, image: &str, env: &str) -> String {
+    let reg = reg();
     format!(
-        "  {name}:\n    image: {REG}/{image}\n\
+        "  {name}:\n    image: {reg}/{image}\n\
          \x20   command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; sleep 3600 & wait\"]\n\
          \x20   environment:\n      V: \"{env}\"\n"
     )
@@ -146,6 +151,7 @@ fn cleanup(lab: &Lab, refs: &[String]) {
 
 #[test]
 fn x01_a_moved_tag_does_not_change_what_a_rollback_runs() {
+    let reg = reg();
     let Some(lab) = Lab::get("x01") else { return };
     lab.reset();
     let tmp = tempfile::tempdir().unwrap();
@@ -158,7 +164,7 @@ fn x01_a_moved_tag_does_not_change_what_a_rollback_runs() {
     let ctr = &container_name(&lab, "extra-app.service");
     let first = container_image(&lab, ctr);
     assert_eq!(
-        image_id(&lab, &format!("{REG}/lab/e-moving@{d1}")),
+        image_id(&lab, &format!("{reg}/lab/e-moving@{d1}")),
         Some(first.clone())
     );
     // The tag moves in the registry; nothing in the repo changes.
@@ -183,14 +189,15 @@ fn x01_a_moved_tag_does_not_change_what_a_rollback_runs() {
     cleanup(
         &lab,
         &[
-            format!("{REG}/lab/e-moving@{d1}"),
-            format!("{REG}/lab/e-moving@{d2}"),
+            format!("{reg}/lab/e-moving@{d1}"),
+            format!("{reg}/lab/e-moving@{d2}"),
         ],
     );
 }
 
 #[test]
 fn x02_prune_removes_only_images_no_kept_generation_or_container_uses() {
+    let reg = reg();
     let Some(lab) = Lab::get("x02") else { return };
     lab.reset();
     let tmp = tempfile::tempdir().unwrap();
@@ -205,8 +212,8 @@ fn x02_prune_removes_only_images_no_kept_generation_or_container_uses() {
     );
     let repo = repo(&lab, "x02", &both);
     deploy_keeping(&lab, &repo, "1");
-    let p1_id = image_id(&lab, &format!("{REG}/lab/e-prune@{p1}")).expect("p1 pulled");
-    let f_id = image_id(&lab, &format!("{REG}/lab/e-foreign@{f}")).expect("f pulled");
+    let p1_id = image_id(&lab, &format!("{reg}/lab/e-prune@{p1}")).expect("p1 pulled");
+    let f_id = image_id(&lab, &format!("{reg}/lab/e-foreign@{f}")).expect("f pulled");
     // Somebody else's container uses the foreign image (created, not ours).
     lab.ok(
         "podman",
@@ -214,7 +221,7 @@ fn x02_prune_removes_only_images_no_kept_generation_or_container_uses() {
             "create",
             "--name",
             "extra-foreign-user",
-            &format!("{REG}/{foreign}"),
+            &format!("{reg}/{foreign}"),
             "true",
         ],
     );
@@ -227,7 +234,7 @@ fn x02_prune_removes_only_images_no_kept_generation_or_container_uses() {
     );
     lab.commit(&repo, "drop other");
     deploy_keeping(&lab, &repo, "1");
-    let p2_id = image_id(&lab, &format!("{REG}/lab/e-prune@{p2}")).expect("p2 pulled");
+    let p2_id = image_id(&lab, &format!("{reg}/lab/e-prune@{p2}")).expect("p2 pulled");
     assert!(
         image_id(&lab, &p1_id).is_some(),
         "generation 1 is still kept (it was current)"

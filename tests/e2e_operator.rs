@@ -290,3 +290,88 @@ fn op03_down_takes_two_stacks_down_and_keeps_the_data_unless_asked() {
     assert!(!lab.state.exists(), "the state directory is gone");
     reset(&lab);
 }
+
+/// The git revision of the current generation (`release-tool history --format json`).
+fn current_rev(lab: &Lab) -> Option<String> {
+    let o = lab.tool(&["history", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).ok()?;
+    v.as_array()?
+        .iter()
+        .find(|g| g["current"] == true)
+        .and_then(|g| g["git_rev"].as_str())
+        .map(str::to_owned)
+}
+
+#[test]
+fn op04_every_commit_of_a_burst_ends_deployed_without_a_touch() {
+    let Some(lab) = Lab::get("op04") else { return };
+    reset(&lab);
+    let source = lab.repo("op04");
+    let repo = default_repo(&lab);
+    let (s, r) = (source.display().to_string(), repo.display().to_string());
+    lab.ok("git", &["clone", "-q", &s, &r]);
+    lab.ok(
+        "git",
+        &["-C", &r, "config", "user.email", "e2e@release-tool.invalid"],
+    );
+    lab.ok("git", &["-C", &r, "config", "user.name", "e2e"]);
+    let trigger = repo.join(".git/release-tool-trigger");
+    assert!(!trigger.exists(), "a fresh clone has no trigger file");
+    install_units(&lab);
+    let o = lab.systemctl(&["enable", "--now", "release-tool-deploy.path"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        lab.wait_for(Duration::from_secs(180), || current_generation(&lab)
+            == Some(1)
+            && deploy_service_idle(&lab)),
+        "the first deploy ran: {}",
+        text(&lab.systemctl(&["status", "release-tool-deploy.service"]))
+    );
+    // The deploy made the trigger file, so systemd watches it by itself (docs/deploy.md).
+    assert!(
+        trigger.is_file(),
+        "the deploy creates {}",
+        trigger.display()
+    );
+
+    // Commits one after another with uneven gaps: some land while nothing runs (each must be
+    // seen: a lost inotify event leaves the checkout undeployed), some while a deploy runs
+    // (systemd does not watch then: the deploy must notice the checkout moved).
+    for (i, gap_ms) in [0u64, 2500, 300, 6000, 0, 1500, 9000, 100]
+        .iter()
+        .enumerate()
+    {
+        // One shell, as a person or a script commits: the edit and the commit back to back.
+        lab.ok(
+            "sh",
+            &[
+                "-c",
+                &format!(
+                    "cd {r} && echo '<p>commit {i} of a burst</p>' >services/web/conf/index.html \
+                     && git commit -qam 'burst {i}'"
+                ),
+            ],
+        );
+        std::thread::sleep(Duration::from_millis(*gap_ms));
+    }
+    let head = lab.ok("git", &["-C", &r, "rev-parse", "HEAD"]);
+    let head = head.trim();
+    assert!(
+        lab.wait_for(Duration::from_secs(240), || current_rev(&lab).as_deref()
+            == Some(head)
+            && deploy_service_idle(&lab)),
+        "the newest commit {head} was deployed (current: {:?}): {}",
+        current_rev(&lab),
+        lab.lab.journal_of_user_unit("release-tool-deploy.service")
+    );
+    assert_eq!(
+        lab.unit_property("release-tool-deploy.service", "Result"),
+        "success"
+    );
+    assert_eq!(
+        lab.unit_property("web-frontend.service", "ActiveState"),
+        "active"
+    );
+    lab.systemctl(&["disable", "--now", "release-tool-deploy.path"]);
+    reset(&lab);
+}

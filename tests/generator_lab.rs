@@ -15,7 +15,10 @@ use release_tool::deploy::manifest::sha256_hex;
 use release_tool::deploy::store::StateStore;
 use serde_json::json;
 
-const IMAGE: &str = "127.0.0.1:5000/lab/busybox:1";
+/// The lab flavour's busybox image (its own registry: tests/common/lab.rs).
+fn image() -> String {
+    format!("{}/lab/busybox:1", common::lab::registry())
+}
 
 /// Generation `id` of stack `extra` (one container), with the manifest a deploy writes (only the
 /// fields the generator reads filled in).
@@ -27,8 +30,9 @@ fn write_generation(store: &StateStore, id: u64) {
         (
             "extra-app.container",
             format!(
-                "[Container]\nImage={IMAGE}\nExec=sleep 100000\nEnvironment=G={id}\nStopTimeout=1\n\
-                 [Service]\nTimeoutStopSec=5\n"
+                "[Container]\nImage={}\nExec=sleep 100000\nEnvironment=G={id}\nStopTimeout=1\n\
+                 [Service]\nTimeoutStopSec=5\n",
+                image()
             ),
         ),
         (

@@ -39,9 +39,10 @@ pub fn run(args: &Args) -> u8 {
         home: ctx.home.clone(),
     };
     let o = deploy_options(args);
-    // A commit that lands while a deploy runs does not re-trigger the .path unit (the service is
-    // still active): deploy again while the checkout moved, a few times at most.
-    for _ in 0..3 {
+    ensure_trigger_file(&ctx.repo);
+    // A commit that lands while a deploy runs does not re-trigger the .path unit (systemd does not
+    // watch while the service it started is active): deploy again while the checkout moved.
+    for round in 1..=MAX_ROUNDS {
         let rev = git_revision(&ctx.repo);
         if let Some(r) = &rev {
             fx.report.set_context("GIT_REV", r);
@@ -101,8 +102,46 @@ pub fn run(args: &Args) -> u8 {
         if code != super::exit::OK || git_revision(&ctx.repo) == rev {
             return code;
         }
+        if round == MAX_ROUNDS {
+            fx.report.warn(
+                &[],
+                &format!(
+                    "the checkout moved during each of {MAX_ROUNDS} deploys in a row; its newest \
+                     commit is deployed at the next change (or `systemctl --user start \
+                     release-tool-deploy`)"
+                ),
+            );
+            break;
+        }
         fx.report
             .info(&[], "the checkout moved during the deploy; deploying again");
     }
     super::exit::OK
+}
+
+/// Deploys in a row while the checkout keeps moving under them.
+const MAX_ROUNDS: u32 = 10;
+
+/// The trigger file `release-tool-deploy.path` watches (`.git/release-tool-trigger`), created empty
+/// when missing. systemd watches a missing file through its directory, and every file git creates
+/// in `.git/` (index.lock, HEAD.lock…) then wakes the path unit, which re-arms all its watches and
+/// can drop the event of the ref update that came with them: a commit that deploys nothing. An
+/// existing file is watched by itself. Best effort: a checkout this user cannot write is left as
+/// it is (the path unit still sees commits, only less reliably).
+fn ensure_trigger_file(repo: &std::path::Path) {
+    let dot_git = repo.join(".git");
+    if !dot_git.is_dir() {
+        return;
+    }
+    let trigger = dot_git.join("release-tool-trigger");
+    if trigger.symlink_metadata().is_ok() {
+        return;
+    }
+    if let Err(e) = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&trigger)
+    {
+        log::debug!("cannot create {}: {e}", trigger.display());
+    }
 }

@@ -86,6 +86,15 @@ pub fn require_binary(test: &str, env_var: &str, standard: &[&str]) -> Option<Pa
     found
 }
 
+/// The lab's registry (`LAB_REGISTRY` of its env file: each flavour has its own), else the
+/// Podman 4 flavour's `127.0.0.1:5000`, for tests that name images before they take the lab.
+pub fn registry() -> String {
+    Lab::env_file()
+        .and_then(|f| fs::read_to_string(f).ok())
+        .and_then(|t| parse_env(&t).remove("LAB_REGISTRY"))
+        .unwrap_or_else(|| "127.0.0.1:5000".to_string())
+}
+
 impl Lab {
     /// The env file to read: `$RELEASE_TOOL_LAB_ENV`, else the first default that exists.
     pub fn env_file() -> Option<PathBuf> {
@@ -371,7 +380,8 @@ impl Lab {
             .clone()
             .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("ci/lab-registry"));
         let mut cmd = Command::new(ctl);
-        cmd.arg(action);
+        // this flavour's registry (each flavour has its own: see ci/lab-setup)
+        cmd.arg(action).env("LAB_REGISTRY", &self.registry);
         // The registry outlives this test: it must not inherit our descriptors, or it holds the
         // lab lock (`flock /tmp/rt-lab.lock cargo test ...` passes its fd down) until it stops.
         // SAFETY: close(2) is async-signal-safe; nothing else runs between fork and exec.

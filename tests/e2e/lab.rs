@@ -198,6 +198,20 @@ impl Lab {
             .status()
             .unwrap();
         assert!(st.success());
+        // The examples publish the frontend on 127.0.0.1:18080; the other lab flavour may be running
+        // the same scenario at the same time, so each repo publishes on a port of its own.
+        let env = repo.join("services/web/.env");
+        if let Ok(text) = fs::read_to_string(&env) {
+            let port = crate::common::lab::free_port();
+            let text: String = text
+                .lines()
+                .map(|l| match l.starts_with("WEB_PORT=") {
+                    true => format!("WEB_PORT={port}\n"),
+                    false => format!("{l}\n"),
+                })
+                .collect();
+            fs::write(&env, text).unwrap();
+        }
         self.lab.chown(&self.home.join("e2e"));
         let r = repo.to_string_lossy().into_owned();
         self.ok("git", &["-C", &r, "init", "-q", "-b", "main"]);
