@@ -40,10 +40,29 @@ impl ImageStore for PodmanCli {
         if ok {
             return Ok(Some(out.trim().to_string()).filter(|s| !s.is_empty()));
         }
-        if err.contains("not known") || err.contains("no such image") {
-            return Ok(None);
+        if !(err.contains("not known") || err.contains("no such image")) {
+            return Err(format!("podman image inspect {reference}: {}", err.trim()));
         }
-        Err(format!("podman image inspect {reference}: {}", err.trim()))
+        // Podman 5 drops the repo digests of an image whose tag moved to another image: the
+        // image stays (untagged) but `name@sha256:D` no longer finds it. Its manifest digest
+        // still says which one it is.
+        let Some((_, digest)) = reference.rsplit_once('@') else {
+            return Ok(None);
+        };
+        let (ok, out, err) = run_with_timeout(
+            Command::new(&self.bin).args([
+                "images",
+                "--all",
+                "--no-trunc",
+                "--format",
+                "{{.ID}} {{.Digest}}",
+            ]),
+            TIMEOUT,
+        )?;
+        if !ok {
+            return Err(format!("podman images: {}", err.trim()));
+        }
+        Ok(id_by_digest(&out, digest))
     }
 
     fn remove(&self, id: &str) -> Result<(), String> {
@@ -55,6 +74,15 @@ impl ImageStore for PodmanCli {
             Err(err.trim().to_string())
         }
     }
+}
+
+/// The id of the image whose manifest digest is `digest`, in `podman images --format
+/// '{{.ID}} {{.Digest}}'` output (ids with or without their `sha256:`).
+fn id_by_digest(listing: &str, digest: &str) -> Option<String> {
+    listing.lines().find_map(|l| {
+        let (id, d) = l.trim().split_once(' ')?;
+        (d.trim() == digest).then(|| id.trim_start_matches("sha256:").to_string())
+    })
 }
 
 fn ledger_path(store: &StateStore) -> PathBuf {
@@ -194,6 +222,14 @@ mod tests {
             .map(|i| format!("[Container]\nImage={i}\n"))
             .collect();
         fs::write(dir.join("s-a.container"), text).unwrap();
+    }
+
+    #[test]
+    fn an_untagged_image_is_found_by_its_manifest_digest() {
+        let listing = "sha256:4ac8 sha256:3113\nsha256:d5d0 sha256:eacb\n";
+        assert_eq!(id_by_digest(listing, "sha256:eacb"), Some("d5d0".into()));
+        assert_eq!(id_by_digest(listing, "sha256:ffff"), None);
+        assert_eq!(id_by_digest("", "sha256:eacb"), None);
     }
 
     #[test]

@@ -58,6 +58,25 @@ impl Drop for Lab {
     }
 }
 
+/// Sets `NAME=value` in a dotenv file that has a `NAME=` line.
+fn set_var(file: &Path, name: &str, value: &str) {
+    let text = fs::read_to_string(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    let prefix = format!("{name}=");
+    assert!(
+        text.lines().any(|l| l.starts_with(&prefix)),
+        "{} has no {prefix} line",
+        file.display()
+    );
+    let text: String = text
+        .lines()
+        .map(|l| match l.starts_with(&prefix) {
+            true => format!("{prefix}{value}\n"),
+            false => format!("{l}\n"),
+        })
+        .collect();
+    fs::write(file, text).unwrap();
+}
+
 pub fn text(o: &Output) -> String {
     format!(
         "{}{}",
@@ -198,20 +217,16 @@ impl Lab {
             .status()
             .unwrap();
         assert!(st.success());
-        // The examples publish the frontend on 127.0.0.1:18080; the other lab flavour may be running
-        // the same scenario at the same time, so each repo publishes on a port of its own.
-        let env = repo.join("services/web/.env");
-        if let Ok(text) = fs::read_to_string(&env) {
-            let port = crate::common::lab::free_port();
-            let text: String = text
-                .lines()
-                .map(|l| match l.starts_with("WEB_PORT=") {
-                    true => format!("WEB_PORT={port}\n"),
-                    false => format!("{l}\n"),
-                })
-                .collect();
-            fs::write(&env, text).unwrap();
-        }
+        // The other lab flavour may be running the same scenario at the same time: each repo pulls
+        // from its flavour's registry (the examples name 127.0.0.1:5000) and publishes the frontend
+        // on a port of its own (the examples' 18080).
+        let port = crate::common::lab::free_port();
+        set_var(&repo.join("values.env"), "REGISTRY", &self.lab.registry);
+        set_var(
+            &repo.join("services/web/.env"),
+            "WEB_PORT",
+            &port.to_string(),
+        );
         self.lab.chown(&self.home.join("e2e"));
         let r = repo.to_string_lossy().into_owned();
         self.ok("git", &["-C", &r, "init", "-q", "-b", "main"]);
