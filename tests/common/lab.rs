@@ -161,10 +161,14 @@ impl Lab {
                 || PathBuf::from("/usr/local/libexec/release-tool-e2e"),
                 PathBuf::from,
             ),
-            generator_dir: vars.get("LAB_GENERATOR_DIR").map_or_else(
-                || PathBuf::from("/etc/systemd/user-generators"),
-                PathBuf::from,
-            ),
+            // (set-ups older than the package flavour linked the Podman 4 build here)
+            generator_dir: vars
+                .get("LAB_GENERATOR_DIR")
+                .filter(|d| !d.is_empty())
+                .map_or_else(
+                    || PathBuf::from("/etc/systemd/user-generators"),
+                    PathBuf::from,
+                ),
             registry_ctl: vars.get("LAB_REGISTRY_CTL").map(PathBuf::from),
             env_file,
         };

@@ -136,8 +136,8 @@ impl Lab {
     }
 
     /// Copies the test binary where the lab user can run it and links the generator
-    /// (`LAB_GENERATOR_DIR/release-tool-generator`: /etc/systemd/user-generators for the Podman 4
-    /// flavour; the Podman 5 flavour's manager has its own, so the two never run each other's build).
+    /// (`LAB_GENERATOR_DIR/release-tool-generator`: each flavour's manager looks there first, so
+    /// the flavours never run each other's build, nor shadow an installed package's generator).
     fn install(&self) -> PathBuf {
         let dir = self.lab.e2e_dir.clone();
         fs::create_dir_all(&dir).unwrap();
