@@ -269,6 +269,80 @@ fn record(node: &Node, path: &mut String, map: &mut SourceMap) {
     }
 }
 
+/// The variable docker compose gives interpolation the project's name in (docs/loader.md).
+const PROJECT_NAME_VAR: &str = "COMPOSE_PROJECT_NAME";
+
+/// Whether any of `files` contains `needle`, read as the loader reads them (regular files only,
+/// links kept inside `root`, bounded); one that cannot be read counts as not (the load says why).
+fn mentions(files: &[PathBuf], root: Option<&Path>, needle: &str) -> bool {
+    files.iter().any(|f| {
+        super::source::read_text(f, root, yaml::MAX_FILE_BYTES).is_ok_and(|t| t.contains(needle))
+    })
+}
+
+/// The project name the compose files declare (`name:`, the last file's that has one),
+/// interpolated with `vars`; None when none does or it cannot be read (the full load then says
+/// why).
+fn declared_name(
+    files: &[PathBuf],
+    root: Option<&Path>,
+    vars: &IndexMap<String, String>,
+) -> Option<String> {
+    let mut name = None;
+    for f in files {
+        let mut doc = yaml::read_file(f, root).ok()?;
+        if let Some(n) = doc.as_map_mut().and_then(|m| m.shift_remove("name")) {
+            let mut n = n;
+            interpolate::interpolate(&mut n, vars).ok()?;
+            if let Some(t) = n.scalar_text().filter(|t| !t.is_empty()) {
+                name = Some(t);
+            }
+        }
+    }
+    name
+}
+
+/// The compose files loaded with `vars` and merged in order, validated, profiles applied: the
+/// merged tree, the files read, the warnings.
+fn load_merged(
+    dirs: &Dirs,
+    dir: &Path,
+    files: &[PathBuf],
+    vars: &IndexMap<String, String>,
+    enabled: &indexmap::IndexSet<String>,
+) -> Result<(Node, Vec<PathBuf>, Vec<Diagnostic>), LoadError> {
+    let mut loader = FileLoader {
+        dirs,
+        inputs: Vec::new(),
+        depth: 0,
+        included: 0,
+    };
+    let mut merged: Option<Node> = None;
+    for f in files {
+        let path = dirs.resolve(&f.to_string_lossy());
+        let node = loader.load(&path, dir, vars).map_err(one)?;
+        match &mut merged {
+            None => merged = Some(merge::strip_resets(node)),
+            Some(m) => merge::merge(m, node, ""),
+        }
+    }
+    let Some(mut root) = merged else {
+        return Err(one(Diagnostic::error(
+            Span {
+                file: dir.into(),
+                ..Default::default()
+            },
+            "",
+            "no compose file to load",
+        )));
+    };
+    merge::unique_all(&mut root);
+    let mut warnings = Vec::new();
+    validate::validate(&mut root, &mut warnings).map_err(one)?;
+    profiles::apply(&mut root, enabled).map_err(one)?;
+    Ok((root, loader.inputs, warnings))
+}
+
 /// Loads `files` (an explicit `-f` list, relative to `dir`) as one project.
 pub fn load_files(
     dir: &Path,
@@ -308,42 +382,34 @@ pub fn load_files_json(
             .cloned()
     };
 
-    let mut loader = FileLoader {
-        dirs: &dirs,
-        inputs: Vec::new(),
-        depth: 0,
-        included: 0,
-    };
-    let mut merged: Option<Node> = None;
-    for f in files {
-        let path = dirs.resolve(&f.to_string_lossy());
-        let node = loader.load(&path, dir, &vars).map_err(one)?;
-        match &mut merged {
-            None => merged = Some(merge::strip_resets(node)),
-            Some(m) => merge::merge(m, node, ""),
-        }
-    }
-    inputs.append(&mut loader.inputs);
-    let Some(mut root) = merged else {
-        return Err(one(Diagnostic::error(
-            Span {
-                file: dir.into(),
-                ..Default::default()
-            },
-            "",
-            "no compose file to load",
-        )));
-    };
-    merge::unique_all(&mut root);
-    let mut warnings = Vec::new();
-    validate::validate(&mut root, &mut warnings).map_err(one)?;
     let enabled = profiles::parse_enabled(&get("COMPOSE_PROFILES").unwrap_or_default());
-    profiles::apply(&mut root, &enabled).map_err(one)?;
-
     let dir_name = dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    // docker compose gives interpolation the project's name as COMPOSE_PROJECT_NAME (the `name:`
+    // field itself is read without it). When the compose files use it, the name is worked out
+    // first, from `name:` read alone, and the files are loaded with it set.
+    let top: Vec<PathBuf> = files
+        .iter()
+        .map(|f| dirs.resolve(&f.to_string_lossy()))
+        .collect();
+    let mut preset_name = None;
+    if project_name.is_none()
+        && !vars.contains_key(PROJECT_NAME_VAR)
+        && mentions(&top, dirs.root.as_deref(), PROJECT_NAME_VAR)
+    {
+        let n = declared_name(&top, dirs.root.as_deref(), &vars)
+            .unwrap_or_else(|| discover::normalize_project_name(&dir_name));
+        let n = discover::normalize_project_name(&n);
+        if !n.is_empty() {
+            vars.insert(PROJECT_NAME_VAR.to_string(), n.clone());
+            preset_name = Some(n);
+        }
+    }
+    let (mut root, mut file_inputs, mut warnings) =
+        load_merged(&dirs, dir, files, &vars, &enabled)?;
+
     let name = match project_name
         .map(str::to_string)
         .or_else(|| get("COMPOSE_PROJECT_NAME"))
@@ -363,11 +429,11 @@ pub fn load_files_json(
             }
             n
         }
-        None => match root
-            .get("name")
-            .and_then(Node::scalar_text)
-            .filter(|n| !n.is_empty())
-        {
+        None => match preset_name.or_else(|| {
+            root.get("name")
+                .and_then(Node::scalar_text)
+                .filter(|n| !n.is_empty())
+        }) {
             Some(n) => n,
             None => discover::normalize_project_name(&dir_name),
         },
@@ -383,6 +449,15 @@ pub fn load_files_json(
             "the project name is empty",
         )));
     }
+    // Given by -p or .env, it is the name; used only by an included or extended file, those are
+    // loaded again with it set (the others, almost all, are loaded once).
+    if !vars.contains_key(PROJECT_NAME_VAR)
+        && mentions(&file_inputs, dirs.root.as_deref(), PROJECT_NAME_VAR)
+    {
+        vars.insert(PROJECT_NAME_VAR.to_string(), name.clone());
+        (root, file_inputs, warnings) = load_merged(&dirs, dir, files, &vars, &enabled)?;
+    }
+    inputs.append(&mut file_inputs);
 
     let mut sources = SourceMap::default();
     record(&root, &mut String::new(), &mut sources);
