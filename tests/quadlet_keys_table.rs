@@ -106,6 +106,9 @@ fn full_bodies() -> Vec<Body> {
     let volume = VolumeSection {
         volume_name: Some(s("v")),
         driver: Some(s("local")),
+        device: Some(s("/dev/x")),
+        fs_type: Some(s("ext4")),
+        options: Some(s("rw")),
         label: vec![(s("l"), s("1"))],
         podman_args: vec![s("--opt=o=1")],
     };

@@ -448,3 +448,73 @@ fn render_to_dir() {
         }
     }
 }
+
+/// Volume `driver_opts` (issue 9's PodmanArgs= audit): `device`, `type` and `o` go through
+/// Quadlet's own `Device=`, `Type=`, `Options=`, so they work when rendering for Podman 4.4
+/// (where `PodmanArgs=` in a `.volume` does not exist); Quadlet takes `Type=`/`Options=` only with
+/// a device, so without one they and any other option stay `--opt` (4.6+).
+#[test]
+fn volume_driver_opts_use_quadlets_own_keys() {
+    let Some(q) = support::quadlet("volume_driver_opts_use_quadlets_own_keys") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("v");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(
+        dir.join("compose.yaml"),
+        "services:\n  app:\n    image: busybox\n    volumes: [nfs:/a, ram:/b]\n\
+         volumes:\n  nfs:\n    driver_opts:\n      type: nfs\n      o: \"addr=10.0.0.1,nfsvers=4,rw\"\n      device: \":/export/data\"\n\
+         \x20 ram:\n    driver_opts:\n      type: tmpfs\n      device: tmpfs\n      o: \"size=100m,uid=1000\"\n",
+    )
+    .unwrap();
+    let stack = release_tool::compose::load_files(
+        &dir,
+        &["compose.yaml".into()],
+        Some("v"),
+        &Default::default(),
+    )
+    .unwrap();
+    let r = support::render(&stack, V4_4).unwrap();
+    let nfs = r
+        .units
+        .iter()
+        .find(|u| u.file_name.ends_with("-nfs.volume"))
+        .unwrap();
+    assert!(
+        nfs.contents.contains("Device=:/export/data\n")
+            && nfs.contents.contains("Type=nfs\n")
+            && nfs
+                .contents
+                .contains("Options=addr=10.0.0.1,nfsvers=4,rw\n")
+            && !nfs.contents.contains("PodmanArgs="),
+        "{}",
+        nfs.contents
+    );
+    let d = check(&q, &stack, V4_4).unwrap();
+    let services = support::services(&d.stdout);
+    let argv = |unit: &str| {
+        let (_, text) = services
+            .iter()
+            .find(|(n, _)| n.ends_with(unit))
+            .unwrap_or_else(|| panic!("no {unit} in {:?}", services.keys()));
+        support::systemd_exec_argv(&support::key_value(text, "ExecStart").unwrap())
+    };
+    let nfs = argv("-nfs-volume.service");
+    for want in [
+        "device=:/export/data",
+        "type=nfs",
+        "o=addr=10.0.0.1,nfsvers=4,rw",
+    ] {
+        assert!(
+            nfs.windows(2).any(|w| w[0] == "--opt" && w[1] == want),
+            "--opt {want} in {nfs:?}"
+        );
+    }
+    let ram = argv("-ram-volume.service");
+    assert!(
+        ram.windows(2)
+            .any(|w| w[0] == "--opt" && w[1] == "o=size=100m,uid=1000"),
+        "{ram:?}"
+    );
+}

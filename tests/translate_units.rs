@@ -209,3 +209,78 @@ fn meta_target_wants_every_stack() {
     );
     assert!(t.contents.contains("[Install]\nWantedBy=default.target\n"));
 }
+
+/// Empty values docker compose accepts (issue 9): kept in meaning where Podman has one, dropped
+/// with a warning naming the field where they mean nothing, refused only where the meaning cannot
+/// be kept.
+#[test]
+fn empty_values_docker_compose_accepts_are_carried_dropped_or_refused_by_meaning() {
+    let s = stack(
+        "e",
+        serde_json::json!({
+            "name": "e",
+            "services": {
+                "a": {
+                    "image": "busybox",
+                    "dns_search": [""],
+                    "dns": ["", "1.1.1.1"],
+                    "dns_opt": [""],
+                    "cap_add": ["", "NET_ADMIN"],
+                    "cap_drop": [""],
+                    "group_add": [""],
+                    "command": ["app", "--flag", "", ""],
+                    "networks": {"default": null}
+                },
+                "b": {"image": "busybox", "dns_search": ["", "example.com"], "networks": {"default": null}}
+            },
+            "networks": {"default": {"name": "e_default"}}
+        }),
+    );
+    let r = support::render(&s, support::V5_4).unwrap();
+    let a = r.unit("e-a.container").unwrap();
+    // `dns_search: ""` clears the search domains: Podman's `.`.
+    assert!(a.contains("DNSSearch=.\n"), "{a}");
+    assert!(a.contains("DNS=1.1.1.1\n") && !a.contains("DNS=\n"), "{a}");
+    assert!(
+        !a.contains("DNSOption=") && !a.contains("DropCapability=") && !a.contains("GroupAdd="),
+        "{a}"
+    );
+    assert!(
+        a.contains("AddCapability=NET_ADMIN\n") && !a.contains("AddCapability=\n"),
+        "{a}"
+    );
+    // Trailing empty arguments (a variable that expanded to nothing) are dropped.
+    assert!(a.contains("Exec=app --flag\n"), "{a}");
+    let b = r.unit("e-b.container").unwrap();
+    assert!(
+        b.contains("DNSSearch=example.com\n") && !b.contains("DNSSearch=.\n"),
+        "{b}"
+    );
+    let warned: Vec<&str> = r.warnings.iter().map(|w| w.field.as_str()).collect();
+    for f in [
+        "services.a.dns[0]",
+        "services.a.dns_opt[0]",
+        "services.a.cap_add[0]",
+        "services.a.cap_drop[0]",
+        "services.a.group_add[0]",
+        "services.a.command",
+        "services.b.dns_search[0]",
+    ] {
+        assert!(warned.contains(&f), "no warning for {f}: {warned:?}");
+    }
+
+    // An empty argument before others cannot be kept: refused, naming the field.
+    let s = stack(
+        "e",
+        serde_json::json!({
+            "name": "e",
+            "services": {"a": {"image": "busybox", "command": ["sh", "", "x"], "networks": {"default": null}}},
+            "networks": {"default": {"name": "e_default"}}
+        }),
+    );
+    let e = support::render(&s, support::V5_4).unwrap_err();
+    assert!(
+        e.contains("services.a.command") && e.contains("empty argument"),
+        "{e}"
+    );
+}

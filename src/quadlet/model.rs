@@ -107,6 +107,11 @@ pub struct ContainerSection {
 pub struct VolumeSection {
     pub volume_name: Option<String>,
     pub driver: Option<String>,
+    /// `Device=`, `Type=`, `Options=`: the `device`, `type` and `o` options (Quadlet takes the
+    /// last two only with a device).
+    pub device: Option<String>,
+    pub fs_type: Option<String>,
+    pub options: Option<String>,
     pub label: Vec<(String, String)>,
     /// `--opt` pairs that have no key of their own.
     pub podman_args: Vec<String>,

@@ -340,6 +340,9 @@ fn write_volume(o: &mut Out, v: &VolumeSection) -> Result<(), WriteError> {
     o.section("Volume");
     o.opt("VolumeName", &v.volume_name)?;
     o.opt("Driver", &v.driver)?;
+    o.opt("Device", &v.device)?;
+    o.opt("Type", &v.fs_type)?;
+    o.opt("Options", &v.options)?;
     o.pairs("Label", &v.label)?;
     o.words("PodmanArgs", &v.podman_args)?;
     Ok(())

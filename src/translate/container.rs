@@ -101,7 +101,7 @@ pub fn container_units(cx: &mut Ctx, name: &str, svc: &Service) -> Option<Contai
     if let Some(ep) = &svc.entrypoint {
         p.c.entrypoint = serde_json::to_string(ep).ok();
     }
-    p.c.exec = svc.command.clone();
+    p.c.exec = svc.command.as_ref().map(|cmd| command_args(cx, &f, cmd));
 
     // Environment and metadata.
     for (k, v) in super::names::sorted(&svc.environment) {
@@ -144,9 +144,9 @@ pub fn container_units(cx: &mut Ctx, name: &str, svc: &Service) -> Option<Contai
             "Podman has no domain name option; set hostname: to a fully qualified name instead",
         );
     }
-    p.c.dns = svc.dns.clone();
-    p.c.dns_search = svc.dns_search.clone();
-    p.c.dns_option = svc.dns_opt.clone();
+    p.c.dns = cx.non_empty(&format!("{f}.dns"), &svc.dns);
+    p.c.dns_search = dns_search(cx, &f, &svc.dns_search);
+    p.c.dns_option = cx.non_empty(&format!("{f}.dns_opt"), &svc.dns_opt);
     for h in &svc.extra_hosts {
         // docker compose prints `host=ip` (or `host:ip`); Podman takes `host:ip`.
         let entry = match h.split_once('=') {
@@ -420,4 +420,33 @@ fn build_unit(cx: &mut Ctx, name: &str, b: &crate::compose::Build, tag: &str) ->
 fn dedup_keep_order(v: &mut Vec<String>) {
     let mut seen = std::collections::BTreeSet::new();
     v.retain(|x| seen.insert(x.clone()));
+}
+
+/// The command's arguments for `Exec=`. Quadlet cannot pass an empty argument (its word
+/// splitting drops it and every argument after it), so trailing empty ones, typically a variable
+/// that expanded to nothing (`command: [app, "${EXTRA}"]`), are dropped with a warning; an empty
+/// one before others stays, and the writer refuses it naming the field.
+fn command_args(cx: &mut Ctx, f: &str, cmd: &[String]) -> Vec<String> {
+    let keep = cmd.iter().rposition(|a| !a.is_empty()).map_or(0, |i| i + 1);
+    if keep == 0 || keep == cmd.len() {
+        return cmd.to_vec();
+    }
+    cx.warn(
+        &format!("{f}.command"),
+        format!(
+            "{} trailing empty argument(s) dropped: Quadlet cannot pass an empty argument",
+            cmd.len() - keep
+        ),
+    );
+    cmd[..keep].to_vec()
+}
+
+/// `dns_search:` for `DNSSearch=`. An empty entry means "no search domain" to docker
+/// (`dns_search: ""` clears the host's); Podman's way to say it is the domain `.`. Alongside
+/// real domains an empty entry adds nothing and is dropped.
+fn dns_search(cx: &mut Ctx, f: &str, list: &[String]) -> Vec<String> {
+    if !list.is_empty() && list.iter().all(|d| d.trim().is_empty()) {
+        return vec![".".to_string()];
+    }
+    cx.non_empty(&format!("{f}.dns_search"), list)
 }

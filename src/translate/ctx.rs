@@ -30,6 +30,21 @@ impl<'a> Ctx<'a> {
     }
 
     /// A field that is not carried over, or carried over only in part. An error with `--strict`.
+    /// `list` without its empty entries, warning for each one dropped (`field[i]`). docker
+    /// compose keeps an empty entry; none means anything to Podman, and in a unit file an empty
+    /// value resets the key instead.
+    pub fn non_empty(&mut self, field: &str, list: &[String]) -> Vec<String> {
+        for (i, v) in list.iter().enumerate() {
+            if v.trim().is_empty() {
+                self.warn(&format!("{field}[{i}]"), "empty; ignored");
+            }
+        }
+        list.iter()
+            .filter(|v| !v.trim().is_empty())
+            .cloned()
+            .collect()
+    }
+
     pub fn warn(&mut self, field: &str, message: impl Into<String>) {
         let span = self.stack.sources.span(field);
         let d = if self.opts.strict {

@@ -215,7 +215,9 @@ fn compose_field(file_name: &str, key: &str) -> Option<&'static str> {
         ("container", k) if k.starts_with("Health") => "healthcheck",
         ("volume" | "network", "VolumeName" | "NetworkName") => "name",
         ("volume" | "network", "Driver") => "driver",
-        ("volume" | "network", "PodmanArgs" | "Options") => "driver_opts",
+        ("volume" | "network", "PodmanArgs" | "Options") | ("volume", "Device" | "Type") => {
+            "driver_opts"
+        }
         ("network", "Subnet" | "Gateway" | "IPRange" | "IPAMDriver") => "ipam",
         ("build", "ImageTag") => "image",
         ("build", _) => "build",

@@ -30,7 +30,7 @@ pub fn process(cx: &mut Ctx, name: &str, svc: &Service, c: &mut ContainerSection
             c.podman_args.push(format!("--user={u}"));
         }
     }
-    c.group_add = svc.group_add.clone();
+    c.group_add = cx.non_empty(&format!("{f}.group_add"), &svc.group_add);
     if let Some(w) = &svc.working_dir {
         if crate::quadlet::escape::is_raw_safe(w) {
             c.working_dir = Some(w.clone());
@@ -49,8 +49,8 @@ pub fn process(cx: &mut Ctx, name: &str, svc: &Service, c: &mut ContainerSection
     if svc.stdin_open == Some(true) {
         c.podman_args.push("--interactive".into());
     }
-    c.add_capability = svc.cap_add.clone();
-    c.drop_capability = svc.cap_drop.clone();
+    c.add_capability = cx.non_empty(&format!("{f}.cap_add"), &svc.cap_add);
+    c.drop_capability = cx.non_empty(&format!("{f}.cap_drop"), &svc.cap_drop);
     for (i, s) in svc.security_opt.iter().enumerate() {
         match s.as_str() {
             "no-new-privileges" | "no-new-privileges:true" | "no-new-privileges=true" => {

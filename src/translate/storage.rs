@@ -33,9 +33,7 @@ pub fn volume_units(cx: &mut Ctx) -> Vec<UnitFile> {
             None | Some("local") => {}
             Some(d) => v.driver = Some(d.to_string()),
         }
-        for (k, val) in super::names::sorted(&vol.driver_opts) {
-            v.podman_args.push(format!("--opt={k}={val}"));
-        }
+        driver_opts(&mut v, &vol.driver_opts);
         for (k, val) in super::names::sorted(&vol.labels) {
             v.label.push((k.clone(), val.clone()));
         }
@@ -47,6 +45,24 @@ pub fn volume_units(cx: &mut Ctx) -> Vec<UnitFile> {
         out.push(unit);
     }
     out
+}
+
+/// `driver_opts` of a volume: `device`, `type` and `o` become Quadlet's own `Device=`, `Type=`
+/// and `Options=` (Podman 4.4, where `PodmanArgs=` needs 4.6); Quadlet takes `Type=` and
+/// `Options=` only with a `Device=`, so without one they stay `--opt` arguments, as does every
+/// other option (a driver's own, `size`, ...).
+fn driver_opts(v: &mut VolumeSection, opts: &indexmap::IndexMap<String, String>) {
+    let device = opts.get("device").filter(|d| !d.is_empty());
+    for (k, val) in super::names::sorted(opts) {
+        match k.as_str() {
+            // Quadlet skips an empty Type=/Options=; podman would get an empty option
+            "type" | "o" if device.is_some() && val.is_empty() => {}
+            "device" if device.is_some() => v.device = Some(val.clone()),
+            "type" if device.is_some() => v.fs_type = Some(val.clone()),
+            "o" if device.is_some() => v.options = Some(val.clone()),
+            _ => v.podman_args.push(format!("--opt={k}={val}")),
+        }
+    }
 }
 
 fn path_str(p: &str) -> bool {

@@ -222,6 +222,16 @@ pub fn probes() -> Vec<Probe> {
         // .volume
         p!("Volume", "VolumeName", Volume, "ExecStart", Exact, |u, v| vol(u).volume_name = some(v)),
         p!("Volume", "Driver", Volume, "ExecStart", Exact, |u, v| vol(u).driver = some(v)),
+        p!("Volume", "Device", Volume, "ExecStart", Exact, |u, v| vol(u).device = some(v)),
+        // Quadlet takes Type= and Options= only with a Device=.
+        p!("Volume", "Type", Volume, "ExecStart", Exact, |u, v| {
+            vol(u).device = some("/dev/lab");
+            vol(u).fs_type = some(v)
+        }),
+        p!("Volume", "Options", Volume, "ExecStart", Exact, |u, v| {
+            vol(u).device = some("/dev/lab");
+            vol(u).options = some(v)
+        }),
         p!("Volume", "Label", Volume, "ExecStart", Exact, |u, v| vol(u).label.push((s("l"), s(v)))),
         p!("Volume", "PodmanArgs", Volume, "ExecStart", Exact, |u, v| vol(u).podman_args.push(s(v))),
         // .network
