@@ -284,3 +284,41 @@ fn empty_values_docker_compose_accepts_are_carried_dropped_or_refused_by_meaning
         "{e}"
     );
 }
+
+/// A log driver Podman does not have (issue 9) is a warning naming the field, with its options
+/// (here a multi-line one, as loki's pipeline stages are) dropped, not an error about them.
+#[test]
+fn a_log_driver_podman_lacks_is_a_warning_and_its_options_are_dropped() {
+    let s = stack(
+        "l",
+        serde_json::json!({
+            "name": "l",
+            "services": {
+                "a": {"image": "busybox", "networks": {"default": null}, "logging": {
+                    "driver": "loki",
+                    "options": {"loki-url": "http://loki:3100/loki/api/v1/push",
+                                "loki-pipeline-stages": "- regex:\n    expression: '(level|lvl)=(?P<level>\\\\w+)'\n- labels:\n    level:\n"}
+                }},
+                "b": {"image": "busybox", "networks": {"default": null}, "logging": {
+                    "driver": "journald", "options": {"tag": "b-app"}
+                }}
+            },
+            "networks": {"default": {"name": "l_default"}}
+        }),
+    );
+    let r = support::render(&s, support::V5_4).unwrap();
+    let a = r.unit("l-a.container").unwrap();
+    assert!(!a.contains("LogDriver=") && !a.contains("LogOpt="), "{a}");
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.field == "services.a.logging.driver" && w.message.contains("loki")),
+        "{:?}",
+        r.warnings
+    );
+    let b = r.unit("l-b.container").unwrap();
+    assert!(
+        b.contains("LogDriver=journald\n") && b.contains("LogOpt=tag=b-app\n"),
+        "{b}"
+    );
+}

@@ -174,12 +174,7 @@ pub fn container_units(cx: &mut Ctx, name: &str, svc: &Service) -> Option<Contai
     resources::limits(cx, name, svc, &mut p.c);
     resources::untyped_fields(cx, name, svc, &mut p.c);
     if let Some(l) = &svc.logging {
-        p.c.log_driver = l.driver.clone();
-        for (k, v) in super::names::sorted(&l.options) {
-            if let Some(v) = v {
-                p.c.log_opt.push(format!("{k}={v}"));
-            }
-        }
+        logging(cx, &f, l, &mut p.c);
     }
 
     // Lifecycle.
@@ -449,4 +444,44 @@ fn dns_search(cx: &mut Ctx, f: &str, list: &[String]) -> Vec<String> {
         return vec![".".to_string()];
     }
     cx.non_empty(&format!("{f}.dns_search"), list)
+}
+
+/// The log drivers Podman has (`--log-driver`); `json-file` is its name for `k8s-file` too.
+const PODMAN_LOG_DRIVERS: &[&str] = &[
+    "journald",
+    "k8s-file",
+    "json-file",
+    "none",
+    "passthrough",
+    "passthrough-tty",
+];
+
+/// `logging:` → `LogDriver=`/`LogOpt=`. A driver Podman does not have (`gelf`, `fluentd`,
+/// `loki`, `syslog`, `awslogs`, `local`…) is not carried over, nor are its options (addresses,
+/// pipeline stages: nothing Podman's drivers read): a warning says so and the container logs
+/// to Podman's default (the journal on a systemd host).
+fn logging(
+    cx: &mut Ctx,
+    f: &str,
+    l: &crate::compose::Logging,
+    c: &mut crate::quadlet::ContainerSection,
+) {
+    if let Some(d) = l.driver.as_deref() {
+        if !PODMAN_LOG_DRIVERS.contains(&d) {
+            cx.warn(
+                &format!("{f}.logging.driver"),
+                format!(
+                    "{d:?} is not a Podman log driver; not carried over, nor its options: the \
+                     container logs to Podman's default (the journal under systemd)"
+                ),
+            );
+            return;
+        }
+    }
+    c.log_driver = l.driver.clone();
+    for (k, v) in super::names::sorted(&l.options) {
+        if let Some(v) = v {
+            c.log_opt.push(format!("{k}={v}"));
+        }
+    }
 }
