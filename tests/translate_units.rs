@@ -322,3 +322,57 @@ fn a_log_driver_podman_lacks_is_a_warning_and_its_options_are_dropped() {
         "{b}"
     );
 }
+
+/// The PodmanArgs= audit (issue 9): `security_opt` labels, mask/unmask and `userns_mode` use
+/// Quadlet's own keys where the target has them, and the same `podman` argument otherwise.
+#[test]
+fn security_options_and_userns_use_native_keys_where_the_target_has_them() {
+    let s = stack(
+        "k",
+        serde_json::json!({
+            "name": "k",
+            "services": {"a": {
+                "image": "busybox",
+                "networks": {"default": null},
+                "userns_mode": "keep-id",
+                "security_opt": ["label:type:spc_t", "label=level:s0:c1,c2", "label:filetype:usr_t",
+                                 "label=nested", "systempaths=unconfined", "mask=/proc/acpi",
+                                 "apparmor=unconfined", "label:type:other_t"]
+            }},
+            "networks": {"default": {"name": "k_default"}}
+        }),
+    );
+    let r = support::render(&s, support::V5_4).unwrap();
+    let a = r.unit("k-a.container").unwrap();
+    for line in [
+        "UserNS=keep-id\n",
+        "SecurityLabelType=spc_t\n",
+        "SecurityLabelLevel=s0:c1,c2\n",
+        "SecurityLabelFileType=usr_t\n",
+        "SecurityLabelNested=true\n",
+        "Unmask=ALL\n",
+        "Mask=/proc/acpi\n",
+        // no key of its own; a second type cannot be a second key
+        "PodmanArgs=--security-opt=apparmor=unconfined --security-opt=label=type:other_t\n",
+    ] {
+        assert!(a.contains(line), "{line:?} in\n{a}");
+    }
+    let r = support::render(
+        &s,
+        release_tool::translate::PodmanVersion { major: 4, minor: 4 },
+    )
+    .unwrap();
+    let a = r.unit("k-a.container").unwrap();
+    assert!(
+        !a.contains("UserNS=") && !a.contains("SecurityLabelType="),
+        "{a}"
+    );
+    for arg in [
+        "--userns=keep-id",
+        "--security-opt=label=type:spc_t",
+        "--security-opt=label=nested",
+        "--security-opt=unmask=ALL",
+    ] {
+        assert!(a.contains(arg), "{arg} in\n{a}");
+    }
+}

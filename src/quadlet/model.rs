@@ -77,6 +77,16 @@ pub struct ContainerSection {
     pub read_only: bool,
     pub no_new_privileges: bool,
     pub security_label_disable: bool,
+    /// `SecurityLabelType=`, `…Level=`, `…FileType=`, `…Nested=`: `--security-opt label=…`.
+    pub security_label_type: Option<String>,
+    pub security_label_level: Option<String>,
+    pub security_label_file_type: Option<String>,
+    pub security_label_nested: bool,
+    /// `Mask=`/`Unmask=`: `--security-opt mask=…`/`unmask=…` (colon-separated paths, `ALL`).
+    pub mask: Option<String>,
+    pub unmask: Option<String>,
+    /// `UserNS=`: `--userns`.
+    pub user_ns: Option<String>,
     pub seccomp_profile: Option<String>,
     pub add_capability: Vec<String>,
     pub drop_capability: Vec<String>,

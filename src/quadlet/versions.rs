@@ -14,6 +14,16 @@ const fn v(major: u32, minor: u32) -> PodmanVersion {
 
 /// `(section, key, first Podman version that has it)`. Keys not listed are in 4.4.
 pub const KEY_VERSIONS: &[(&str, &str, PodmanVersion)] = &[
+    // Not checked against older Quadlets: set to the oldest version whose manual we hold
+    // (podman-systemd.unit(5) of 5.x), so older targets get the `--security-opt`/`--userns`
+    // argument instead (always valid); see docs/compose-support.md, "PodmanArgs= audit".
+    ("Container", "SecurityLabelType", v(5, 0)),
+    ("Container", "SecurityLabelLevel", v(5, 0)),
+    ("Container", "SecurityLabelFileType", v(5, 0)),
+    ("Container", "SecurityLabelNested", v(5, 0)),
+    ("Container", "Mask", v(5, 0)),
+    ("Container", "Unmask", v(5, 0)),
+    ("Container", "UserNS", v(5, 0)),
     ("Container", "Tmpfs", v(4, 5)),
     ("Container", "Secret", v(4, 5)),
     ("Container", "LogDriver", v(4, 5)),
@@ -189,6 +199,38 @@ fn downgrade_container(
     opt!("Entrypoint", entrypoint, "entrypoint");
     opt!("StopTimeout", stop_timeout, "stop-timeout");
     opt!("StopSignal", stop_signal, "stop-signal");
+    opt!("UserNS", user_ns, "userns");
+    for (key, value, form) in [
+        (
+            "SecurityLabelType",
+            &mut c.security_label_type,
+            "label=type:",
+        ),
+        (
+            "SecurityLabelLevel",
+            &mut c.security_label_level,
+            "label=level:",
+        ),
+        (
+            "SecurityLabelFileType",
+            &mut c.security_label_file_type,
+            "label=filetype:",
+        ),
+        ("Mask", &mut c.mask, "mask="),
+        ("Unmask", &mut c.unmask, "unmask="),
+    ] {
+        if !has(t, key) {
+            if let Some(v) = value.take() {
+                moved.push(key.to_string());
+                args.push(format!("--security-opt={form}{v}"));
+            }
+        }
+    }
+    if !has(t, "SecurityLabelNested") && c.security_label_nested {
+        c.security_label_nested = false;
+        moved.push("SecurityLabelNested".into());
+        args.push("--security-opt=label=nested".into());
+    }
     all!("Tmpfs", tmpfs, "tmpfs");
     all!("Secret", secret, "secret");
     all!("Mount", mount, "mount");

@@ -312,6 +312,13 @@ fn write_container(o: &mut Out, c: &ContainerSection) -> Result<(), WriteError> 
     o.flag("ReadOnly", c.read_only)?;
     o.flag("NoNewPrivileges", c.no_new_privileges)?;
     o.flag("SecurityLabelDisable", c.security_label_disable)?;
+    o.opt("SecurityLabelType", &c.security_label_type)?;
+    o.opt("SecurityLabelLevel", &c.security_label_level)?;
+    o.opt("SecurityLabelFileType", &c.security_label_file_type)?;
+    o.flag("SecurityLabelNested", c.security_label_nested)?;
+    o.opt("Mask", &c.mask)?;
+    o.opt("Unmask", &c.unmask)?;
+    o.opt("UserNS", &c.user_ns)?;
     o.opt("SeccompProfile", &c.seccomp_profile)?;
     o.all("AddCapability", &c.add_capability)?;
     o.all("DropCapability", &c.drop_capability)?;

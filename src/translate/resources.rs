@@ -58,7 +58,30 @@ pub fn process(cx: &mut Ctx, name: &str, svc: &Service, c: &mut ContainerSection
             }
             "no-new-privileges:false" | "no-new-privileges=false" => {}
             "label:disable" | "label=disable" => c.security_label_disable = true,
+            "label:nested" | "label=nested" => c.security_label_nested = true,
+            // docker's way to unmask /proc and /sys paths
+            "systempaths=unconfined" if c.unmask.is_none() => c.unmask = Some("ALL".into()),
             other => {
+                // `label:type:x` (docker) and `label=type:x` (podman) alike
+                let label = other
+                    .strip_prefix("label:")
+                    .or_else(|| other.strip_prefix("label="))
+                    .and_then(|l| l.split_once(':'));
+                let native = match (label, other.split_once('=')) {
+                    (Some(("type", v)), _) => Some(&mut c.security_label_type).map(|f| (f, v)),
+                    (Some(("level", v)), _) => Some(&mut c.security_label_level).map(|f| (f, v)),
+                    (Some(("filetype", v)), _) => {
+                        Some(&mut c.security_label_file_type).map(|f| (f, v))
+                    }
+                    (None, Some(("mask", v))) => Some(&mut c.mask).map(|f| (f, v)),
+                    (None, Some(("unmask", v))) => Some(&mut c.unmask).map(|f| (f, v)),
+                    _ => None,
+                };
+                // Quadlet's keys for these (one value each); a second one stays an argument
+                if let Some((field, v)) = native.filter(|(f, v)| f.is_none() && !v.is_empty()) {
+                    *field = Some(v.to_string());
+                    continue;
+                }
                 if let Some(p) = other
                     .strip_prefix("seccomp:")
                     .or_else(|| other.strip_prefix("seccomp="))
@@ -103,7 +126,9 @@ pub fn process(cx: &mut Ctx, name: &str, svc: &Service, c: &mut ContainerSection
     }
     arg(c, "pid", &svc.pid);
     arg(c, "ipc", &svc.ipc);
-    arg(c, "userns", &svc.userns_mode);
+    if let Some(u) = svc.userns_mode.as_ref().filter(|u| !u.is_empty()) {
+        c.user_ns = Some(u.clone());
+    }
     arg(c, "cgroupns", &svc.cgroup);
     arg(c, "cgroup-parent", &svc.cgroup_parent);
     arg(c, "runtime", &svc.runtime);
