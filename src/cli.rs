@@ -39,6 +39,361 @@ Common options:
   -V, --version           Print version
 ";
 
+/// One option: its long name, the value it takes (None: a switch) and a line of help.
+pub struct Flag {
+    pub name: &'static str,
+    pub value: Option<&'static str>,
+    pub help: &'static str,
+}
+
+const fn flag(name: &'static str, value: Option<&'static str>, help: &'static str) -> Flag {
+    Flag { name, value, help }
+}
+
+/// Every option (the man page's OPTIONS section documents each).
+pub const FLAGS: &[Flag] = &[
+    flag(
+        "repo",
+        Some("DIR"),
+        "The checkout (default: $RELEASE_TOOL_REPO, else ~/release-tool-repo)",
+    ),
+    flag(
+        "services-dir",
+        Some("DIR"),
+        "Stacks directory (default: <repo>/services)",
+    ),
+    flag(
+        "vars-file",
+        Some("FILE"),
+        "Global variables file (default: <repo>/values.env when present)",
+    ),
+    flag(
+        "vars-json",
+        Some("JSON"),
+        "Global variables as a JSON object; wins over --vars-file",
+    ),
+    flag(
+        "state-dir",
+        Some("DIR"),
+        "Generations store (default: $RELEASE_TOOL_STATE_DIR, else ~/.local/state/release-tool)",
+    ),
+    flag(
+        "podman-version",
+        Some("X.Y"),
+        "Target Podman version (default: detected, else 5.4)",
+    ),
+    flag("format", Some("FORMAT"), "Output format"),
+    flag("stack", Some("NAME"), "Only this stack (repeatable)"),
+    flag(
+        "affected-services",
+        Some("\"STACK ...\""),
+        "The stacks to act on (spaces or commas)",
+    ),
+    flag(
+        "changed-files",
+        Some("\"PATH ...\""),
+        "The changed repository paths",
+    ),
+    flag(
+        "assume-values-changed",
+        None,
+        "Treat the global variables as changed (every stack)",
+    ),
+    flag(
+        "output-dir",
+        Some("DIR"),
+        "Where to write the Quadlet files",
+    ),
+    flag(
+        "units-dir",
+        Some("DIR"),
+        "The directory of Quadlet files whose images are pulled",
+    ),
+    flag(
+        "meta-target",
+        Some("NAME"),
+        "Also write NAME.target wanting every stack",
+    ),
+    flag(
+        "strict",
+        None,
+        "Compose fields Podman cannot carry are errors, not warnings",
+    ),
+    flag("jobs", Some("N"), "Image pulls in parallel (default 4)"),
+    flag(
+        "retries",
+        Some("N"),
+        "Retries of a failed pull, with backoff (default 2)",
+    ),
+    flag(
+        "timeout",
+        Some("SECONDS"),
+        "Bound on one pull and on one restart level's health wait (default 120)",
+    ),
+    flag(
+        "dry-run",
+        None,
+        "Print the restart order and change nothing",
+    ),
+    flag(
+        "wait",
+        None,
+        "Wait for another deploy to release the lock instead of exiting 7",
+    ),
+    flag(
+        "volumes",
+        None,
+        "Also remove the stacks' volumes, with their data",
+    ),
+    flag(
+        "purge-state",
+        None,
+        "Also remove the state directory (every generation)",
+    ),
+];
+
+/// One command: its name, what follows it, a line of help, the options it takes (beyond
+/// `-h`/`--help`) and the values its `--format` takes (the first is the default).
+pub struct CommandSpec {
+    pub name: &'static str,
+    pub args: &'static str,
+    pub summary: &'static str,
+    pub flags: &'static [&'static str],
+    pub formats: &'static [&'static str],
+}
+
+/// The options of every command that reads the checkout.
+macro_rules! checkout_flags {
+    ($($more:literal),* $(,)?) => {
+        &["repo", "services-dir", "vars-file", "vars-json", $($more),*]
+    };
+}
+
+/// The commands, in the order of the usage text. `parse` refuses an option a command does not
+/// take and a `--format` it does not print; `COMMAND --help` prints its entry.
+pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec {
+        name: "config",
+        args: "",
+        summary: "Print each stack's normalized Compose model (like `docker compose config`)",
+        flags: checkout_flags!["stack", "format"],
+        formats: &["json", "yaml"],
+    },
+    CommandSpec {
+        name: "generate-units",
+        args: "--output-dir DIR",
+        summary: "Render the Quadlet units of some or all stacks into a directory",
+        flags: checkout_flags![
+            "output-dir",
+            "affected-services",
+            "stack",
+            "meta-target",
+            "strict",
+            "podman-version"
+        ],
+        formats: &[],
+    },
+    CommandSpec {
+        name: "determine-changes",
+        args: "",
+        summary: "List the stacks affected by a set of changed files (path-based)",
+        flags: checkout_flags!["changed-files", "assume-values-changed", "format"],
+        formats: &["lines", "text", "json"],
+    },
+    CommandSpec {
+        name: "pull-images",
+        args: "--affected-services \"STACK ...\" --units-dir DIR",
+        summary: "Pull the images the units in a directory (of some stacks) need",
+        flags: &[
+            "affected-services",
+            "units-dir",
+            "jobs",
+            "retries",
+            "timeout",
+        ],
+        formats: &[],
+    },
+    CommandSpec {
+        name: "manage-services",
+        args: "restart|status",
+        summary: "`restart` stacks with their dependents, in order; or show their `status`",
+        flags: &[
+            "state-dir",
+            "affected-services",
+            "format",
+            "timeout",
+            "wait",
+            "dry-run",
+        ],
+        formats: &["text", "json"],
+    },
+    CommandSpec {
+        name: "plan",
+        args: "",
+        summary: "Show what a deploy would do now: units diff, pulls, restart order",
+        flags: checkout_flags!["state-dir", "format", "podman-version", "strict", "timeout"],
+        formats: &["text", "json"],
+    },
+    CommandSpec {
+        name: "deploy",
+        args: "",
+        summary: "Render, pull, switch generation, restart what changed, roll back on failure",
+        flags: checkout_flags![
+            "state-dir",
+            "podman-version",
+            "strict",
+            "wait",
+            "timeout",
+            "jobs",
+            "retries"
+        ],
+        formats: &[],
+    },
+    CommandSpec {
+        name: "rollback",
+        args: "[GEN]",
+        summary: "Switch back to the previous (or a given) generation and restart",
+        flags: &["state-dir", "wait", "timeout"],
+        formats: &[],
+    },
+    CommandSpec {
+        name: "history",
+        args: "",
+        summary: "List the generations with revision, time and outcome",
+        flags: &["state-dir", "format"],
+        formats: &["text", "json"],
+    },
+    CommandSpec {
+        name: "down",
+        args: "",
+        summary: "Stop and remove every stack (and the trigger); --volumes, --purge-state",
+        flags: &["state-dir", "wait", "timeout", "volumes", "purge-state"],
+        formats: &[],
+    },
+    CommandSpec {
+        name: "prune",
+        args: "",
+        summary: "Drop generations beyond the keep count and the images only they used",
+        flags: &["state-dir", "wait"],
+        formats: &[],
+    },
+    CommandSpec {
+        name: "status",
+        args: "",
+        summary: "Same as `manage-services status`",
+        flags: &["state-dir", "affected-services", "format"],
+        formats: &["text", "json"],
+    },
+    CommandSpec {
+        name: "generator",
+        args: "NORMAL-DIR [EARLY-DIR LATE-DIR]",
+        summary: "Run as the systemd user generator (also when invoked as release-tool-generator)",
+        flags: &[],
+        formats: &[],
+    },
+    CommandSpec {
+        name: "help",
+        args: "[COMMAND]",
+        summary: "Print this help, or a command's help: release-tool help <COMMAND>",
+        flags: &[],
+        formats: &[],
+    },
+];
+
+pub fn command(name: &str) -> Option<&'static CommandSpec> {
+    COMMANDS.iter().find(|c| c.name == name)
+}
+
+/// A command's usage: what it does and every option it takes.
+pub fn command_usage(c: &CommandSpec) -> String {
+    let mut out = format!(
+        "Usage: release-tool {}{}{} [OPTIONS]\n\n{}\n\nOptions:\n",
+        c.name,
+        if c.args.is_empty() { "" } else { " " },
+        c.args,
+        c.summary
+    );
+    let mut rows: Vec<(String, String)> = c
+        .flags
+        .iter()
+        .filter_map(|n| FLAGS.iter().find(|f| f.name == *n))
+        .map(|f| {
+            let left = match f.value {
+                Some(v) => format!("--{} {v}", f.name),
+                None => format!("--{}", f.name),
+            };
+            let help = match (f.name, c.formats) {
+                ("format", fs) if !fs.is_empty() => {
+                    format!("Output format: {} (default {})", fs.join(", "), fs[0])
+                }
+                _ => f.help.to_string(),
+            };
+            (left, help)
+        })
+        .collect();
+    rows.push(("-h, --help".into(), "Print this help".into()));
+    let width = rows.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
+    for (l, h) in rows {
+        out.push_str(&format!("  {l:<width$}  {h}\n"));
+    }
+    out
+}
+
+/// The command closest to a mistyped one (within two edits), for "did you mean".
+pub fn closest_command(name: &str) -> Option<&'static str> {
+    COMMANDS
+        .iter()
+        .map(|c| (edit_distance(name, c.name), c.name))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, n)| n)
+}
+
+/// Levenshtein distance over chars.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+/// Checks the options given against the command's: an option it does not take, or a `--format`
+/// it does not print, is an error naming both (exit 2).
+pub fn check(a: &Args) -> Result<(), String> {
+    let Some(c) = command(&a.command) else {
+        return Err(match closest_command(&a.command) {
+            Some(n) => format!("unknown command '{}': did you mean '{n}'?", a.command),
+            None => format!("unknown command '{}'", a.command),
+        });
+    };
+    for f in &a.given {
+        if !c.flags.contains(f) {
+            return Err(format!(
+                "{}: --{f} is not an option of this command (see release-tool {} --help)",
+                c.name, c.name
+            ));
+        }
+    }
+    if let Some(fmt) = &a.format {
+        if !c.formats.contains(&fmt.as_str()) {
+            return Err(format!(
+                "{}: --format {fmt}: this command prints {}",
+                c.name,
+                c.formats.join(" or ")
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// A parsed command line.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Args {
@@ -71,6 +426,8 @@ pub struct Args {
     pub purge_state: bool,
     pub help: bool,
     pub version: bool,
+    /// The long options given, in order (for [`check`]).
+    pub given: Vec<&'static str>,
 }
 
 /// Splits the seed tool's space-separated lists (`--affected-services "a b"`), also accepting commas.
@@ -86,6 +443,11 @@ pub fn parse<I: IntoIterator<Item = OsString>>(args: I) -> Result<Args, lexopt::
     let mut parser = lexopt::Parser::from_args(args);
     let mut a = Args::default();
     while let Some(arg) = parser.next()? {
+        if let Long(name) = &arg {
+            if let Some(f) = FLAGS.iter().find(|f| f.name == *name) {
+                a.given.push(f.name);
+            }
+        }
         match arg {
             Short('h') | Long("help") => a.help = true,
             Short('V') | Long("version") => a.version = true,
@@ -152,6 +514,84 @@ mod tests {
         assert_eq!(a.services_dir, Some(PathBuf::from("s")));
         let a = p(&["manage-services", "restart", "--affected-services", "web"]);
         assert_eq!(a.positional, vec!["restart"]);
+    }
+
+    #[test]
+    fn an_option_a_command_does_not_take_is_refused_naming_both() {
+        let e = check(&p(&["config", "--wait", "--jobs", "3"])).unwrap_err();
+        assert!(e.contains("config") && e.contains("--wait"), "{e}");
+        let e = check(&p(&["history", "--format", "bogus"])).unwrap_err();
+        assert!(
+            e.contains("history") && e.contains("bogus") && e.contains("json"),
+            "{e}"
+        );
+        assert!(check(&p(&["history", "--format", "json", "--state-dir", "s"])).is_ok());
+        assert!(check(&p(&["deploy", "--wait", "--timeout", "60", "--repo", "r"])).is_ok());
+        assert!(check(&p(&[
+            "manage-services",
+            "restart",
+            "--affected-services",
+            "a",
+            "--dry-run"
+        ]))
+        .is_ok());
+        // Every option is refused by every command that does not list it.
+        for c in COMMANDS {
+            for f in FLAGS {
+                let mut argv = vec![c.name.to_string(), format!("--{}", f.name)];
+                if f.value.is_some() {
+                    let v = match f.name {
+                        "format" => c.formats.first().copied().unwrap_or("json"),
+                        _ => "1",
+                    };
+                    argv.push(v.to_string());
+                }
+                let a = parse(argv.iter().map(OsString::from)).unwrap();
+                assert_eq!(
+                    check(&a).is_ok(),
+                    c.flags.contains(&f.name),
+                    "{} --{}",
+                    c.name,
+                    f.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_usage_text_the_table_and_each_command_help_agree() {
+        for c in COMMANDS {
+            let line = USAGE
+                .lines()
+                .find(|l| l.trim_start().starts_with(&format!("{} ", c.name)))
+                .unwrap_or_else(|| panic!("USAGE lacks {}", c.name));
+            assert!(line.ends_with(c.summary), "{line:?} vs {:?}", c.summary);
+            let help = command_usage(c);
+            for f in c.flags {
+                assert!(
+                    help.contains(&format!("--{f}")),
+                    "{} --help lacks --{f}",
+                    c.name
+                );
+                assert!(FLAGS.iter().any(|x| x.name == *f), "--{f} is not in FLAGS");
+            }
+        }
+        for f in FLAGS {
+            assert!(
+                COMMANDS.iter().any(|c| c.flags.contains(&f.name)),
+                "no command takes --{}",
+                f.name
+            );
+        }
+    }
+
+    #[test]
+    fn a_mistyped_command_gets_the_closest_one() {
+        assert_eq!(closest_command("deplyo"), Some("deploy"));
+        assert_eq!(closest_command("stauts"), Some("status"));
+        assert_eq!(closest_command("frobnicate"), None);
+        let e = check(&p(&["rollbak"])).unwrap_err();
+        assert!(e.contains("did you mean 'rollback'"), "{e}");
     }
 
     #[test]

@@ -42,8 +42,32 @@ fn main() -> ExitCode {
     }
     if args.help || args.command.is_empty() || args.command == "help" {
         commands::quiet_on_closed_pipe();
-        print!("{}", cli::USAGE);
+        // `help COMMAND`, `COMMAND --help`, `COMMAND -h`: that command's usage.
+        let topic = match args.command.as_str() {
+            "" => None,
+            "help" => args.positional.first().map(String::as_str),
+            c => Some(c),
+        };
+        match topic {
+            None => print!("{}", cli::USAGE),
+            Some(t) => match cli::command(t) {
+                Some(c) => print!("{}", cli::command_usage(c)),
+                None => {
+                    let hint = cli::closest_command(t)
+                        .map(|n| format!(": did you mean '{n}'?"))
+                        .unwrap_or_default();
+                    eprintln!(
+                        "release-tool: unknown command '{t}'{hint} (see release-tool --help)"
+                    );
+                    return ExitCode::from(commands::exit::USAGE);
+                }
+            },
+        }
         return ExitCode::SUCCESS;
+    }
+    if let Err(e) = cli::check(&args) {
+        eprintln!("release-tool: {e}");
+        return ExitCode::from(commands::exit::USAGE);
     }
     ExitCode::from(commands::dispatch(&args))
 }

@@ -56,7 +56,12 @@ pub fn run(args: &Args) -> u8 {
         }
     };
     let mut failed = false;
-    let selected: Vec<String> = match &args.affected_services {
+    // `--stack NAME` (repeatable) selects like `--affected-services`.
+    let wanted: Option<Vec<String>> = match (&args.affected_services, args.stacks.is_empty()) {
+        (None, true) => None,
+        (a, _) => Some(a.iter().flatten().chain(&args.stacks).cloned().collect()),
+    };
+    let selected: Vec<String> = match &wanted {
         None => stacks.iter().map(|s| s.name.clone()).collect(),
         Some(names) => {
             for n in names {
@@ -112,6 +117,7 @@ pub fn run(args: &Args) -> u8 {
     }
     let clashes = unit_name_clashes(&rendered);
     let mut written_stacks = Vec::new();
+    let (mut units_written, mut stacks_written) = (0, 0);
     for r in &rendered {
         if let Some(msg) = clashes.get(&r.stack) {
             if selected.contains(&r.stack) {
@@ -130,6 +136,9 @@ pub fn run(args: &Args) -> u8 {
         if let Err(e) = write_units(&out_dir, &r.units) {
             eprintln!("release-tool: stack {}: {e}", r.stack);
             failed = true;
+        } else {
+            units_written += r.units.len();
+            stacks_written += 1;
         }
     }
     if let Some(m) = &args.meta_target {
@@ -138,6 +147,16 @@ pub fn run(args: &Args) -> u8 {
             failed = true;
         }
     }
+    // What it did, in one line (stderr: stdout stays free for scripts).
+    eprintln!(
+        "release-tool: wrote {units_written} unit(s) of {stacks_written} stack(s) to {}{}",
+        out_dir.display(),
+        if failed {
+            "; some stacks failed (above)"
+        } else {
+            ""
+        }
+    );
     if failed {
         exit::INVALID_INPUT
     } else {

@@ -71,6 +71,13 @@ pub fn restart(args: &Args) -> u8 {
         .map(|(u, (_, c))| (u, c.after))
         .collect();
     let lv = levels(&units, &after);
+    if args.dry_run {
+        // What a restart would do, in order; nothing is restarted.
+        for (i, level) in lv.iter().enumerate() {
+            println!("level {}: {}", i + 1, level.join(" "));
+        }
+        return super::exit::OK;
+    }
     match restart_levels(&fx, &m, &lv, deploy_options(args).timeout) {
         Ok(()) => super::exit::OK,
         Err(_) => super::exit::FAILURE,
