@@ -264,7 +264,7 @@ fn display_dir_and_home_replace_the_real_directories() {
 }
 
 #[test]
-fn config_command_prints_good_stacks_and_fails_for_bad_ones() {
+fn config_command_fails_for_a_bad_stack_printing_nothing_and_prints_the_good_one_alone() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let svc = tmp.path().join("services");
     for (d, text) in [
@@ -283,15 +283,21 @@ fn config_command_prints_good_stacks_and_fails_for_bad_ones() {
         .output()
         .expect("runs");
     assert_eq!(out.status.code(), Some(3));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let v: serde_json::Value = serde_json::from_str(&stdout).expect("json");
-    assert_eq!(
-        v["good"]["services"]["s"]["command"],
-        serde_json::json!(["echo", "$$HOME"])
-    );
-    assert!(v.get("bad").is_none());
+    // Nothing on stdout: a script must not take a partial model for the whole.
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "");
     assert!(String::from_utf8_lossy(&out.stderr)
         .contains("required variable NOPE is missing a value: needed"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_release-tool"))
+        .args(["config", "--stack", "good", "--services-dir"])
+        .arg(&svc)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        v["services"]["s"]["command"],
+        serde_json::json!(["echo", "$$HOME"])
+    );
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_release-tool"))
         .args([
             "config",
@@ -329,4 +335,29 @@ fn yaml_1_1_forms_and_single_ulimits_load_as_docker_compose_types_them() {
     assert_eq!(web.secrets[0].mode, Some(288));
     assert_eq!(web.ulimits["nproc"].single, Some(3));
     assert_eq!(web.ulimits["nofile"].hard, Some(2));
+}
+
+/// A typo'd key (issue 8): its warning names the key it resembles and stays when the same
+/// stack also fails because of it.
+#[test]
+fn a_mistyped_key_is_named_with_the_key_it_resembles_even_when_the_stack_fails() {
+    let (_t, r) = load(&[("compose.yaml", "services:\n  web:\n    imagee: busybox\n")]);
+    let e = r.expect_err("no image").to_string();
+    assert!(
+        e.contains("services.web.imagee") && e.contains("did you mean 'image'?"),
+        "{e}"
+    );
+    assert!(e.contains("neither an image nor a build context"), "{e}");
+    // Far from every known key: no guess.
+    let (_t, r) = load(&[(
+        "compose.yaml",
+        "services:\n  web:\n    image: x\n    zzzzzz: 1\n",
+    )]);
+    let l = r.expect("loads");
+    let w: Vec<String> = l.warnings.iter().map(|w| w.to_string()).collect();
+    assert!(
+        w.iter()
+            .any(|w| w.contains("unknown key 'zzzzzz'") && !w.contains("did you mean")),
+        "{w:?}"
+    );
 }

@@ -5,7 +5,8 @@
 //! (all stacks, or several `--stack`): a JSON object keyed by stack name, or in YAML one document
 //! per stack (`---`), each headed by a `# stack: NAME` comment. As docker compose does, `$` in
 //! values is printed as `$$` (so the output can be loaded again). A stack that fails to load is
-//! reported on stderr and left out; the others are still printed; the exit code is then 3.
+//! reported on stderr (the others are still loaded and their warnings shown), nothing is printed
+//! on stdout, and the exit code is 3.
 
 use serde_json::{Map, Value};
 
@@ -92,7 +93,8 @@ pub fn run(args: &Args) -> u8 {
             s
         }
     };
-    if !text.is_empty() {
+    // On error, nothing on stdout: a script must not take a partial model for the whole.
+    if !text.is_empty() && !failed {
         use std::io::Write;
         // A closed pipe (`| head`) is not an error worth a panic.
         let _ = writeln!(std::io::stdout().lock(), "{}", text.trim_end_matches('\n'));

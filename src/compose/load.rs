@@ -479,9 +479,10 @@ pub fn load_files_json(
     } = ctx;
     warnings.extend(more_warnings);
     if !errors.is_empty() {
-        return Err(LoadError {
-            diagnostics: errors,
-        });
+        // The warnings stay with the errors: an unknown key (`imagee:`) is often their cause.
+        let mut diagnostics = warnings;
+        diagnostics.extend(errors);
+        return Err(LoadError { diagnostics });
     }
     inputs.extend(env_inputs);
     let mut seen = indexmap::IndexSet::new();
