@@ -361,3 +361,30 @@ fn a_mistyped_key_is_named_with_the_key_it_resembles_even_when_the_stack_fails()
         "{w:?}"
     );
 }
+
+/// A flow collection left open (issue 8): the error points at the end of the line that opened
+/// it and names the missing bracket, not the next key the parser tripped on.
+#[test]
+fn an_unclosed_bracket_is_reported_where_it_is_missing() {
+    for (text, open, close) in [
+        (
+            "services:\n  x:\n    image: busybox\n    ports: [\"80:80\"\n    labels: {a: b}\n",
+            '[',
+            ']',
+        ),
+        (
+            "services:\n  x:\n    image: busybox\n    labels: {a: b\n    ports: [\"80:80\"]\n",
+            '{',
+            '}',
+        ),
+    ] {
+        let (_t, r) = load(&[("compose.yaml", text)]);
+        let e = r.expect_err("bad yaml").to_string();
+        assert!(e.contains("compose.yaml:4:"), "{e}");
+        assert!(
+            e.contains(&format!("'{open}' opened at 4:"))
+                && e.contains(&format!("missing '{close}' at the end of line 4")),
+            "{e}"
+        );
+    }
+}

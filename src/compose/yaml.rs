@@ -94,7 +94,10 @@ fn parse_once(text: &str, file: &Path) -> Result<Node, (Diagnostic, Option<usize
     loop {
         let (ev, mark) = parser.next_token().map_err(|e| {
             let m = e.marker();
-            let d = Diagnostic::error(b.span_at(m), "", format!("YAML syntax error: {}", e.info()));
+            let at = format!("{}:{}: {}", m.line(), m.col() + 1, e.info());
+            let d = unclosed_flow(&b, text, m.line(), &at).unwrap_or_else(|| {
+                Diagnostic::error(b.span_at(m), "", format!("YAML syntax error: {}", e.info()))
+            });
             (d, Some(m.line()))
         })?;
         match ev {
@@ -122,6 +125,41 @@ fn parse_once(text: &str, file: &Path) -> Result<Node, (Diagnostic, Option<usize
             },
         )
     }))
+}
+
+/// When the parser fails inside a flow collection (`[`, `{`) opened on an earlier line, the
+/// mistake is almost always that line's missing `]`/`}`: the error then points at the end of
+/// that line and says so, rather than where the parser gave up (the next key, read as bad
+/// indentation). `error_line` is the parser's (1-based).
+fn unclosed_flow(b: &Builder, text: &str, error_line: usize, at: &str) -> Option<Diagnostic> {
+    let node = match b.stack.last()? {
+        Frame::Seq { node, .. } | Frame::Map { node, .. } => node,
+    };
+    let (line, column) = (node.pos.line as usize, node.pos.column as usize);
+    let src = text.lines().nth(line.checked_sub(1)?)?;
+    let open = src.chars().nth(column.checked_sub(1)?)?;
+    let close = match open {
+        '[' => ']',
+        '{' => '}',
+        _ => return None,
+    };
+    if error_line <= line {
+        return None;
+    }
+    let end = src.trim_end().chars().count() + 1;
+    let span = crate::diag::Span {
+        file: b.file.as_ref().clone(),
+        line,
+        column: end,
+    };
+    Some(Diagnostic::error(
+        span,
+        "",
+        format!(
+            "YAML syntax error: the '{open}' opened at {line}:{column} is not closed: a missing \
+             '{close}' at the end of line {line}? (the parser stopped at {at})"
+        ),
+    ))
 }
 
 enum Frame {
@@ -700,9 +738,15 @@ mod tests {
 
     #[test]
     fn syntax_error_names_file_line_column() {
+        // An unclosed `[` is reported at the end of the line that opened it.
         let e = parse_str("services:\n  web: [a\n", Path::new("c.yaml")).unwrap_err();
         let s = e.to_string();
-        assert!(s.starts_with("c.yaml:3:"), "{s}");
+        assert!(s.starts_with("c.yaml:2:10:"), "{s}");
+        assert!(s.contains("YAML syntax error") && s.contains("missing ']'"), "{s}");
+        // Elsewhere, where the parser stopped.
+        let e = parse_str("a: b\n  c: d\n", Path::new("c.yaml")).unwrap_err();
+        let s = e.to_string();
+        assert!(s.starts_with("c.yaml:2:"), "{s}");
         assert!(s.contains("YAML syntax error"), "{s}");
     }
 
