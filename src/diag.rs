@@ -17,6 +17,13 @@ pub struct Span {
     pub column: usize,
 }
 
+/// `s` with every control character escaped (see [`write_escaped`]).
+pub fn escaped(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let _ = write_escaped(&mut out, s);
+    out
+}
+
 /// Writes `s` with every control character escaped (`\n`, `\r`, `\t`, `\u{1b}`...), so a file
 /// name or a value holding a newline cannot forge a second log line or a terminal sequence.
 pub fn write_escaped(f: &mut impl fmt::Write, s: &str) -> fmt::Result {

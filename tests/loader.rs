@@ -46,9 +46,18 @@ fn error_of(files: &[(&str, &str)]) -> String {
 
 #[test]
 fn yaml_syntax_error_names_file_line_column() {
+    // The unclosed `[` is pointed at where its `]` is missing: the end of line 3.
     let e = error_of(&[("compose.yaml", "services:\n  web:\n    image: [x\n")]);
     assert!(
-        e.contains("compose.yaml:4:1: error: YAML syntax error"),
+        e.contains("compose.yaml:3:14: error: YAML syntax error") && e.contains("missing ']'"),
+        "{e}"
+    );
+    let e = error_of(&[(
+        "compose.yaml",
+        "services:\n  web:\n    image: x\n   bad: y\n",
+    )]);
+    assert!(
+        e.contains("compose.yaml:4:") && e.contains("YAML syntax error"),
         "{e}"
     );
 }

@@ -43,6 +43,20 @@ pub fn default_repo(
 }
 
 impl Context {
+    /// The repo must be a directory for `command`: else an error naming the path and where it
+    /// came from, and the exit code.
+    pub fn require_repo(&self, command: &str) -> Result<(), u8> {
+        if self.repo.is_dir() {
+            return Ok(());
+        }
+        eprintln!(
+            "release-tool: {command}: the repo {} is not a directory (--repo, else \
+             $RELEASE_TOOL_REPO, else ~/release-tool-repo)",
+            crate::diag::escaped(&self.repo.display().to_string())
+        );
+        Err(super::exit::FAILURE)
+    }
+
     pub fn from_args(args: &Args) -> Context {
         let home = env_path("HOME");
         // The same checkout the units deploy (release-tool-deploy.service sets RELEASE_TOOL_REPO

@@ -20,6 +20,9 @@ pub fn source(ctx: &Context) -> DeploySource {
 
 pub fn run(args: &Args) -> u8 {
     let ctx = Context::from_args(args);
+    if let Err(code) = ctx.require_repo("deploy") {
+        return code;
+    }
     let real = RealEffects::new();
     let fx = real.effects();
     let version = match podman_version(args.podman_version.as_deref()) {

@@ -88,6 +88,15 @@ pub fn existing_stacks(services_dir: &Path) -> Vec<String> {
 }
 
 pub fn run(args: &Args) -> u8 {
+    let ctx = Context::from_args(args);
+    if !ctx.services_dir.is_dir() {
+        eprintln!(
+            "release-tool: determine-changes: the services directory {} is not a directory \
+             (--services-dir, else <repo>/services)",
+            crate::diag::escaped(&ctx.services_dir.display().to_string())
+        );
+        return super::exit::FAILURE;
+    }
     let Some(changed) = &args.changed_files else {
         if !args.assume_values_changed {
             eprintln!("release-tool: determine-changes needs --changed-files \"FILE ...\" (or --assume-values-changed)");

@@ -51,7 +51,8 @@ pub fn run(args: &Args) -> u8 {
     let stacks = match discover_stacks(&ctx.services_dir) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("release-tool: {}: {e}", ctx.services_dir.display());
+            // (the error names the directory)
+            eprintln!("release-tool: {e}");
             return exit::INVALID_INPUT;
         }
     };

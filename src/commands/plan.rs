@@ -64,13 +64,8 @@ fn changed_inputs(old: Option<&Path>, new: &Path, stack: &str) -> Vec<(String, &
 
 pub fn run(args: &Args) -> u8 {
     let ctx = Context::from_args(args);
-    if !ctx.repo.is_dir() {
-        eprintln!(
-            "release-tool: plan: the repo {} is not a directory (--repo, else $RELEASE_TOOL_REPO, \
-             else ~/release-tool-repo)",
-            ctx.repo.display()
-        );
-        return super::exit::FAILURE;
+    if let Err(code) = ctx.require_repo("plan") {
+        return code;
     }
     let store = StateStore::at(&ctx.state_dir);
     let version = match podman_version(args.podman_version.as_deref()) {

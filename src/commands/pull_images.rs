@@ -88,6 +88,13 @@ pub fn run(args: &Args) -> u8 {
         );
         return super::exit::USAGE;
     };
+    if !dir.is_dir() {
+        eprintln!(
+            "release-tool: pull-images: the units directory {} is not a directory",
+            crate::diag::escaped(&dir.display().to_string())
+        );
+        return super::exit::FAILURE;
+    }
     let files: Vec<PathBuf> = stacks
         .iter()
         .flat_map(|s| container_files(dir, s))

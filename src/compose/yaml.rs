@@ -742,7 +742,10 @@ mod tests {
         let e = parse_str("services:\n  web: [a\n", Path::new("c.yaml")).unwrap_err();
         let s = e.to_string();
         assert!(s.starts_with("c.yaml:2:10:"), "{s}");
-        assert!(s.contains("YAML syntax error") && s.contains("missing ']'"), "{s}");
+        assert!(
+            s.contains("YAML syntax error") && s.contains("missing ']'"),
+            "{s}"
+        );
         // Elsewhere, where the parser stopped.
         let e = parse_str("a: b\n  c: d\n", Path::new("c.yaml")).unwrap_err();
         let s = e.to_string();
