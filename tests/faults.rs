@@ -537,9 +537,16 @@ fn a_registry_that_errors_switches_nothing() {
         f.assert_consistent(1, "v0", what);
     }
     // The registry started again outlives the test: it must not hold the lab lock's descriptor.
-    let pid = std::fs::read_to_string("/run/release-tool-lab/registry.pid").unwrap_or_default();
-    let fds = std::fs::read_dir(format!("/proc/{}/fd", pid.trim()));
-    for fd in fds.into_iter().flatten().flatten() {
+    // (ci/lab-registry: registry.pid for 127.0.0.1:5000, registry-PORT.pid for another port)
+    let port = f.lab.lab.registry.rsplit(':').next().unwrap_or_default();
+    let pid_file = match port {
+        "5000" => "/run/release-tool-lab/registry.pid".to_string(),
+        p => format!("/run/release-tool-lab/registry-{p}.pid"),
+    };
+    let pid = std::fs::read_to_string(&pid_file).unwrap_or_default();
+    let fds = std::fs::read_dir(format!("/proc/{}/fd", pid.trim()))
+        .unwrap_or_else(|e| panic!("the restarted registry ({pid_file}: {pid:?}): {e}"));
+    for fd in fds.flatten() {
         let target = std::fs::read_link(fd.path()).unwrap_or_default();
         assert!(
             !target.to_string_lossy().contains("rt-lab.lock"),
