@@ -23,6 +23,7 @@ Commands:
   prune              Drop generations beyond the keep count and the images only they used
   status             Same as `manage-services status`
   generator          Run as the systemd user generator (also when invoked as release-tool-generator)
+  completions        Print the shell completion script: bash, zsh or fish
   help               Print this help, or a command's help: release-tool help <COMMAND>
 
 Common options:
@@ -288,6 +289,13 @@ pub const COMMANDS: &[CommandSpec] = &[
         name: "generator",
         args: "NORMAL-DIR [EARLY-DIR LATE-DIR]",
         summary: "Run as the systemd user generator (also when invoked as release-tool-generator)",
+        flags: &[],
+        formats: &[],
+    },
+    CommandSpec {
+        name: "completions",
+        args: "bash|zsh|fish",
+        summary: "Print the shell completion script: bash, zsh or fish",
         flags: &[],
         formats: &[],
     },

@@ -1,5 +1,6 @@
 //! One module per command. `main` parses, `dispatch` picks the module; each returns an exit code.
 
+pub mod completions;
 pub mod config;
 pub mod context;
 pub mod deploy;
@@ -77,6 +78,7 @@ pub fn dispatch(args: &Args) -> u8 {
         "down" => down::run(args),
         "prune" => prune::run(args),
         "generator" => generator::run(&args.positional),
+        "completions" => completions::run(args),
         other => {
             eprintln!("release-tool: unknown command '{other}' (see release-tool --help)");
             exit::USAGE
