@@ -17,6 +17,20 @@ pub struct Span {
     pub column: usize,
 }
 
+/// Writes `items` to stderr, one a line, in one `write(2)`: stderr is unbuffered, and a
+/// diagnostic's `Display` is a dozen `write!` pieces, each a system call of its own otherwise.
+pub fn eprint_all<T: fmt::Display>(items: impl IntoIterator<Item = T>) {
+    use std::fmt::Write as _;
+    use std::io::Write as _;
+    let mut s = String::new();
+    for i in items {
+        let _ = writeln!(s, "{i}");
+    }
+    if !s.is_empty() {
+        let _ = std::io::stderr().lock().write_all(s.as_bytes());
+    }
+}
+
 /// `s` with every control character escaped (see [`write_escaped`]).
 pub fn escaped(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

@@ -30,7 +30,7 @@ pub fn run(args: &Args) -> u8 {
         match compose::load_global_vars(ctx.vars_file.as_deref(), ctx.vars_json.as_deref()) {
             Ok(g) => g,
             Err(e) => {
-                eprintln!("{e}");
+                crate::diag::eprint_all([&e]);
                 return exit::INVALID_INPUT;
             }
         };
@@ -41,13 +41,11 @@ pub fn run(args: &Args) -> u8 {
     };
     let (mut stacks, mut failed) = match compose::discover::scan(&ctx.services_dir) {
         Ok((s, errors)) => {
-            for e in &errors {
-                eprintln!("{e}");
-            }
+            crate::diag::eprint_all(&errors);
             (s, !errors.is_empty())
         }
         Err(e) => {
-            eprintln!("{e}");
+            crate::diag::eprint_all([&e]);
             return exit::INVALID_INPUT;
         }
     };
@@ -67,13 +65,11 @@ pub fn run(args: &Args) -> u8 {
     for stack in &stacks {
         match compose::load_stack_json(stack, &opts) {
             Ok((loaded, json)) => {
-                for w in &loaded.warnings {
-                    eprintln!("{w}");
-                }
+                crate::diag::eprint_all(&loaded.warnings);
                 out.insert(stack.name.clone(), docker_order(escape_dollars(json), 0));
             }
             Err(e) => {
-                eprintln!("{e}");
+                crate::diag::eprint_all([&e]);
                 failed = true;
             }
         }

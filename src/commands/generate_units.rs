@@ -96,9 +96,7 @@ pub fn run(args: &Args) -> u8 {
             .map_err(|e| e.to_string())
             .and_then(|l| {
                 if report {
-                    for w in &l.warnings {
-                        eprintln!("{w}");
-                    }
+                    crate::diag::eprint_all(&l.warnings);
                 }
                 render_stack(&l, &opts).map_err(|d| {
                     d.iter()
@@ -131,9 +129,7 @@ pub fn run(args: &Args) -> u8 {
         if !selected.contains(&r.stack) {
             continue;
         }
-        for w in &r.warnings {
-            eprintln!("{w}");
-        }
+        crate::diag::eprint_all(&r.warnings);
         if let Err(e) = write_units(&out_dir, &r.units) {
             eprintln!("release-tool: stack {}: {e}", r.stack);
             failed = true;
