@@ -137,11 +137,13 @@ fn notify_healthy_units_start_when_healthy_and_fail_when_never() {
                 prop(&lab, &format!("{name}.service"), "ActiveState"),
                 "active"
             );
-            let journal = lab.journal_by_identifier(name);
-            assert!(
-                journal.contains(r#"invalid sdnotify value "healthy""#),
-                "{name}: {journal}"
-            );
+            // journald may take a moment to have the unit's last lines
+            let said = |j: &String| j.contains(r#"invalid sdnotify value "healthy""#);
+            let journal = common::lab::wait_for(std::time::Duration::from_secs(10), || {
+                Some(lab.journal_by_identifier(name)).filter(said)
+            })
+            .unwrap_or_else(|| lab.journal_by_identifier(name));
+            assert!(said(&journal), "{name}: {journal}");
         }
     }
 }
