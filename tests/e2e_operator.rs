@@ -113,6 +113,27 @@ fn deploy_service_idle(lab: &Lab) -> bool {
     s == "inactive" || s == "failed"
 }
 
+/// Waits (3 min at most) until generation `gen` is current and the deploy service idle; `what`
+/// names the deploy in the failure.
+fn wait_generation(lab: &Lab, gen: u64, what: &str) {
+    assert!(
+        lab.wait_for(Duration::from_secs(180), || current_generation(lab)
+            == Some(gen)
+            && deploy_service_idle(lab)),
+        "{what} ran: {}",
+        text(&lab.systemctl(&["status", "release-tool-deploy.service"]))
+    );
+}
+
+/// Gives the repo at `r` (a clone) the identity the tests commit with.
+fn git_identity(lab: &Lab, r: &str) {
+    lab.ok(
+        "git",
+        &["-C", r, "config", "user.email", "e2e@release-tool.invalid"],
+    );
+    lab.ok("git", &["-C", r, "config", "user.name", "e2e"]);
+}
+
 fn reset(lab: &Lab) {
     lab.reset();
     let _ = std::fs::remove_dir_all(default_repo(lab));
@@ -143,13 +164,7 @@ fn op01_the_quick_start_word_for_word_deploys_the_checkout_and_catches_up() {
         assert!(o.status.success(), "{line}: {}", text(&o));
     }
     // No commit, no touch: enabling the path unit deployed the checked-out commit.
-    assert!(
-        lab.wait_for(Duration::from_secs(180), || current_generation(&lab)
-            == Some(1)
-            && deploy_service_idle(&lab)),
-        "the first deploy ran: {}",
-        text(&lab.systemctl(&["status", "release-tool-deploy.service"]))
-    );
+    wait_generation(&lab, 1, "the first deploy");
     assert_eq!(
         lab.unit_property("release-tool-deploy.service", "Result"),
         "success"
@@ -184,11 +199,7 @@ fn op01_the_quick_start_word_for_word_deploys_the_checkout_and_catches_up() {
     // Catch-up: a commit checked out while the trigger is not running (the host was down) deploys
     // when the path unit starts again (boot, login), without a touch.
     lab.systemctl(&["stop", "release-tool-deploy.path"]);
-    lab.ok(
-        "git",
-        &["-C", &r, "config", "user.email", "e2e@release-tool.invalid"],
-    );
-    lab.ok("git", &["-C", &r, "config", "user.name", "e2e"]);
+    git_identity(&lab, &r);
     lab.write(
         &default_repo(&lab),
         "services/web/conf/index.html",
@@ -199,13 +210,7 @@ fn op01_the_quick_start_word_for_word_deploys_the_checkout_and_catches_up() {
     assert_eq!(current_generation(&lab), Some(1), "nothing watches yet");
     let o = lab.systemctl(&["start", "release-tool-deploy.path"]);
     assert!(o.status.success(), "{}", text(&o));
-    assert!(
-        lab.wait_for(Duration::from_secs(180), || current_generation(&lab)
-            == Some(2)
-            && deploy_service_idle(&lab)),
-        "the catch-up deploy ran: {}",
-        text(&lab.systemctl(&["status", "release-tool-deploy.service"]))
-    );
+    wait_generation(&lab, 2, "the catch-up deploy");
     reset(&lab);
 }
 
@@ -310,23 +315,13 @@ fn op04_every_commit_of_a_burst_ends_deployed_without_a_touch() {
     let repo = default_repo(&lab);
     let (s, r) = (source.display().to_string(), repo.display().to_string());
     lab.ok("git", &["clone", "-q", &s, &r]);
-    lab.ok(
-        "git",
-        &["-C", &r, "config", "user.email", "e2e@release-tool.invalid"],
-    );
-    lab.ok("git", &["-C", &r, "config", "user.name", "e2e"]);
+    git_identity(&lab, &r);
     let trigger = repo.join(".git/release-tool-trigger");
     assert!(!trigger.exists(), "a fresh clone has no trigger file");
     install_units(&lab);
     let o = lab.systemctl(&["enable", "--now", "release-tool-deploy.path"]);
     assert!(o.status.success(), "{}", text(&o));
-    assert!(
-        lab.wait_for(Duration::from_secs(180), || current_generation(&lab)
-            == Some(1)
-            && deploy_service_idle(&lab)),
-        "the first deploy ran: {}",
-        text(&lab.systemctl(&["status", "release-tool-deploy.service"]))
-    );
+    wait_generation(&lab, 1, "the first deploy");
     // The deploy made the trigger file, so systemd watches it by itself (docs/deploy.md).
     assert!(
         trigger.is_file(),
