@@ -308,6 +308,25 @@ pub const COMMANDS: &[CommandSpec] = &[
     },
 ];
 
+impl CommandSpec {
+    /// The options this command takes, as [`FLAGS`] entries.
+    pub fn options(&self) -> impl Iterator<Item = &'static Flag> + '_ {
+        self.flags
+            .iter()
+            .filter_map(|n| FLAGS.iter().find(|f| f.name == *n))
+    }
+
+    /// An option's help for this command: `--format` lists the formats it prints.
+    pub fn option_help(&self, f: &Flag) -> String {
+        match (f.name, self.formats) {
+            ("format", fs) if !fs.is_empty() => {
+                format!("Output format: {} (default {})", fs.join(", "), fs[0])
+            }
+            _ => f.help.to_string(),
+        }
+    }
+}
+
 pub fn command(name: &str) -> Option<&'static CommandSpec> {
     COMMANDS.iter().find(|c| c.name == name)
 }
@@ -322,21 +341,13 @@ pub fn command_usage(c: &CommandSpec) -> String {
         c.summary
     );
     let mut rows: Vec<(String, String)> = c
-        .flags
-        .iter()
-        .filter_map(|n| FLAGS.iter().find(|f| f.name == *n))
+        .options()
         .map(|f| {
             let left = match f.value {
                 Some(v) => format!("--{} {v}", f.name),
                 None => format!("--{}", f.name),
             };
-            let help = match (f.name, c.formats) {
-                ("format", fs) if !fs.is_empty() => {
-                    format!("Output format: {} (default {})", fs.join(", "), fs[0])
-                }
-                _ => f.help.to_string(),
-            };
-            (left, help)
+            (left, c.option_help(f))
         })
         .collect();
     rows.push(("-h, --help".into(), "Print this help".into()));
@@ -347,12 +358,18 @@ pub fn command_usage(c: &CommandSpec) -> String {
     out
 }
 
-/// The command closest to a mistyped one (within two edits), for "did you mean".
+/// The command closest to a mistyped one, for "did you mean".
 pub fn closest_command(name: &str) -> Option<&'static str> {
-    COMMANDS
-        .iter()
-        .map(|c| (edit_distance(name, c.name), c.name))
-        .filter(|(d, _)| *d <= 2)
+    closest(name, COMMANDS.iter().map(|c| c.name))
+}
+
+/// The candidate closest to a mistyped `word`: within two edits, and fewer edits than the
+/// candidate has characters (else any short word would match).
+pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|n| (edit_distance(word, n), n))
+        .filter(|(d, n)| *d <= 2 && *d < n.chars().count())
         .min()
         .map(|(_, n)| n)
 }

@@ -21,12 +21,6 @@ pub fn run(args: &Args) -> u8 {
     super::exit::OK
 }
 
-fn flags_of(c: &CommandSpec) -> impl Iterator<Item = &'static Flag> + '_ {
-    c.flags
-        .iter()
-        .filter_map(|n| FLAGS.iter().find(|f| f.name == *n))
-}
-
 /// What a flag's value completes to: directories, files, or nothing in particular.
 enum ValueKind {
     Dir,
@@ -47,7 +41,6 @@ fn positional_words(c: &CommandSpec) -> &'static [&'static str] {
     match c.name {
         "manage-services" => &["restart", "status"],
         "completions" => &["bash", "zsh", "fish"],
-        "help" => &[],
         _ => &[],
     }
 }
@@ -72,7 +65,7 @@ pub fn bash() -> String {
     let mut per_command = String::new();
     let mut formats = String::new();
     for c in COMMANDS {
-        let mut words: Vec<String> = flags_of(c).map(|f| format!("--{}", f.name)).collect();
+        let mut words: Vec<String> = c.options().map(|f| format!("--{}", f.name)).collect();
         words.push("--help".into());
         words.extend(positional_words(c).iter().map(|w| w.to_string()));
         if c.name == "help" {
@@ -151,12 +144,10 @@ pub fn zsh() -> String {
         "    )\n    if (( CURRENT == 2 )); then\n        _describe -t commands 'release-tool command' commands\n        return\n    fi\n    local cmd=${words[2]}\n    shift words\n    (( CURRENT-- ))\n    case $cmd in\n",
     );
     for c in COMMANDS {
-        let mut specs: Vec<String> = flags_of(c)
+        let mut specs: Vec<String> = c
+            .options()
             .map(|f| {
-                let help = match (f.name, c.formats) {
-                    ("format", fs) if !fs.is_empty() => format!("Output format: {}", fs.join(", ")),
-                    _ => f.help.to_string(),
-                };
+                let help = c.option_help(f);
                 let action = match (value_kind(f), f.name) {
                     (ValueKind::Dir, _) => ":dir:_files -/".to_string(),
                     (ValueKind::File, _) => ":file:_files".to_string(),
@@ -206,11 +197,8 @@ pub fn fish() -> String {
     }
     for c in COMMANDS {
         let when = format!("__fish_seen_subcommand_from {}", c.name);
-        for f in flags_of(c) {
-            let help = match (f.name, c.formats) {
-                ("format", fs) if !fs.is_empty() => format!("Output format: {}", fs.join(", ")),
-                _ => f.help.to_string(),
-            };
+        for f in c.options() {
+            let help = c.option_help(f);
             let value = match (value_kind(f), f.name) {
                 (ValueKind::Dir, _) => " -r -F".to_string(),
                 (ValueKind::File, _) => " -r -F".to_string(),

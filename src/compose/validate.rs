@@ -143,12 +143,8 @@ fn check(map: &mut Node, known: &[&str], path: &str, warnings: &mut Vec<Diagnost
         } else {
             format!("{path}.{k}")
         };
-        let hint = known
-            .iter()
-            .map(|n| (crate::cli::edit_distance(k, n), *n))
-            .filter(|(d, n)| *d <= 2 && *d < n.len())
-            .min()
-            .map(|(_, n)| format!("; did you mean '{n}'?"))
+        let hint = crate::cli::closest(k, known.iter().copied())
+            .map(|n| format!("; did you mean '{n}'?"))
             .unwrap_or_default();
         warnings.push(Diagnostic::warning(
             v.span(),
