@@ -137,14 +137,15 @@ fn ensure_trigger_file(repo: &std::path::Path) {
         return;
     }
     let trigger = dot_git.join("release-tool-trigger");
-    if trigger.symlink_metadata().is_ok() {
-        return;
-    }
-    if let Err(e) = std::fs::OpenOptions::new()
+    // create_new: an existing file (or link) is left as it is
+    match std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(&trigger)
     {
-        log::debug!("cannot create {}: {e}", trigger.display());
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+            log::debug!("cannot create {}: {e}", trigger.display());
+        }
+        _ => {}
     }
 }

@@ -68,13 +68,11 @@ pub fn process(cx: &mut Ctx, name: &str, svc: &Service, c: &mut ContainerSection
                     .or_else(|| other.strip_prefix("label="))
                     .and_then(|l| l.split_once(':'));
                 let native = match (label, other.split_once('=')) {
-                    (Some(("type", v)), _) => Some(&mut c.security_label_type).map(|f| (f, v)),
-                    (Some(("level", v)), _) => Some(&mut c.security_label_level).map(|f| (f, v)),
-                    (Some(("filetype", v)), _) => {
-                        Some(&mut c.security_label_file_type).map(|f| (f, v))
-                    }
-                    (None, Some(("mask", v))) => Some(&mut c.mask).map(|f| (f, v)),
-                    (None, Some(("unmask", v))) => Some(&mut c.unmask).map(|f| (f, v)),
+                    (Some(("type", v)), _) => Some((&mut c.security_label_type, v)),
+                    (Some(("level", v)), _) => Some((&mut c.security_label_level, v)),
+                    (Some(("filetype", v)), _) => Some((&mut c.security_label_file_type, v)),
+                    (None, Some(("mask", v))) => Some((&mut c.mask, v)),
+                    (None, Some(("unmask", v))) => Some((&mut c.unmask, v)),
                     _ => None,
                 };
                 // Quadlet's keys for these (one value each); a second one stays an argument
