@@ -397,3 +397,33 @@ fn an_unclosed_bracket_is_reported_where_it_is_missing() {
         );
     }
 }
+
+/// `COMPOSE_PROJECT_NAME` in interpolation when the name is given (`-p`) and when only an
+/// included file uses it: the files are loaded again with it set (issue 9).
+#[test]
+fn the_project_name_reaches_interpolation_when_given_and_from_included_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("stack");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(
+        dir.join("compose.yaml"),
+        "include: [inc.yaml]\nservices:\n  a:\n    image: \"x:${COMPOSE_PROJECT_NAME:-unset}\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("inc.yaml"),
+        "services:\n  b:\n    image: \"y:${COMPOSE_PROJECT_NAME?}\"\n",
+    )
+    .unwrap();
+    let load = |name: Option<&str>| {
+        release_tool::compose::load_files(&dir, &["compose.yaml".into()], name, &Default::default())
+            .unwrap()
+    };
+    let l = load(Some("given"));
+    assert_eq!(l.project.services["a"].image.as_deref(), Some("x:given"));
+    assert_eq!(l.project.services["b"].image.as_deref(), Some("y:given"));
+    // Only the included file names it: still the project's name there.
+    std::fs::write(dir.join("compose.yaml"), "include: [inc.yaml]\n").unwrap();
+    let l = load(None);
+    assert_eq!(l.project.services["b"].image.as_deref(), Some("y:stack"));
+}

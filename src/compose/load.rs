@@ -394,21 +394,47 @@ pub fn load_files_json(
         .iter()
         .map(|f| dirs.resolve(&f.to_string_lossy()))
         .collect();
-    let mut preset_name = None;
-    if project_name.is_none()
-        && !vars.contains_key(PROJECT_NAME_VAR)
-        && mentions(&top, dirs.root.as_deref(), PROJECT_NAME_VAR)
-    {
-        let n = declared_name(&top, dirs.root.as_deref(), &vars)
+    // The name the files would give (`name:` read without the variable, else the directory's).
+    let early_name = |vars: &IndexMap<String, String>| {
+        let n = declared_name(&top, dirs.root.as_deref(), vars)
             .unwrap_or_else(|| discover::normalize_project_name(&dir_name));
-        let n = discover::normalize_project_name(&n);
-        if !n.is_empty() {
+        Some(discover::normalize_project_name(&n)).filter(|n| !n.is_empty())
+    };
+    let mut preset_name = None;
+    if !vars.contains_key(PROJECT_NAME_VAR) {
+        if let Some(p) = project_name {
+            // given (-p): known before anything is read
+            vars.insert(PROJECT_NAME_VAR.to_string(), p.to_string());
+        } else if mentions(&top, dirs.root.as_deref(), PROJECT_NAME_VAR) {
+            preset_name = early_name(&vars);
+        }
+        if let Some(n) = &preset_name {
             vars.insert(PROJECT_NAME_VAR.to_string(), n.clone());
-            preset_name = Some(n);
         }
     }
     let (mut root, mut file_inputs, mut warnings) =
-        load_merged(&dirs, dir, files, &vars, &enabled)?;
+        match load_merged(&dirs, dir, files, &vars, &enabled) {
+            // Only an included or extended file uses it, in a form that fails without it
+            // (`${COMPOSE_PROJECT_NAME?}`): once more with it set.
+            Err(e)
+                if !vars.contains_key(PROJECT_NAME_VAR)
+                    && mentions(
+                        &e.diagnostics
+                            .iter()
+                            .map(|d| d.span.file.clone())
+                            .collect::<Vec<_>>(),
+                        dirs.root.as_deref(),
+                        PROJECT_NAME_VAR,
+                    ) =>
+            {
+                preset_name = early_name(&vars);
+                if let Some(n) = &preset_name {
+                    vars.insert(PROJECT_NAME_VAR.to_string(), n.clone());
+                }
+                load_merged(&dirs, dir, files, &vars, &enabled)?
+            }
+            r => r?,
+        };
 
     let name = match project_name
         .map(str::to_string)
@@ -449,10 +475,15 @@ pub fn load_files_json(
             "the project name is empty",
         )));
     }
-    // Given by -p or .env, it is the name; used only by an included or extended file, those are
-    // loaded again with it set (the others, almost all, are loaded once).
+    // Used only by an included or extended file (the top-level ones were scanned above): the
+    // files are loaded again with it set (the others, almost all, are loaded once).
+    let included: Vec<PathBuf> = file_inputs
+        .iter()
+        .filter(|f| !top.contains(f))
+        .cloned()
+        .collect();
     if !vars.contains_key(PROJECT_NAME_VAR)
-        && mentions(&file_inputs, dirs.root.as_deref(), PROJECT_NAME_VAR)
+        && mentions(&included, dirs.root.as_deref(), PROJECT_NAME_VAR)
     {
         vars.insert(PROJECT_NAME_VAR.to_string(), name.clone());
         (root, file_inputs, warnings) = load_merged(&dirs, dir, files, &vars, &enabled)?;
