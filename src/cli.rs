@@ -580,6 +580,12 @@ mod tests {
                     f.name
                 );
             }
+            // and a --format it does not print, for every command that takes --format
+            if c.flags.contains(&"format") {
+                let a = p(&[c.name, "--format", "bogus"]);
+                let e = check(&a).unwrap_err();
+                assert!(e.contains(c.name) && e.contains("bogus"), "{e}");
+            }
         }
     }
 

@@ -123,3 +123,49 @@ fn plan_shows_warnings_changed_files_pulls_and_the_longest_wait() {
         "{text}"
     );
 }
+
+/// A command pointed at a directory that is not there says which, once, and does nothing
+/// (deploy, determine-changes and pull-images used to run on nothing and exit 0).
+#[test]
+fn a_missing_directory_is_named_once_and_nothing_runs() {
+    let t = tempfile::tempdir().unwrap();
+    let gone = t.path().join("gone");
+    let g = gone.display().to_string();
+    let state = t.path().join("state");
+    let s = state.display().to_string();
+    for (args, named) in [
+        (vec!["deploy", "--repo", &g, "--state-dir", &s], g.clone()),
+        (vec!["plan", "--repo", &g, "--state-dir", &s], g.clone()),
+        (
+            vec!["determine-changes", "--repo", &g, "--changed-files", "a"],
+            format!("{g}/services"),
+        ),
+        (
+            vec![
+                "pull-images",
+                "--affected-services",
+                "web",
+                "--units-dir",
+                &g,
+            ],
+            g.clone(),
+        ),
+        (
+            vec!["generate-units", "--services-dir", &g, "--output-dir", &s],
+            g.clone(),
+        ),
+    ] {
+        let o = tool().args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            matches!(o.status.code(), Some(1) | Some(3)),
+            "{args:?}: {:?} {err}",
+            o.status
+        );
+        assert_eq!(err.matches(named.as_str()).count(), 1, "{args:?}: {err}");
+        assert!(
+            !state.join("generations").exists(),
+            "{args:?} made a generation"
+        );
+    }
+}

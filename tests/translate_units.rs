@@ -376,3 +376,27 @@ fn security_options_and_userns_use_native_keys_where_the_target_has_them() {
         assert!(a.contains(arg), "{arg} in\n{a}");
     }
 }
+
+/// `type`/`o` without a `device`: Quadlet refuses `Type=`/`Options=` without `Device=`, so they
+/// stay `--opt` arguments, as does an option of the driver's own.
+#[test]
+fn volume_options_without_a_device_stay_arguments() {
+    let s = stack(
+        "v",
+        serde_json::json!({
+            "name": "v",
+            "services": {"a": {"image": "busybox", "networks": {"default": null}}},
+            "networks": {"default": {"name": "v_default"}},
+            "volumes": {"data": {"name": "v_data", "driver_opts": {"type": "tmpfs", "o": "size=1m", "size": "2G"}}}
+        }),
+    );
+    let r = support::render(&s, support::V5_4).unwrap();
+    let v = r.unit("v-data.volume").unwrap();
+    assert!(
+        !v.contains("Type=") && !v.contains("Options=") && !v.contains("Device="),
+        "{v}"
+    );
+    for opt in ["--opt=o=size=1m", "--opt=size=2G", "--opt=type=tmpfs"] {
+        assert!(v.contains(opt), "{opt} in\n{v}");
+    }
+}
