@@ -3,10 +3,7 @@
 
 use std::path::PathBuf;
 
-use indexmap::IndexMap;
-
 use crate::cli::Args;
-use crate::translate::PodmanVersion;
 
 /// The checkout the units deploy by default, under the home directory.
 pub const DEFAULT_REPO: &str = "release-tool-repo";
@@ -105,57 +102,9 @@ impl Context {
     }
 }
 
-/// Parses `X.Y` (a third component is ignored).
-pub fn parse_podman_version(s: &str) -> Option<PodmanVersion> {
-    let mut it = s.trim().split('.');
-    let major = it.next()?.parse().ok()?;
-    let minor = it.next().unwrap_or("0").parse().ok()?;
-    Some(PodmanVersion { major, minor })
-}
-
-/// Merges a `--vars-json` object over file variables. Non-string JSON scalars become their text.
-pub fn merge_vars_json(
-    mut vars: IndexMap<String, String>,
-    json: &str,
-) -> Result<IndexMap<String, String>, String> {
-    let v: serde_json::Value =
-        serde_json::from_str(json).map_err(|e| format!("--vars-json: not valid JSON: {e}"))?;
-    let obj = v
-        .as_object()
-        .ok_or("--vars-json: must be a JSON object of variables")?;
-    for (k, v) in obj {
-        let s = match v {
-            serde_json::Value::String(s) => s.clone(),
-            serde_json::Value::Null => String::new(),
-            serde_json::Value::Bool(_) | serde_json::Value::Number(_) => v.to_string(),
-            _ => {
-                return Err(format!(
-                    "--vars-json: variable '{k}' must be a string, number or boolean"
-                ))
-            }
-        };
-        vars.insert(k.clone(), s);
-    }
-    Ok(vars)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn vars_json_wins_and_rejects_nesting() {
-        let mut base = IndexMap::new();
-        base.insert("A".to_string(), "file".to_string());
-        let m = merge_vars_json(base.clone(), r#"{"A":"json","N":3,"B":true}"#).unwrap();
-        assert_eq!(m["A"], "json");
-        assert_eq!(m["N"], "3");
-        assert_eq!(m["B"], "true");
-        assert!(merge_vars_json(base.clone(), r#"{"A":{"x":1}}"#)
-            .unwrap_err()
-            .contains("'A'"));
-        assert!(merge_vars_json(base, "[1]").is_err());
-    }
 
     #[test]
     fn relative_paths_become_absolute() {
@@ -190,18 +139,5 @@ mod tests {
             PathBuf::from("r")
         );
         assert_eq!(default_repo(None, None, None), PathBuf::from("."));
-    }
-
-    #[test]
-    fn podman_versions() {
-        assert_eq!(
-            parse_podman_version("4.9.3"),
-            Some(PodmanVersion { major: 4, minor: 9 })
-        );
-        assert_eq!(
-            parse_podman_version("5"),
-            Some(PodmanVersion { major: 5, minor: 0 })
-        );
-        assert_eq!(parse_podman_version("x"), None);
     }
 }

@@ -3,10 +3,10 @@
 
 use crate::cli::Args;
 use crate::commands::context::Context;
+use crate::commands::runtime::{deploy_exit, deploy_options, open_locked, RealEffects};
 use crate::deploy::images::prune_images;
 use crate::deploy::prepare::{deploy, DeployResult, DeploySource};
 use crate::deploy::render::{podman_version, RepoRenderer};
-use crate::deploy::runtime::{deploy_exit, deploy_options, open_locked, RealEffects};
 use crate::deploy::store::git_revision;
 
 pub fn source(ctx: &Context) -> DeploySource {
@@ -25,7 +25,7 @@ pub fn run(args: &Args) -> u8 {
     }
     let real = RealEffects::new();
     let fx = real.effects();
-    let version = match podman_version(args.podman_version.as_deref()) {
+    let version = match podman_version(args.podman_version.as_deref(), &real.podman) {
         Ok(v) => v,
         Err(e) => {
             fx.report.error(&[], &e);

@@ -12,11 +12,11 @@ use std::fs;
 
 use crate::cli::Args;
 use crate::commands::context::Context;
+use crate::commands::runtime::{apply_exit, deploy_options, open_locked, RealEffects};
 use crate::deploy::cleanup;
 use crate::deploy::effects::Effects;
 use crate::deploy::manifest::{Manifest, Outcome};
 use crate::deploy::planner::{levels, units_of_stack};
-use crate::deploy::runtime::{apply_exit, deploy_options, open_locked, RealEffects};
 use crate::deploy::store::StateStore;
 use crate::deploy::transaction::{apply, recover, ApplyResult};
 

@@ -34,7 +34,10 @@ pub fn run(args: &Args) -> u8 {
             return exit::USAGE;
         }
     }
-    let version = match crate::deploy::render::podman_version(args.podman_version.as_deref()) {
+    let version = match crate::deploy::render::podman_version(
+        args.podman_version.as_deref(),
+        &super::runtime::podman_cli(),
+    ) {
         Ok(v) => v,
         Err(e) => {
             eprintln!("release-tool: {e}");
@@ -290,13 +293,19 @@ mod tests {
 
     #[test]
     fn explicit_versions_outside_the_supported_range_are_refused() {
-        assert!(crate::deploy::render::podman_version(Some("4.3"))
+        let fake = crate::deploy::fake::FakePodman::default();
+        assert!(crate::deploy::render::podman_version(Some("4.3"), &fake)
             .unwrap_err()
             .contains("4.4 to 5.4"));
         assert_eq!(
-            crate::deploy::render::podman_version(Some("5.0")).unwrap(),
+            crate::deploy::render::podman_version(Some("5.0"), &fake).unwrap(),
             PodmanVersion { major: 5, minor: 0 }
         );
-        assert!(crate::deploy::render::podman_version(Some("x")).is_err());
+        assert!(crate::deploy::render::podman_version(Some("x"), &fake).is_err());
+        // Without the flag, the version is the engine's (the fake says 5.4.2).
+        assert_eq!(
+            crate::deploy::render::podman_version(None, &fake).unwrap(),
+            PodmanVersion { major: 5, minor: 4 }
+        );
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::cli::Args;
 use crate::commands::context::Context;
-use crate::deploy::runtime::format_utc;
+use crate::commands::runtime::format_utc;
 use crate::deploy::store::StateStore;
 
 pub fn run(args: &Args) -> u8 {

@@ -6,12 +6,12 @@ use std::collections::BTreeSet;
 
 use crate::cli::Args;
 use crate::commands::context::Context;
+use crate::commands::runtime::{deploy_options, open_locked, RealEffects};
 use crate::deploy::effects::{ContainerEngine, ListedContainer, ServiceManager};
 use crate::deploy::manifest::Manifest;
 use crate::deploy::planner::levels;
 use crate::deploy::podman::PodmanCli;
 use crate::deploy::restart::{containers_by_unit, restart_levels};
-use crate::deploy::runtime::{deploy_options, open_locked, RealEffects};
 use crate::deploy::store::StateStore;
 use crate::deploy::systemd::SystemctlUser;
 

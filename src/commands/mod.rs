@@ -14,6 +14,7 @@ pub mod plan;
 pub mod prune;
 pub mod pull_images;
 pub mod rollback;
+pub mod runtime;
 mod yaml_out;
 
 use crate::cli::Args;

@@ -12,13 +12,13 @@ use similar::TextDiff;
 
 use crate::cli::Args;
 use crate::commands::context::Context;
+use crate::commands::runtime::deploy_options;
 use crate::deploy::exact::pin_all;
 use crate::deploy::fsutil::list_files;
 use crate::deploy::manifest::Manifest;
 use crate::deploy::planner::{plan, StackChange};
 use crate::deploy::prepare::{shown_inputs, snapshot_inputs, stack_manifests, StackRenderer};
 use crate::deploy::render::{podman_version, RepoRenderer};
-use crate::deploy::runtime::deploy_options;
 use crate::deploy::store::StateStore;
 use crate::translate::RenderedStack;
 
@@ -68,7 +68,10 @@ pub fn run(args: &Args) -> u8 {
         return code;
     }
     let store = StateStore::at(&ctx.state_dir);
-    let version = match podman_version(args.podman_version.as_deref()) {
+    let version = match podman_version(
+        args.podman_version.as_deref(),
+        &crate::commands::runtime::podman_cli(),
+    ) {
         Ok(v) => v,
         Err(e) => {
             eprintln!("release-tool: {e}");

@@ -4,9 +4,9 @@
 
 use crate::cli::Args;
 use crate::commands::context::Context;
+use crate::commands::runtime::{deploy_options, open_locked, RealEffects};
 use crate::deploy::images::{prune_images, PruneReport};
 use crate::deploy::journal::Reporter;
-use crate::deploy::runtime::{deploy_options, open_locked, RealEffects};
 
 /// Reports what an image prune did; false when it could not run.
 pub fn report(r: &Reporter, outcome: Result<PruneReport, String>) -> bool {

@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::cli::Args;
+use crate::commands::runtime::{deploy_options, RealEffects};
 use crate::deploy::pulls::pull_all;
-use crate::deploy::runtime::{deploy_options, RealEffects};
 
 /// The `Image=` values of the `[Container]` sections of `files`.
 pub fn images_of(files: &[PathBuf]) -> Result<Vec<String>, String> {

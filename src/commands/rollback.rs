@@ -4,8 +4,8 @@
 
 use crate::cli::Args;
 use crate::commands::context::Context;
+use crate::commands::runtime::{apply_exit, deploy_options, open_locked, RealEffects};
 use crate::deploy::manifest::Outcome;
-use crate::deploy::runtime::{apply_exit, deploy_options, open_locked, RealEffects};
 use crate::deploy::transaction::{apply, recover};
 
 pub fn run(args: &Args) -> u8 {

@@ -143,7 +143,7 @@ fn check(map: &mut Node, known: &[&str], path: &str, warnings: &mut Vec<Diagnost
         } else {
             format!("{path}.{k}")
         };
-        let hint = crate::cli::closest(k, known.iter().copied())
+        let hint = crate::diag::closest(k, known.iter().copied())
             .map(|n| format!("; did you mean '{n}'?"))
             .unwrap_or_default();
         warnings.push(Diagnostic::warning(

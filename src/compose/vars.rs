@@ -7,7 +7,6 @@ use std::path::Path;
 use indexmap::IndexMap;
 
 use super::{dotenv, LoadError};
-use crate::commands::context::merge_vars_json;
 use crate::diag::{Diagnostic, Span};
 
 pub fn load_global_vars(
@@ -41,9 +40,49 @@ pub fn load_global_vars(
     Ok(vars)
 }
 
+/// Merges a `--vars-json` object over file variables. Non-string JSON scalars become their text.
+pub fn merge_vars_json(
+    mut vars: IndexMap<String, String>,
+    json: &str,
+) -> Result<IndexMap<String, String>, String> {
+    let v: serde_json::Value =
+        serde_json::from_str(json).map_err(|e| format!("--vars-json: not valid JSON: {e}"))?;
+    let obj = v
+        .as_object()
+        .ok_or("--vars-json: must be a JSON object of variables")?;
+    for (k, v) in obj {
+        let s = match v {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Null => String::new(),
+            serde_json::Value::Bool(_) | serde_json::Value::Number(_) => v.to_string(),
+            _ => {
+                return Err(format!(
+                    "--vars-json: variable '{k}' must be a string, number or boolean"
+                ))
+            }
+        };
+        vars.insert(k.clone(), s);
+    }
+    Ok(vars)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vars_json_wins_and_rejects_nesting() {
+        let mut base = IndexMap::new();
+        base.insert("A".to_string(), "file".to_string());
+        let m = merge_vars_json(base.clone(), r#"{"A":"json","N":3,"B":true}"#).unwrap();
+        assert_eq!(m["A"], "json");
+        assert_eq!(m["N"], "3");
+        assert_eq!(m["B"], "true");
+        assert!(merge_vars_json(base.clone(), r#"{"A":{"x":1}}"#)
+            .unwrap_err()
+            .contains("'A'"));
+        assert!(merge_vars_json(base, "[1]").is_err());
+    }
 
     #[test]
     fn values_file_then_vars_json_wins() {

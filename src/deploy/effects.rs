@@ -8,6 +8,8 @@ use std::time::Duration;
 
 /// What `podman` does for a deploy.
 pub trait ContainerEngine: Sync {
+    /// The engine's version as it prints it (`podman --version`: `podman version 5.4.2` → `5.4.2`).
+    fn version(&self) -> Result<String, String>;
     /// Pulls `image`, giving up after `timeout`.
     fn pull(&self, image: &str, timeout: Duration) -> Result<(), String>;
     /// The repository digest of a local image (`sha256:…`), or its image id when it has none.

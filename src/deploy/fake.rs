@@ -50,6 +50,10 @@ impl FakePodman {
 }
 
 impl ContainerEngine for FakePodman {
+    fn version(&self) -> Result<String, String> {
+        Ok("5.4.2".into())
+    }
+
     fn pull(&self, image: &str, _timeout: Duration) -> Result<(), String> {
         self.pulls.lock().unwrap().push(image.into());
         let mut f = self.failing.lock().unwrap();

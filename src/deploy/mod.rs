@@ -22,7 +22,6 @@ pub mod prepare;
 pub mod pulls;
 pub mod render;
 pub mod restart;
-pub mod runtime;
 pub mod snapshot;
 pub mod store;
 pub mod systemd;

@@ -109,6 +109,11 @@ impl PodmanCli {
 const SHORT: Duration = Duration::from_secs(30);
 
 impl ContainerEngine for PodmanCli {
+    fn version(&self) -> Result<String, String> {
+        let out = self.run(&["--version"], Duration::from_secs(20))?;
+        Ok(out.trim().rsplit(' ').next().unwrap_or("").to_string())
+    }
+
     fn pull(&self, image: &str, timeout: Duration) -> Result<(), String> {
         self.run(&["pull", "--quiet", image], timeout).map(|_| ())
     }

@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use indexmap::IndexMap;
 
+use super::effects::ContainerEngine;
 use super::exact::rebase_paths;
 use super::generator::find_quadlet;
 use super::podman::run_with_timeout;
 use super::prepare::{StackError, StackRenderer};
-use crate::commands::context::parse_podman_version;
 use crate::compose::vars::load_global_vars;
 use crate::compose::{discover_stacks, load_stack, LoadOptions};
 use crate::translate::{render_stack, PodmanVersion, RenderOptions, RenderedStack};
@@ -99,11 +99,15 @@ impl StackRenderer for RepoRenderer {
 /// The version to render for, as `generate-units` decides it: `--podman-version`, else the
 /// installed podman's (it runs the containers, so its flags decide), else the quadlet binary's,
 /// else the newest known; clamped to the supported range (the lab's Podman 4.3 with Quadlet 5.4 is
-/// rendered for 4.4).
-pub fn podman_version(flag: Option<&str>) -> Result<PodmanVersion, String> {
+/// rendered for 4.4). The installed podman is asked through `engine`, the configured binary.
+pub fn podman_version(
+    flag: Option<&str>,
+    engine: &dyn ContainerEngine,
+) -> Result<PodmanVersion, String> {
     if let Some(f) = flag {
-        let v =
-            parse_podman_version(f).ok_or_else(|| format!("--podman-version {f}: expected X.Y"))?;
+        let v: PodmanVersion = f
+            .parse()
+            .map_err(|_| format!("--podman-version {f}: expected X.Y"))?;
         if v < PodmanVersion::OLDEST || v > PodmanVersion::NEWEST {
             return Err(format!(
                 "--podman-version {f}: supported are {}.{} to {}.{}",
@@ -115,23 +119,24 @@ pub fn podman_version(flag: Option<&str>) -> Result<PodmanVersion, String> {
         }
         return Ok(v);
     }
-    let ask = |cmd: &mut Command| {
-        run_with_timeout(cmd, Duration::from_secs(20))
-            .ok()
-            .filter(|(ok, _, _)| *ok)
-            .and_then(|(_, out, _)| {
-                parse_podman_version(out.trim().rsplit(' ').next().unwrap_or(""))
-            })
-    };
-    let detected = ask(Command::new("podman").arg("--version")).or_else(|| {
-        let configured = std::env::var_os("RELEASE_TOOL_QUADLET").map(PathBuf::from);
-        find_quadlet(configured.as_deref())
-            .ok()
-            .and_then(|q| ask(Command::new(q).arg("-version")))
-    });
+    let detected = engine
+        .version()
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .or_else(|| {
+            let configured = std::env::var_os("RELEASE_TOOL_QUADLET").map(PathBuf::from);
+            let quadlet = find_quadlet(configured.as_deref()).ok()?;
+            let (ok, out, _) = run_with_timeout(
+                Command::new(quadlet).arg("-version"),
+                Duration::from_secs(20),
+            )
+            .ok()?;
+            ok.then(|| out.trim().rsplit(' ').next()?.parse().ok())
+                .flatten()
+        });
     let v = detected.unwrap_or(PodmanVersion::NEWEST);
     if let Some(note) = clamp_note(v) {
-        eprintln!("release-tool: warning: {note}");
+        log::warn!("{note}");
     }
     Ok(v.clamp(PodmanVersion::OLDEST, PodmanVersion::NEWEST))
 }

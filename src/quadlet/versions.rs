@@ -6,7 +6,38 @@
 //! Quadlet).
 
 use super::model::{Body, ContainerSection, UnitFile};
-use crate::translate::PodmanVersion;
+
+/// A Podman version `major.minor`, which decides which Quadlet keys may be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PodmanVersion {
+    pub major: u32,
+    pub minor: u32,
+}
+
+impl PodmanVersion {
+    /// The newest version this translator knows.
+    pub const NEWEST: PodmanVersion = PodmanVersion { major: 5, minor: 4 };
+    /// The oldest version it supports.
+    pub const OLDEST: PodmanVersion = PodmanVersion { major: 4, minor: 4 };
+}
+
+impl std::fmt::Display for PodmanVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+/// `X.Y`, `X.Y.Z` (the patch level is ignored) or `X` (minor 0).
+impl std::str::FromStr for PodmanVersion {
+    type Err = String;
+    fn from_str(s: &str) -> Result<PodmanVersion, String> {
+        let bad = || format!("{s:?} is not a Podman version (expected X.Y)");
+        let mut it = s.trim().split('.');
+        let major = it.next().and_then(|m| m.parse().ok()).ok_or_else(bad)?;
+        let minor = it.next().unwrap_or("0").parse().map_err(|_| bad())?;
+        Ok(PodmanVersion { major, minor })
+    }
+}
 
 const fn v(major: u32, minor: u32) -> PodmanVersion {
     PodmanVersion { major, minor }
@@ -268,4 +299,21 @@ fn downgrade_container(
     }
     c.podman_args.extend(args);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn podman_versions_parse_and_print() {
+        let p = |s: &str| s.parse::<PodmanVersion>();
+        assert_eq!(p("4.9.3"), Ok(v(4, 9)));
+        assert_eq!(p("5"), Ok(v(5, 0)));
+        assert!(p("x")
+            .unwrap_err()
+            .contains("\"x\" is not a Podman version"));
+        assert!(p("5.x").is_err());
+        assert_eq!(v(5, 4).to_string(), "5.4");
+    }
 }

@@ -19,19 +19,7 @@ use crate::diag::Diagnostic;
 
 pub use names::{duration_seconds, is_valid_name_part, qualify_image};
 
-/// A Podman version `major.minor`, which decides which Quadlet keys may be used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct PodmanVersion {
-    pub major: u32,
-    pub minor: u32,
-}
-
-impl PodmanVersion {
-    /// The newest version this translator knows.
-    pub const NEWEST: PodmanVersion = PodmanVersion { major: 5, minor: 4 };
-    /// The oldest version it supports.
-    pub const OLDEST: PodmanVersion = PodmanVersion { major: 4, minor: 4 };
-}
+pub use crate::quadlet::versions::PodmanVersion;
 
 #[derive(Debug, Clone)]
 pub struct RenderOptions {

@@ -2,18 +2,18 @@
 
 use std::time::Duration;
 
-use super::effects::{Effects, SystemClock};
-use super::journal::Reporter;
-use super::lock::{DeployLock, LockError};
-use super::podman::PodmanCli;
-use super::prepare::{DeployOptions, DeployResult};
-use super::pulls::PullOptions;
-use super::store::StateStore;
-use super::systemd::SystemctlUser;
-use super::transaction::ApplyResult;
+use super::context::Context;
+use super::exit;
 use crate::cli::Args;
-use crate::commands::context::Context;
-use crate::commands::exit;
+use crate::deploy::effects::{Effects, SystemClock};
+use crate::deploy::journal::Reporter;
+use crate::deploy::lock::{DeployLock, LockError};
+use crate::deploy::podman::PodmanCli;
+use crate::deploy::prepare::{DeployOptions, DeployResult};
+use crate::deploy::pulls::PullOptions;
+use crate::deploy::store::StateStore;
+use crate::deploy::systemd::SystemctlUser;
+use crate::deploy::transaction::ApplyResult;
 
 /// The real edges of this process.
 pub struct RealEffects {
@@ -23,16 +23,23 @@ pub struct RealEffects {
     pub report: Reporter,
 }
 
+/// A program named by `var` (`RELEASE_TOOL_PODMAN`, `RELEASE_TOOL_SYSTEMCTL`), else `default`.
+fn bin(var: &str, default: &str) -> std::path::PathBuf {
+    std::env::var_os(var)
+        .filter(|v| !v.is_empty())
+        .map(Into::into)
+        .unwrap_or_else(|| default.into())
+}
+
+/// The podman this process runs (`$RELEASE_TOOL_PODMAN`, else `podman` on `PATH`).
+pub fn podman_cli() -> PodmanCli {
+    PodmanCli::new(bin("RELEASE_TOOL_PODMAN", "podman"))
+}
+
 impl RealEffects {
     pub fn new() -> RealEffects {
-        let bin = |var: &str, default: &str| {
-            std::env::var_os(var)
-                .filter(|v| !v.is_empty())
-                .map(Into::into)
-                .unwrap_or_else(|| default.into())
-        };
         RealEffects {
-            podman: PodmanCli::new(bin("RELEASE_TOOL_PODMAN", "podman")),
+            podman: podman_cli(),
             systemd: SystemctlUser {
                 bin: bin("RELEASE_TOOL_SYSTEMCTL", "systemctl"),
                 ..Default::default()
