@@ -36,9 +36,26 @@ Common options:
                           $XDG_STATE_HOME/release-tool, else ~/.local/state/release-tool)
   --podman-version X.Y    Target Podman version (default: detected, else 5.4)
   --format FORMAT         Output format: text, json, yaml or lines (per command)
+  -q, --quiet             Print only warnings and errors, not what each step did
+  -v, --verbose           Print more detail (debug messages), also to the journal
   -h, --help              Print help
   -V, --version           Print version
 ";
+
+/// Switches every command takes: (short, long, help), in the order the help lists them.
+pub const GLOBAL_SWITCHES: &[(char, &str, &str)] = &[
+    (
+        'q',
+        "quiet",
+        "Print only warnings and errors, not what each step did",
+    ),
+    (
+        'v',
+        "verbose",
+        "Print more detail (debug messages), also to the journal",
+    ),
+    ('h', "help", "Print this help"),
+];
 
 /// One option: its long name, the value it takes (None: a switch) and a line of help.
 pub struct Flag {
@@ -350,7 +367,11 @@ pub fn command_usage(c: &CommandSpec) -> String {
             (left, c.option_help(f))
         })
         .collect();
-    rows.push(("-h, --help".into(), "Print this help".into()));
+    rows.extend(
+        GLOBAL_SWITCHES
+            .iter()
+            .map(|(short, long, help)| (format!("-{short}, --{long}"), help.to_string())),
+    );
     let width = rows.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
     for (l, h) in rows {
         out.push_str(&format!("  {l:<width$}  {h}\n"));
@@ -424,6 +445,10 @@ pub struct Args {
     pub purge_state: bool,
     pub help: bool,
     pub version: bool,
+    /// `-q`: only warnings and errors on stderr.
+    pub quiet: bool,
+    /// `-v`: debug messages too.
+    pub verbose: bool,
     /// The long options given, in order (for [`check`]).
     pub given: Vec<&'static str>,
 }
@@ -449,6 +474,8 @@ pub fn parse<I: IntoIterator<Item = OsString>>(args: I) -> Result<Args, lexopt::
         match arg {
             Short('h') | Long("help") => a.help = true,
             Short('V') | Long("version") => a.version = true,
+            Short('q') | Long("quiet") => a.quiet = true,
+            Short('v') | Long("verbose") => a.verbose = true,
             Long("repo") => a.repo = Some(parser.value()?.into()),
             Long("services-dir") => a.services_dir = Some(parser.value()?.into()),
             Long("vars-file") => a.vars_file = Some(parser.value()?.into()),

@@ -9,5 +9,6 @@ pub mod commands;
 pub mod compose;
 pub mod deploy;
 pub mod diag;
+pub mod logging;
 pub mod quadlet;
 pub mod translate;

@@ -5,6 +5,7 @@ use std::ffi::OsString;
 use std::path::Path;
 use std::process::ExitCode;
 
+use release_tool::logging::{self, Verbosity};
 use release_tool::{cli, commands};
 
 fn main() -> ExitCode {
@@ -69,5 +70,15 @@ fn main() -> ExitCode {
         eprintln!("release-tool: {e}");
         return ExitCode::from(commands::exit::USAGE);
     }
+    let verbosity = match (args.quiet, args.verbose) {
+        (true, true) => {
+            eprintln!("release-tool: --quiet and --verbose contradict each other");
+            return ExitCode::from(commands::exit::USAGE);
+        }
+        (true, false) => Verbosity::Quiet,
+        (false, true) => Verbosity::Verbose,
+        (false, false) => Verbosity::Normal,
+    };
+    logging::init(verbosity);
     ExitCode::from(commands::dispatch(&args))
 }

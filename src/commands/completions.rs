@@ -2,7 +2,7 @@
 //! table of commands and options (`cli::COMMANDS`, `cli::FLAGS`), so it cannot drift from what
 //! the program accepts. The packages install its output (packaging/install-tree).
 
-use crate::cli::{Args, CommandSpec, Flag, COMMANDS, FLAGS};
+use crate::cli::{Args, CommandSpec, Flag, COMMANDS, FLAGS, GLOBAL_SWITCHES};
 
 pub fn run(args: &Args) -> u8 {
     let script = match args.positional.first().map(String::as_str) {
@@ -66,7 +66,7 @@ pub fn bash() -> String {
     let mut formats = String::new();
     for c in COMMANDS {
         let mut words: Vec<String> = c.options().map(|f| format!("--{}", f.name)).collect();
-        words.push("--help".into());
+        words.extend(GLOBAL_SWITCHES.iter().map(|(_, l, _)| format!("--{l}")));
         words.extend(positional_words(c).iter().map(|w| w.to_string()));
         if c.name == "help" {
             words.extend(names.iter().map(|n| n.to_string()));
@@ -160,7 +160,11 @@ pub fn zsh() -> String {
                 format!("'--{}[{}]{}'", f.name, zsh_text(&help), action)
             })
             .collect();
-        specs.push("'(-h --help)'{-h,--help}'[Print this help]'".into());
+        specs.extend(
+            GLOBAL_SWITCHES
+                .iter()
+                .map(|(s, l, h)| format!("'(-{s} --{l})'{{-{s},--{l}}}'[{}]'", zsh_text(h))),
+        );
         let pos = positional_words(c);
         if !pos.is_empty() {
             specs.push(format!("'1:argument:({})'", pos.join(" ")));
@@ -210,6 +214,12 @@ pub fn fish() -> String {
                 "complete -c release-tool -n '{when}' -l {}{value} -d '{}'\n",
                 f.name,
                 fish_text(&help)
+            ));
+        }
+        for (short, long, help) in GLOBAL_SWITCHES {
+            out.push_str(&format!(
+                "complete -c release-tool -n '{when}' -s {short} -l {long} -d '{}'\n",
+                fish_text(help)
             ));
         }
         let pos = positional_words(c);

@@ -8,6 +8,7 @@ use crate::deploy::images::prune_images;
 use crate::deploy::prepare::{deploy, DeployResult, DeploySource};
 use crate::deploy::render::{podman_version, RepoRenderer};
 use crate::deploy::store::git_revision;
+use crate::logging::ids;
 
 pub fn source(ctx: &Context) -> DeploySource {
     DeploySource {
@@ -50,17 +51,23 @@ pub fn run(args: &Args) -> u8 {
         if let Some(r) = &rev {
             fx.report.set_context("GIT_REV", r);
         }
-        fx.report.status(&format!(
-            "deploying {}{}",
-            ctx.repo.display(),
-            rev.as_deref()
-                .map(|r| format!(" at {r}"))
-                .unwrap_or_default()
-        ));
+        fx.report.status_with(
+            &[("MESSAGE_ID", ids::DEPLOY_STARTED)],
+            &format!(
+                "deploying {}{}",
+                ctx.repo.display(),
+                rev.as_deref()
+                    .map(|r| format!(" at {r}"))
+                    .unwrap_or_default()
+            ),
+        );
         let r = match deploy(&store, &fx, &renderer, &source(&ctx), &o) {
             Ok(r) => r,
             Err(e) => {
-                fx.report.error(&[], &format!("deploy failed: {e}"));
+                fx.report.error(
+                    &[("MESSAGE_ID", ids::DEPLOY_FAILED)],
+                    &format!("deploy failed: {e}"),
+                );
                 return super::exit::FAILURE;
             }
         };
@@ -95,10 +102,15 @@ pub fn run(args: &Args) -> u8 {
             super::prune::report(&real.report, prune_images(&store, &real.podman));
         }
         let code = deploy_exit(&r);
+        let id = match &r {
+            DeployResult::NoChange(_) => ids::NOTHING_CHANGED,
+            DeployResult::Deployed(_) => ids::DEPLOY_SUCCEEDED,
+            _ => ids::DEPLOY_FAILED,
+        };
         if code == super::exit::OK {
-            fx.report.status(&summary);
+            fx.report.status_with(&[("MESSAGE_ID", id)], &summary);
         } else {
-            fx.report.error(&[], &summary);
+            fx.report.error(&[("MESSAGE_ID", id)], &summary);
             // STATUS= says how the deploy ended, not the last step it took.
             fx.report.notify_status(&summary);
         }

@@ -147,9 +147,9 @@ pub fn run(args: &Args) -> u8 {
             failed = true;
         }
     }
-    // What it did, in one line (stderr: stdout stays free for scripts).
-    eprintln!(
-        "release-tool: wrote {units_written} unit(s) of {stacks_written} stack(s) to {}{}",
+    // What it did, in one line (stderr: stdout stays free for scripts; -q silences it).
+    log::info!(
+        "wrote {units_written} unit(s) of {stacks_written} stack(s) to {}{}",
         out_dir.display(),
         if failed {
             "; some stacks failed (above)"

@@ -6,14 +6,20 @@ use crate::cli::Args;
 use crate::commands::context::Context;
 use crate::commands::runtime::{deploy_options, open_locked, RealEffects};
 use crate::deploy::images::{prune_images, PruneReport};
-use crate::deploy::journal::Reporter;
+use crate::deploy::journal::Report;
 
 /// Reports what an image prune did; false when it could not run.
-pub fn report(r: &Reporter, outcome: Result<PruneReport, String>) -> bool {
+pub fn report(r: &dyn Report, outcome: Result<PruneReport, String>) -> bool {
     match outcome {
         Ok(p) => {
             for image in &p.removed {
-                r.info(&[("IMAGE", image)], &format!("removed image {image}"));
+                r.info(
+                    &[
+                        ("IMAGE", image),
+                        ("MESSAGE_ID", crate::logging::ids::IMAGE_REMOVED),
+                    ],
+                    &format!("removed image {image}"),
+                );
             }
             for (image, why) in &p.refused {
                 r.info(

@@ -108,9 +108,12 @@ pub fn run(args: &Args) -> u8 {
     };
     let real = RealEffects::new();
     let fx = real.effects();
+    let o = deploy_options(args).pull;
     fx.report
         .status(&format!("pulling {} images", images.len()));
-    match pull_all(&fx, &images, &deploy_options(args).pull) {
+    fx.report
+        .extend_timeout(crate::deploy::pulls::bound(images.len(), &o));
+    match pull_all(&fx, &images, &o) {
         Ok(digests) => {
             for (image, digest) in digests {
                 println!("{image} {digest}");

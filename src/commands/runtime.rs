@@ -6,7 +6,7 @@ use super::context::Context;
 use super::exit;
 use crate::cli::Args;
 use crate::deploy::effects::{Effects, SystemClock};
-use crate::deploy::journal::Reporter;
+use crate::deploy::journal::{Journal, Report};
 use crate::deploy::lock::{DeployLock, LockError};
 use crate::deploy::podman::PodmanCli;
 use crate::deploy::prepare::{DeployOptions, DeployResult};
@@ -20,7 +20,7 @@ pub struct RealEffects {
     pub podman: PodmanCli,
     pub systemd: SystemctlUser,
     pub clock: SystemClock,
-    pub report: Reporter,
+    pub report: Journal,
 }
 
 /// A program named by `var` (`RELEASE_TOOL_PODMAN`, `RELEASE_TOOL_SYSTEMCTL`), else `default`.
@@ -45,7 +45,7 @@ impl RealEffects {
                 ..Default::default()
             },
             clock: SystemClock::default(),
-            report: Reporter::from_env(),
+            report: Journal,
         }
     }
 
@@ -90,7 +90,7 @@ pub fn deploy_options(args: &Args) -> DeployOptions {
 pub fn open_locked(
     ctx: &Context,
     args: &Args,
-    report: &Reporter,
+    report: &dyn Report,
 ) -> Result<(StateStore, DeployLock), u8> {
     let store = StateStore::open(&ctx.state_dir).map_err(|e| {
         report.error(&[], &e.to_string());

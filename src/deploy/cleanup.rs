@@ -221,8 +221,8 @@ pub(crate) mod tests {
 
     use super::*;
     use crate::deploy::effects::Effects;
+    use crate::deploy::fake::Recorder;
     use crate::deploy::fake::{FakeClock, FakePodman, FakeSystemd};
-    use crate::deploy::journal::Reporter;
     use crate::deploy::prepare::{
         deploy, DeployOptions, DeployResult, DeploySource, StackError, StackRenderer,
     };
@@ -290,7 +290,7 @@ pub(crate) mod tests {
         pub podman: FakePodman,
         pub systemd: FakeSystemd,
         pub clock: FakeClock,
-        pub report: Reporter,
+        pub report: Recorder,
     }
 
     impl World {
@@ -305,7 +305,7 @@ pub(crate) mod tests {
                 podman: FakePodman::default(),
                 systemd: FakeSystemd::default(),
                 clock: FakeClock::default(),
-                report: Reporter::recording(),
+                report: Recorder::default(),
             }
         }
         fn services(&self) -> PathBuf {

@@ -13,11 +13,11 @@ use std::time::Duration;
 use super::effects::Effects;
 use super::exact::paths_under;
 use super::fake::{FakeClock, FakePodman, FakeSystemd};
-use super::journal::Reporter;
 use super::prepare::{deploy, shown_inputs, DeployOptions, DeployResult, DeploySource};
 use super::render::RepoRenderer;
 use super::store::StateStore;
 use crate::compose::discover::{default_files, COMPOSE_FILES, OVERRIDE_FILES};
+use crate::deploy::fake::Recorder;
 use crate::translate::PodmanVersion;
 
 pub(super) struct Case {
@@ -189,7 +189,7 @@ fn check(case: &Case, state: &Path) -> Result<(Vec<String>, usize), String> {
         FakePodman::default(),
         FakeSystemd::default(),
         FakeClock::default(),
-        Reporter::recording(),
+        Recorder::default(),
     );
     let fx = Effects {
         podman: &podman,

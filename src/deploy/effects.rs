@@ -143,5 +143,5 @@ pub struct Effects<'a> {
     pub podman: &'a dyn ContainerEngine,
     pub systemd: &'a dyn ServiceManager,
     pub clock: &'a dyn Clock,
-    pub report: &'a super::journal::Reporter,
+    pub report: &'a dyn super::journal::Report,
 }

@@ -7,10 +7,10 @@ use std::path::Path;
 use super::corpus_tests::routes_case;
 use super::effects::Effects;
 use super::fake::{FakeClock, FakePodman, FakeSystemd};
-use super::journal::Reporter;
 use super::prepare::{deploy, shown_inputs, DeployOptions, DeployResult, DeploySource};
 use super::render::RepoRenderer;
 use super::store::StateStore;
+use crate::deploy::fake::Recorder;
 use crate::translate::PodmanVersion;
 
 struct World {
@@ -18,7 +18,7 @@ struct World {
     podman: FakePodman,
     systemd: FakeSystemd,
     clock: FakeClock,
-    report: Reporter,
+    report: Recorder,
 }
 
 impl World {
@@ -28,7 +28,7 @@ impl World {
             podman: FakePodman::default(),
             systemd: FakeSystemd::default(),
             clock: FakeClock::default(),
-            report: Reporter::recording(),
+            report: Recorder::default(),
         }
     }
 

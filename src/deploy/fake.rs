@@ -352,3 +352,74 @@ impl Clock for FakeClock {
         1_700_000_000
     }
 }
+
+/// One recorded entry: its level, fields (context first, then its own), message.
+pub type Entry = (log::Level, Vec<(String, String)>, String);
+
+/// A report that records everything in memory: entries with their fields, statuses, timeout
+/// extensions.
+#[derive(Default)]
+pub struct Recorder {
+    /// Every entry, in order.
+    pub entries: Mutex<Vec<Entry>>,
+    /// Every `STATUS=` sent, in order.
+    pub statuses: Mutex<Vec<String>>,
+    /// Every `EXTEND_TIMEOUT_USEC=` sent, in order.
+    pub extensions: Mutex<Vec<Duration>>,
+    context: Mutex<Vec<(String, String)>>,
+}
+
+impl Recorder {
+    /// Messages recorded so far.
+    pub fn messages(&self) -> Vec<String> {
+        self.entries
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, _, m)| m.clone())
+            .collect()
+    }
+
+    /// The value of `field` in the first entry whose message contains `text`.
+    pub fn field_of(&self, text: &str, field: &str) -> Option<String> {
+        let entries = self.entries.lock().unwrap();
+        let (_, fields, _) = entries.iter().find(|(_, _, m)| m.contains(text))?;
+        fields
+            .iter()
+            .rev()
+            .find(|(k, _)| k == field)
+            .map(|(_, v)| v.clone())
+    }
+}
+
+impl super::journal::Report for Recorder {
+    fn log(&self, level: log::Level, fields: &[(&str, &str)], message: &str) {
+        let mut all = self.context.lock().unwrap().clone();
+        all.extend(
+            fields
+                .iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
+        self.entries
+            .lock()
+            .unwrap()
+            .push((level, all, message.to_string()));
+    }
+
+    fn notify_status(&self, text: &str) {
+        self.statuses.lock().unwrap().push(text.to_string());
+    }
+
+    fn extend_timeout(&self, by: Duration) {
+        self.extensions.lock().unwrap().push(by);
+    }
+
+    fn set_context(&self, key: &str, value: &str) {
+        let mut c = self.context.lock().unwrap();
+        c.retain(|(k, _)| k != key);
+        if !value.is_empty() {
+            c.push((key.to_string(), value.to_string()));
+        }
+    }
+}

@@ -12,6 +12,7 @@
 //! transient systemd units that may not exist on every host. While waiting, a log line and
 //! `STATUS=` every few seconds say which unit, which check, and how long is left.
 
+use crate::logging::ids;
 use std::time::Duration;
 
 use super::effects::Effects;
@@ -114,7 +115,14 @@ pub fn settle(fx: &Effects, watches: &mut [Watch], timeout: Duration) -> Result<
     loop {
         for w in watches.iter_mut() {
             if let Some(e) = still_up(fx, w) {
-                fx.report.error(&[("STACK", w.stack), ("UNIT", w.unit)], &e);
+                fx.report.error(
+                    &[
+                        ("STACK", w.stack),
+                        ("UNIT", w.unit),
+                        ("MESSAGE_ID", ids::UNIT_UNHEALTHY),
+                    ],
+                    &e,
+                );
                 return Err(e);
             }
         }
@@ -228,14 +236,16 @@ pub fn wait_all(
         let remaining = deadline.saturating_sub(fx.clock.elapsed());
         let mut waiting = Vec::new();
         for w in watches.iter_mut().filter(|w| w.up_at.is_none()) {
-            let fields = [("STACK", w.stack), ("UNIT", w.unit)];
+            let (stack, unit) = (w.stack, w.unit);
+            let fields = |id| [("STACK", stack), ("UNIT", unit), ("MESSAGE_ID", id)];
             match look(fx, w, remaining) {
                 Look::Up => {
                     w.up_at = Some(fx.clock.elapsed());
-                    fx.report.info(&fields, &format!("{} is up", w.unit));
+                    fx.report
+                        .info(&fields(ids::UNIT_UP), &format!("{} is up", w.unit));
                 }
                 Look::Failed(e) => {
-                    fx.report.error(&fields, &e);
+                    fx.report.error(&fields(ids::UNIT_UNHEALTHY), &e);
                     return Err(e);
                 }
                 Look::Waiting(why) => waiting.push((w.unit, w.stack, why)),
@@ -250,7 +260,14 @@ pub fn wait_all(
                 "{unit} is not up within the timeout ({}s): {why}",
                 timeout.as_secs()
             );
-            fx.report.error(&[("STACK", stack), ("UNIT", unit)], &e);
+            fx.report.error(
+                &[
+                    ("STACK", stack),
+                    ("UNIT", unit),
+                    ("MESSAGE_ID", ids::UNIT_UNHEALTHY),
+                ],
+                &e,
+            );
             return Err(e);
         }
         if now - last_progress >= PROGRESS_EVERY {

@@ -3,6 +3,7 @@
 //! Nothing on the host changes before the switch: a bad file or a failed pull just removes the
 //! staged directory.
 
+use crate::logging::ids;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -221,7 +222,7 @@ fn stage(
             .collect();
         for e in &errors {
             fx.report.error(
-                &[("STACK", &e.stack)],
+                &[("STACK", &e.stack), ("MESSAGE_ID", ids::STACK_REFUSED)],
                 &format!("stack {}: {}", e.stack, e.message),
             );
         }
@@ -239,8 +240,10 @@ fn stage(
                 .map(|c| c.to_string_lossy().into_owned())
                 .unwrap_or_default();
             let e = SnapshotError::Refused { path, reason };
-            fx.report
-                .error(&[("STACK", &stack)], &format!("stack {stack}: {e}"));
+            fx.report.error(
+                &[("STACK", &stack), ("MESSAGE_ID", ids::STACK_REFUSED)],
+                &format!("stack {stack}: {e}"),
+            );
             return Ok(Err(DeployResult::InvalidInput(vec![StackError {
                 stack,
                 message: e.to_string(),
@@ -266,7 +269,7 @@ fn stage(
             for e in &mut errors {
                 e.message = in_checkout(&e.message);
                 fx.report.error(
-                    &[("STACK", &e.stack)],
+                    &[("STACK", &e.stack), ("MESSAGE_ID", ids::STACK_REFUSED)],
                     &format!("stack {}: {}", e.stack, e.message),
                 );
             }
@@ -287,6 +290,8 @@ fn stage(
     images.dedup();
     fx.report
         .status(&format!("pulling {} images", images.len()));
+    fx.report
+        .extend_timeout(super::pulls::bound(images.len(), &o.pull));
     let (mut digests, failed) = pull_each(fx, &images, &o.pull);
     if !failed.is_empty() {
         let old = store.current().and_then(|c| store.read_manifest(c).ok());
@@ -304,7 +309,7 @@ fn stage(
             match recorded_digest(old.as_ref(), &fresh, &image) {
                 Some(d) => {
                     fx.report.warn(
-                        &[("IMAGE", &image)],
+                        &[("IMAGE", &image), ("MESSAGE_ID", ids::PULL_FAILED)],
                         &format!(
                             "pull of {image} failed ({e}); only unchanged stacks use it: \
                              keeping the digest they run ({d})"
@@ -314,7 +319,7 @@ fn stage(
                 }
                 None => {
                     fx.report.error(
-                        &[("IMAGE", &image)],
+                        &[("IMAGE", &image), ("MESSAGE_ID", ids::PULL_FAILED)],
                         &format!("pull of {image} failed: {e}"),
                     );
                     blocking.push((image, e));

@@ -52,6 +52,18 @@ fn pull_one(fx: &Effects, image: &str, o: &PullOptions) -> Result<String, String
     }
 }
 
+/// The longest `n` pulls may take with `o`: each worker's share of the images, each with every
+/// attempt at the timeout and the backoffs between them, plus a margin for the podman calls
+/// around them. The deploy tells the service manager (`EXTEND_TIMEOUT_USEC=`) before pulling.
+pub fn bound(n: usize, o: &PullOptions) -> Duration {
+    let per_worker = n.div_ceil(o.jobs.max(1)) as u32;
+    let attempts = o.retries.saturating_add(1);
+    let backoffs: Duration = (0..o.retries)
+        .map(|i| o.backoff * 2u32.saturating_pow(i))
+        .sum();
+    (o.timeout * attempts + backoffs) * per_worker + super::restart::STEP_MARGIN
+}
+
 /// Pulls every image; returns image → digest, or every failure (image, error).
 pub fn pull_all(
     fx: &Effects,
@@ -105,8 +117,26 @@ pub fn pull_each(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::deploy::fake::Recorder;
     use crate::deploy::fake::{FakeClock, FakePodman, FakeSystemd};
-    use crate::deploy::journal::Reporter;
+
+    #[test]
+    fn the_pull_bound_covers_every_attempt_of_each_workers_share() {
+        let o = PullOptions {
+            jobs: 4,
+            retries: 2,
+            timeout: Duration::from_secs(300),
+            backoff: Duration::from_secs(1),
+        };
+        // 9 images on 4 workers: 3 each at most; 3 attempts of 300 s and backoffs of 1 + 2 s.
+        let want = Duration::from_secs(3 * (900 + 3)) + crate::deploy::restart::STEP_MARGIN;
+        assert_eq!(bound(9, &o), want);
+        assert_eq!(bound(0, &o), crate::deploy::restart::STEP_MARGIN);
+        assert!(
+            bound(9, &PullOptions { jobs: 0, ..o }) > want,
+            "0 jobs counts as 1"
+        );
+    }
 
     #[test]
     fn retries_with_backoff_then_reports_every_failure() {
@@ -116,7 +146,7 @@ mod tests {
         let (systemd, clock, report) = (
             FakeSystemd::default(),
             FakeClock::default(),
-            Reporter::recording(),
+            Recorder::default(),
         );
         let fx = Effects {
             podman: &podman,

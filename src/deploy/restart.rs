@@ -72,10 +72,19 @@ pub fn restart_levels(
             level.join(" "),
             timeout.as_secs()
         ));
+        // The level's health wait is bounded by `timeout`; the service's start timeout must
+        // not end it first.
+        fx.report.extend_timeout(timeout + STEP_MARGIN);
         for u in &todo {
             let stack = containers.get(u).map(|(s, _)| s.as_str()).unwrap_or("");
-            fx.report
-                .info(&[("STACK", stack), ("UNIT", u)], &format!("restarting {u}"));
+            fx.report.info(
+                &[
+                    ("STACK", stack),
+                    ("UNIT", u),
+                    ("MESSAGE_ID", crate::logging::ids::UNIT_RESTARTED),
+                ],
+                &format!("restarting {u}"),
+            );
         }
         if !todo.is_empty() {
             fx.systemd
@@ -91,10 +100,15 @@ pub fn restart_levels(
             "checking that the restarted units stay up ({}s)",
             SETTLE.min(timeout).as_secs()
         ));
+        fx.report.extend_timeout(SETTLE.min(timeout) + STEP_MARGIN);
         settle(fx, &mut all, timeout)?;
     }
     Ok(())
 }
+
+/// What a step may take beyond its own bound (systemctl calls, journal writes) when it extends
+/// the service's start timeout.
+pub const STEP_MARGIN: Duration = Duration::from_secs(60);
 
 /// Stops `units` and removes `containers` (theirs), waiting at most `timeout` for the units to
 /// be down; then forgets their `failed` states. The unit's `ExecStop=` removes its container, but

@@ -8,13 +8,13 @@ use std::time::Duration;
 
 use super::effects::Effects;
 use super::fake::{FakeClock, FakePodman, FakeSystemd};
-use super::journal::Reporter;
 use super::manifest::Outcome;
 use super::prepare::{
     deploy, DeployOptions, DeployResult, DeploySource, StackError, StackRenderer,
 };
 use super::store::{Intent, StateStore};
 use super::transaction::apply;
+use crate::deploy::fake::Recorder;
 use crate::translate::{ContainerInfo, RenderedStack, RenderedUnit, SecretSpec};
 
 struct Renderer {
@@ -98,7 +98,7 @@ pub(super) struct World {
     pub(super) podman: FakePodman,
     pub(super) systemd: FakeSystemd,
     pub(super) clock: FakeClock,
-    pub(super) report: Reporter,
+    pub(super) report: Recorder,
 }
 
 impl World {
@@ -122,7 +122,7 @@ impl World {
             podman: FakePodman::default(),
             systemd: FakeSystemd::default(),
             clock: FakeClock::default(),
-            report: Reporter::recording(),
+            report: Recorder::default(),
         }
     }
 

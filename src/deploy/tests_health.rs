@@ -142,6 +142,38 @@ fn a_start_that_never_completes_ends_at_the_timeout_with_progress_and_a_final_st
         last.contains("generation 2 failed and was rolled back to generation 1"),
         "{last}"
     );
+    // The journal entries say which event each is, about which unit, stack and generation.
+    let unhealthy = "a-api.service is not up within the timeout";
+    let id = |text| w.report.field_of(text, "MESSAGE_ID");
+    assert_eq!(
+        id(unhealthy).as_deref(),
+        Some(crate::logging::ids::UNIT_UNHEALTHY)
+    );
+    assert_eq!(
+        w.report.field_of(unhealthy, "UNIT").as_deref(),
+        Some("a-api.service")
+    );
+    assert_eq!(w.report.field_of(unhealthy, "STACK").as_deref(), Some("a"));
+    assert_eq!(
+        w.report.field_of(unhealthy, "GENERATION").as_deref(),
+        Some("2")
+    );
+    assert_eq!(
+        id("rolled back to generation 1").as_deref(),
+        Some(crate::logging::ids::ROLLED_BACK)
+    );
+    assert_eq!(
+        id("restarting a-api.service").as_deref(),
+        Some(crate::logging::ids::UNIT_RESTARTED)
+    );
+    // Each health wait first extends the service's start timeout by its own bound.
+    let ext = w.report.extensions.lock().unwrap().clone();
+    assert!(!ext.is_empty(), "no EXTEND_TIMEOUT_USEC= sent");
+    assert!(ext.iter().all(|d| *d >= TIMEOUT.min(SETTLE)), "{ext:?}");
+    assert!(
+        ext.contains(&(TIMEOUT + super::restart::STEP_MARGIN)),
+        "{ext:?}"
+    );
 }
 
 #[test]

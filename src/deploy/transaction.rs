@@ -253,15 +253,20 @@ pub fn apply(
             ));
             match undo(store, fx, to, from, timeout) {
                 Ok(()) => {
-                    fx.report.warn(&[], &format!("rolled back to {back}"));
+                    fx.report.warn(
+                        &[("MESSAGE_ID", crate::logging::ids::ROLLED_BACK)],
+                        &format!("rolled back to {back}"),
+                    );
                     fx.report.notify_status(&format!(
                         "generation {to} failed and was rolled back to {back}: {e}"
                     ));
                     ApplyResult::RolledBack(e)
                 }
                 Err(e2) => {
-                    fx.report
-                        .error(&[], &format!("rollback to {back} failed: {e2}"));
+                    fx.report.error(
+                        &[("MESSAGE_ID", crate::logging::ids::ROLLBACK_FAILED)],
+                        &format!("rollback to {back} failed: {e2}"),
+                    );
                     fx.report.notify_status(&format!(
                         "generation {to} failed ({e}) and the rollback to {back} failed: {e2}"
                     ));
