@@ -131,6 +131,22 @@ pub fn init(verbosity: Verbosity) {
     }
 }
 
+/// The context fields, then `own`: a field the entry names itself (the `GENERATION` a failed
+/// deploy was about, while the context already says the one rolled back to) replaces the
+/// context's, so no entry carries a field twice. Empty values are left out.
+fn with_context(own: Vec<(String, String)>) -> Vec<(String, String)> {
+    let mut fields: Vec<(String, String)> = CONTEXT
+        .read()
+        .map(|c| c.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(k, _)| !own.iter().any(|(o, _)| o == k))
+        .collect();
+    fields.extend(own);
+    fields.retain(|(_, v)| !v.is_empty());
+    fields
+}
+
 /// Collects a record's key-values as strings.
 struct Collect<'a>(&'a mut Vec<(String, String)>);
 
@@ -160,10 +176,9 @@ impl Log for ProcessLogger {
     fn log(&self, record: &Record) {
         if record.level() <= self.journal_level {
             if let Some(j) = &self.journal {
-                let mut fields: Vec<(String, String)> =
-                    CONTEXT.read().map(|c| c.clone()).unwrap_or_default();
-                let _ = record.key_values().visit(&mut Collect(&mut fields));
-                fields.retain(|(_, v)| !v.is_empty());
+                let mut own = Vec::new();
+                let _ = record.key_values().visit(&mut Collect(&mut own));
+                let fields = with_context(own);
                 let full = Record::builder()
                     .args(*record.args())
                     .level(record.level())

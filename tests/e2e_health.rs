@@ -126,11 +126,31 @@ fn h01_a_failing_healthcheck_nothing_waits_on_rolls_back() {
         "\n  probe:\n    image: ${REGISTRY}/lab/unhealthy:1\n    healthcheck:\n      test: [\"CMD\", \"wget\", \"-q\", \"-O\", \"/dev/null\", \"http://127.0.0.1:8080/\"]\n      interval: 2s\n      retries: 2\n\nsecrets:\n",
     );
     lab.commit(&repo, "an unhealthy probe nothing waits on");
+    let since = harness::lab::now().saturating_sub(1);
     let (code, out, secs) = deploy_timed(&lab, &repo);
     eprintln!("h01: rolled back in {secs}s (timeout {TIMEOUT}s)");
     assert_eq!(code, Some(5), "{out}");
     assert!(out.contains("worker-probe.service"), "{out}");
     assert_eq!(current_generation(&lab), gen);
+    // `journalctl MESSAGE_ID=…` finds the failed deploy, the unit that failed the gate, and the
+    // rollback, each with the generation it is about.
+    let failed_gen = (gen.unwrap() + 1).to_string();
+    let ids = release_tool::logging::ids::ALL;
+    let id = |name: &str| ids.iter().find(|(n, _)| *n == name).unwrap().1;
+    let failed = lab.journal_entries(id("DEPLOY_FAILED"), since);
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0]["GENERATION"], failed_gen.as_str(), "{failed:?}");
+    assert!(failed[0]["GIT_REV"].as_str().is_some_and(|r| !r.is_empty()));
+    let unhealthy = lab.journal_entries(id("UNIT_UNHEALTHY"), since);
+    assert!(
+        unhealthy
+            .iter()
+            .any(|e| e["UNIT"] == "worker-probe.service" && e["STACK"] == "worker"),
+        "{unhealthy:?}"
+    );
+    let rolled = lab.journal_entries(id("ROLLED_BACK"), since);
+    assert_eq!(rolled.len(), 1, "{rolled:?}");
+    assert_eq!(rolled[0]["PRIORITY"], "4", "a warning: {rolled:?}");
     assert_eq!(
         lab.unit_property("worker-worker.service", "ActiveState"),
         "active"

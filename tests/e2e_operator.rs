@@ -370,3 +370,148 @@ fn op04_every_commit_of_a_burst_ends_deployed_without_a_touch() {
     lab.systemctl(&["disable", "--now", "release-tool-deploy.path"]);
     reset(&lab);
 }
+
+/// A stack whose one container turns healthy only `ready_after` seconds after it starts.
+fn slow_stack(ready_after: u32, mark: &str) -> String {
+    format!(
+        r#"services:
+  app:
+    image: ${{REGISTRY}}/lab/busybox:1
+    command: ["sh", "-c", "sleep {ready_after}; touch /tmp/ready; exec sleep 3600"]
+    stop_signal: SIGKILL
+    environment:
+      MARK: "{mark}"
+    healthcheck:
+      test: ["CMD", "test", "-f", "/tmp/ready"]
+      interval: 2s
+      timeout: 2s
+      retries: 60
+"#
+    )
+}
+
+/// Runs the deploy service once with a start timeout of `timeout_s` and
+/// `NotifyAccess=notify_access`, watching it: returns its `Result`, how long it ran, and every
+/// `StatusText` (STATUS=) the manager showed meanwhile.
+fn run_deploy_service(
+    lab: &Lab,
+    timeout_s: u32,
+    notify_access: &str,
+) -> (String, Duration, Vec<String>) {
+    let units = lab.home.join(".config/systemd/user");
+    lab.write(
+        &units,
+        "release-tool-deploy.service.d/timeout.conf",
+        &format!("[Service]\nTimeoutStartSec={timeout_s}s\nNotifyAccess={notify_access}\n"),
+    );
+    lab.systemctl(&["daemon-reload"]);
+    lab.systemctl(&["reset-failed", "release-tool-deploy.service"]);
+    let t0 = std::time::Instant::now();
+    let o = lab.systemctl(&["start", "--no-block", "release-tool-deploy.service"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let mut statuses: Vec<String> = Vec::new();
+    let mut started = false;
+    while t0.elapsed() < Duration::from_secs(180) {
+        let state = lab.unit_property("release-tool-deploy.service", "ActiveState");
+        let status = lab.unit_property("release-tool-deploy.service", "StatusText");
+        if !status.is_empty() && statuses.last() != Some(&status) {
+            statuses.push(status);
+        }
+        started |= state == "activating";
+        if started && (state == "inactive" || state == "failed") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    (
+        lab.unit_property("release-tool-deploy.service", "Result"),
+        t0.elapsed(),
+        statuses,
+    )
+}
+
+#[test]
+fn op05_a_long_health_wait_extends_the_start_timeout_and_the_journal_says_what_happened() {
+    let Some(lab) = Lab::get("op05") else { return };
+    reset(&lab);
+    let since = harness::lab::now().saturating_sub(1);
+    let source = lab.repo("op05");
+    lab.write(&source, "services/slow/compose.yaml", &slow_stack(15, "1"));
+    lab.commit(&source, "a stack that takes 15 s to turn healthy");
+    let repo = default_repo(&lab);
+    let (s, r) = (source.display().to_string(), repo.display().to_string());
+    lab.ok("git", &["clone", "-q", &s, &r]);
+    git_identity(&lab, &r);
+    install_units(&lab);
+
+    // The service's start timeout (8 s) is shorter than the deploy, which waits 15 s for the
+    // container's health: the deploy's EXTEND_TIMEOUT_USEC= must reach the manager. (`systemctl start`
+    // of a oneshot returns when it ends.)
+    let (result, ran, statuses) = run_deploy_service(&lab, 8, "main");
+    assert!(
+        result == "success" && ran > Duration::from_secs(8),
+        "the deploy outlived TimeoutStartSec=8s by extending it: Result={result} after {ran:?}: {}",
+        lab.lab.journal_of_user_unit("release-tool-deploy.service")
+    );
+    assert_eq!(current_generation(&lab), Some(1));
+    assert_eq!(
+        lab.unit_property("slow-app.service", "ActiveState"),
+        "active"
+    );
+    // STATUS= reached the manager too: `systemctl status` showed the wait as it happened.
+    assert!(
+        statuses
+            .iter()
+            .any(|s| s.contains("waiting for slow-app.service") && s.ends_with("s left")),
+        "{statuses:?}"
+    );
+
+    // The journal, read back from journald: `journalctl MESSAGE_ID=…` finds each kind of event
+    // with the fields that say which generation, commit, stack and unit it is about.
+    let head = lab.ok("git", &["-C", &r, "rev-parse", "--short=12", "HEAD"]);
+    let done = lab.journal_entries(release_tool::logging::ids::DEPLOY_SUCCEEDED, since);
+    assert_eq!(done.len(), 1, "{done:?}");
+    assert_eq!(done[0]["GENERATION"], "1", "{:?}", done[0]);
+    let rev = done[0]["GIT_REV"].as_str().unwrap_or_default();
+    assert!(
+        !rev.is_empty() && head.trim().starts_with(&rev[..rev.len().min(12)]),
+        "GIT_REV={rev} is HEAD {head}"
+    );
+    assert_eq!(done[0]["SYSLOG_IDENTIFIER"], "release-tool");
+    let started = lab.journal_entries(release_tool::logging::ids::DEPLOY_STARTED, since);
+    assert_eq!(started.len(), 1, "{started:?}");
+    let restarted = lab.journal_entries(release_tool::logging::ids::UNIT_RESTARTED, since);
+    assert!(
+        restarted
+            .iter()
+            .any(|e| e["UNIT"] == "slow-app.service" && e["STACK"] == "slow"),
+        "{restarted:?}"
+    );
+    let up = lab.journal_entries(release_tool::logging::ids::UNIT_UP, since);
+    assert!(up.iter().any(|e| e["UNIT"] == "slow-app.service"), "{up:?}");
+
+    // The control: the same kind of deploy, with the manager told to ignore the process's
+    // notifications, is killed at the start timeout. So it was the extension that kept the
+    // first one alive, not a slow clock.
+    lab.write(&repo, "services/slow/compose.yaml", &slow_stack(15, "2"));
+    lab.ok(
+        "git",
+        &["-C", &r, "commit", "-qam", "restart the slow stack"],
+    );
+    let (result, ran, statuses) = run_deploy_service(&lab, 8, "none");
+    assert!(
+        result == "timeout" && ran < Duration::from_secs(14),
+        "without EXTEND_TIMEOUT_USEC= the deploy is killed at 8 s: Result={result} after {ran:?}"
+    );
+    assert!(statuses.is_empty(), "NotifyAccess=none: {statuses:?}");
+    // The interrupted deploy finishes on the next run (DESIGN: every step can die).
+    let (result, _, _) = run_deploy_service(&lab, 120, "main");
+    assert_eq!(result, "success");
+    assert_eq!(current_generation(&lab), Some(2));
+    let _ = std::fs::remove_file(
+        lab.home
+            .join(".config/systemd/user/release-tool-deploy.service.d/timeout.conf"),
+    );
+    lab.systemctl(&["daemon-reload"]);
+    reset(&lab);
+}

@@ -107,10 +107,23 @@ pub fn run(args: &Args) -> u8 {
             DeployResult::Deployed(_) => ids::DEPLOY_SUCCEEDED,
             _ => ids::DEPLOY_FAILED,
         };
+        // The generation the outcome is about (after a rollback, the context names the one
+        // rolled back to).
+        let about = match &r {
+            DeployResult::NoChange(g) => g.map(|g| g.to_string()),
+            DeployResult::Deployed(g)
+            | DeployResult::RolledBack(g, _)
+            | DeployResult::RollbackFailed(g, _) => Some(g.to_string()),
+            DeployResult::InvalidInput(_) | DeployResult::PullFailed(_) => None,
+        };
+        let mut fields = vec![("MESSAGE_ID", id)];
+        if let Some(g) = &about {
+            fields.push(("GENERATION", g));
+        }
         if code == super::exit::OK {
-            fx.report.status_with(&[("MESSAGE_ID", id)], &summary);
+            fx.report.status_with(&fields, &summary);
         } else {
-            fx.report.error(&[("MESSAGE_ID", id)], &summary);
+            fx.report.error(&fields, &summary);
             // STATUS= says how the deploy ended, not the last step it took.
             fx.report.notify_status(&summary);
         }

@@ -394,7 +394,8 @@ impl Recorder {
 
 impl super::journal::Report for Recorder {
     fn log(&self, level: log::Level, fields: &[(&str, &str)], message: &str) {
-        let mut all = self.context.lock().unwrap().clone();
+        let mut all: Vec<(String, String)> = self.context.lock().unwrap().clone();
+        all.retain(|(k, _)| !fields.iter().any(|(f, _)| f == k));
         all.extend(
             fields
                 .iter()

@@ -323,6 +323,32 @@ impl Lab {
     }
 
     /// A journal entry field dump (`-o verbose`) since `since`, to check structured fields.
+    /// The lab user's journal entries of one kind (`MESSAGE_ID=id`) since `since` (epoch
+    /// seconds), as `journalctl -o json` objects: what `journalctl MESSAGE_ID=…` finds. Waits up
+    /// to 10 s for at least one (journald may lag behind the process that logged).
+    pub fn journal_entries(&self, id: &str, since: u64) -> Vec<serde_json::Value> {
+        let read = || {
+            let o = Command::new("journalctl")
+                .args(["--no-pager", "-o", "json"])
+                .arg(format!("MESSAGE_ID={id}"))
+                .arg(format!("_UID={}", self.lab.uid))
+                .arg(format!("--since=@{since}"))
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .filter_map(|l| serde_json::from_str(l).ok())
+                .collect::<Vec<serde_json::Value>>()
+        };
+        let mut found = read();
+        let t0 = Instant::now();
+        while found.is_empty() && t0.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(300));
+            found = read();
+        }
+        found
+    }
+
     pub fn journal_verbose_since(&self, since: u64) -> String {
         let o = Command::new("journalctl")
             .args([
