@@ -20,7 +20,7 @@ use systemd_journal_logger::JournalLog;
 pub mod ids {
     /// A deploy starts: `deploying <rev>`.
     pub const DEPLOY_STARTED: &str = "c17b7431a3dd45959e8096cbdd23c230";
-    /// A deploy made a generation current (`generation N is current`).
+    /// A deploy made a generation current (`deployed generation N`).
     pub const DEPLOY_SUCCEEDED: &str = "bf6cd31a11e04a779173ecda15543cc2";
     /// A deploy failed (before or after switching).
     pub const DEPLOY_FAILED: &str = "8061c1aa6a184cd8bc2f7122ae55c44c";
