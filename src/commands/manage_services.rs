@@ -10,10 +10,8 @@ use crate::commands::runtime::{deploy_options, open_locked, RealEffects};
 use crate::deploy::effects::{ContainerEngine, ListedContainer, ServiceManager};
 use crate::deploy::manifest::Manifest;
 use crate::deploy::planner::levels;
-use crate::deploy::podman::PodmanCli;
 use crate::deploy::restart::{containers_by_unit, restart_levels};
 use crate::deploy::store::StateStore;
-use crate::deploy::systemd::SystemctlUser;
 
 pub fn run(args: &Args) -> u8 {
     match args.positional.first().map(String::as_str) {
@@ -114,8 +112,9 @@ pub fn status(args: &Args) -> u8 {
             return super::exit::FAILURE;
         }
     };
-    let systemd = SystemctlUser::default();
-    let podman = PodmanCli::default();
+    // The configured binaries ($RELEASE_TOOL_PODMAN, $RELEASE_TOOL_SYSTEMCTL), as a deploy uses.
+    let real = RealEffects::new();
+    let (systemd, podman) = (&real.systemd, &real.podman);
     let only: Option<&Vec<String>> = args.affected_services.as_ref();
     let mut rows = Vec::new();
     for (stack, s) in &m.stacks {
