@@ -8,9 +8,14 @@
 //! journal entry of a deploy carries the generation and commit it is about. `MESSAGE_ID` names
 //! the kind of event ([`ids`]), so `journalctl --user MESSAGE_ID=…` finds, say, every failed
 //! deploy.
+//!
+//! On a terminal (stderr a TTY, not under systemd, not `-q`), the step a long command is at, the
+//! same text as `STATUS=` (pulls done, the unit a health wait waits for with its countdown), shows
+//! on a spinner line (indicatif) below the log lines; elsewhere only the plain lines appear.
 
-use std::io::Write;
-use std::sync::RwLock;
+use std::io::{IsTerminal, Write};
+use std::sync::{OnceLock, RwLock};
+use std::time::Duration;
 
 use log::kv::{Error as KvError, Key, Value, VisitSource};
 use log::{Level, LevelFilter, Log, Metadata, Record};
@@ -121,6 +126,12 @@ pub fn init(verbosity: Verbosity) {
     } else {
         LevelFilter::Info
     };
+    let wanted = progress_wanted(
+        to_terminal && std::io::stderr().is_terminal(),
+        std::env::var_os("INVOCATION_ID").is_some(),
+        verbosity,
+    );
+    let _ = PROGRESS_WANTED.set(wanted);
     let logger = ProcessLogger {
         journal,
         journal_level,
@@ -145,6 +156,37 @@ fn with_context(own: Vec<(String, String)>) -> Vec<(String, String)> {
     fields.extend(own);
     fields.retain(|(_, v)| !v.is_empty());
     fields
+}
+
+/// Whether to show the spinner line: a terminal, not a service (`$INVOCATION_ID`), not `-q`.
+fn progress_wanted(terminal: bool, under_systemd: bool, verbosity: Verbosity) -> bool {
+    terminal && !under_systemd && verbosity != Verbosity::Quiet
+}
+
+static PROGRESS_WANTED: OnceLock<bool> = OnceLock::new();
+/// The spinner, made at the first status of a command that has any.
+static PROGRESS: OnceLock<indicatif::ProgressBar> = OnceLock::new();
+
+fn progress() -> Option<&'static indicatif::ProgressBar> {
+    if !PROGRESS_WANTED.get().copied().unwrap_or(false) {
+        return None;
+    }
+    Some(PROGRESS.get_or_init(|| {
+        let bar =
+            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+        if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
+            bar.set_style(style);
+        }
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bar
+    }))
+}
+
+/// Removes the spinner line (before the process exits).
+pub fn finish() {
+    if let Some(bar) = PROGRESS.get() {
+        bar.finish_and_clear();
+    }
 }
 
 /// Collects a record's key-values as strings.
@@ -192,9 +234,15 @@ impl Log for ProcessLogger {
             }
         }
         if record.level() <= self.stderr_level {
-            // One write per line, so lines from threads never interleave.
+            // One write per line, so lines from threads never interleave; above the spinner.
             let line = stderr_line(record.level(), &record.args().to_string());
-            let _ = std::io::stderr().lock().write_all(line.as_bytes());
+            let write = || {
+                let _ = std::io::stderr().lock().write_all(line.as_bytes());
+            };
+            match PROGRESS.get() {
+                Some(bar) => bar.suspend(write),
+                None => write(),
+            }
         }
     }
 
@@ -205,6 +253,9 @@ impl Log for ProcessLogger {
 /// `$NOTIFY_SOCKET`.
 pub fn notify_status(text: &str) {
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Status(text)]);
+    if let Some(bar) = progress() {
+        bar.set_message(text.to_string());
+    }
 }
 
 /// Tells the service manager the current step may take `by` more (`EXTEND_TIMEOUT_USEC=`): a
@@ -224,6 +275,21 @@ mod tests {
         assert_eq!(stderr_line(Level::Info, "done"), "release-tool: done\n");
         assert_eq!(stderr_line(Level::Warn, "x"), "release-tool: warning: x\n");
         assert_eq!(stderr_line(Level::Error, "x"), "release-tool: error: x\n");
+    }
+
+    #[test]
+    fn the_spinner_shows_only_to_a_person_at_a_terminal() {
+        assert!(progress_wanted(true, false, Verbosity::Normal));
+        assert!(progress_wanted(true, false, Verbosity::Verbose));
+        assert!(!progress_wanted(true, false, Verbosity::Quiet));
+        assert!(
+            !progress_wanted(true, true, Verbosity::Normal),
+            "under systemd"
+        );
+        assert!(
+            !progress_wanted(false, false, Verbosity::Normal),
+            "a pipe or a file"
+        );
     }
 
     #[test]

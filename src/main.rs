@@ -80,5 +80,7 @@ fn main() -> ExitCode {
         (false, false) => Verbosity::Normal,
     };
     logging::init(verbosity);
-    ExitCode::from(commands::dispatch(&args))
+    let code = commands::dispatch(&args);
+    logging::finish();
+    ExitCode::from(code)
 }

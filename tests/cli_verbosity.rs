@@ -102,3 +102,89 @@ fn every_commands_help_lists_quiet_and_verbose() {
         );
     }
 }
+
+/// A podman stand-in whose pulls succeed (after a moment) and whose images have one digest.
+fn fake_podman(dir: &Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let p = dir.join("podman");
+    std::fs::write(
+        &p,
+        "#!/bin/sh\ncase \"$1\" in\n  pull) sleep 0.5 ;;\n  image) echo 'sha256:0123456789abcdef 42' ;;\n  --version) echo 'podman version 5.4.0' ;;\nesac\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    p
+}
+
+/// `pull-images` of the examples' units with the stand-in podman; `tty`: under `script`, with a
+/// terminal for stdout and stderr. Returns what the terminal (or stderr and stdout) showed.
+fn pull_images(tty: bool) -> (String, String) {
+    let t = tempfile::tempdir().unwrap();
+    let units = t.path().join("units");
+    let r = tool(&[
+        "generate-units",
+        "-q",
+        "--podman-version",
+        "5.4",
+        "--repo",
+        &examples(),
+        "--output-dir",
+        &units.display().to_string(),
+    ]);
+    assert!(r.status.success(), "{}", text(&r.stderr));
+    let bin = env!("CARGO_BIN_EXE_release-tool");
+    let line = format!(
+        "{bin} pull-images --units-dir {} --affected-services 'web worker'",
+        units.display()
+    );
+    let mut cmd = if tty {
+        let mut c = Command::new("script");
+        c.args(["-qec", &line, "/dev/null"]);
+        c
+    } else {
+        let mut c = Command::new("sh");
+        c.args(["-c", &line]);
+        c
+    };
+    let o = cmd
+        .env("RELEASE_TOOL_PODMAN", fake_podman(t.path()))
+        .env_remove("INVOCATION_ID")
+        .env_remove("JOURNAL_STREAM")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
+    (text(&o.stdout), text(&o.stderr))
+}
+
+#[test]
+fn a_terminal_shows_the_step_on_a_spinner_line_and_keeps_the_data() {
+    if Command::new("script").arg("--version").output().is_err() {
+        // util-linux's script(1) gives the command a terminal; CI installs it (ci/test-packages).
+        assert!(
+            std::env::var_os("RELEASE_TOOL_REQUIRE_LAB").is_none(),
+            "script(1) is missing"
+        );
+        eprintln!("skipped: script(1) is missing");
+        return;
+    }
+    let (screen, _) = pull_images(true);
+    let clear = "\x1b[2K";
+    assert!(
+        screen.contains("pulling 1 images") && screen.contains(clear),
+        "a spinner line: {screen:?}"
+    );
+    // Log lines print above it, and the data line comes after its last redraw, not erased by it.
+    assert!(screen.contains("release-tool: pulled "), "{screen:?}");
+    let after = screen.rsplit(clear).next().unwrap();
+    assert!(
+        after.contains("lab/busybox:1 sha256:0123456789abcdef"),
+        "the data is not cleared away: {after:?}"
+    );
+
+    // Not a terminal: plain lines, no control sequences; data alone on stdout.
+    let (out, err) = pull_images(false);
+    assert!(!err.contains('\x1b') && !out.contains('\x1b'), "{err:?}");
+    assert!(err.contains("release-tool: pulled "), "{err}");
+    assert!(out.trim_end().ends_with("sha256:0123456789abcdef"), "{out}");
+}

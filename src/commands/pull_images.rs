@@ -115,6 +115,8 @@ pub fn run(args: &Args) -> u8 {
         .extend_timeout(crate::deploy::pulls::bound(images.len(), &o));
     match pull_all(&fx, &images, &o) {
         Ok(digests) => {
+            // The spinner line goes before the data, or clearing it would erase a line of it.
+            crate::logging::finish();
             for (image, digest) in digests {
                 println!("{image} {digest}");
             }

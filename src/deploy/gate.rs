@@ -270,23 +270,24 @@ pub fn wait_all(
             );
             return Err(e);
         }
+        let left = (deadline - now).as_secs();
         if now - last_progress >= PROGRESS_EVERY {
             last_progress = now;
-            let left = (deadline - now).as_secs();
             for (unit, stack, why) in &waiting {
                 fx.report.info(
                     &[("STACK", stack), ("UNIT", unit)],
                     &format!("{label}: waiting for {unit}: {why}; {left}s left"),
                 );
             }
-            let more = match waiting.len() {
-                1 => String::new(),
-                n => format!(" (and {} more)", n - 1),
-            };
-            fx.report.notify_status(&format!(
-                "{label}: waiting for {unit}{more}: {why}; {left}s left"
-            ));
         }
+        // STATUS= (and the terminal's spinner) count down at every poll; the log every 5 s.
+        let more = match waiting.len() {
+            1 => String::new(),
+            n => format!(" (and {} more)", n - 1),
+        };
+        fx.report.notify_status(&format!(
+            "{label}: waiting for {unit}{more}: {why}; {left}s left"
+        ));
         fx.clock.sleep(POLL.min(deadline - now));
     }
 }

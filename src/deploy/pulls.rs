@@ -32,7 +32,14 @@ fn pull_one(fx: &Effects, image: &str, o: &PullOptions) -> Result<String, String
     let mut attempt = 0;
     loop {
         match fx.podman.pull(image, o.timeout) {
-            Ok(()) => return fx.podman.image_digest(image),
+            Ok(()) => {
+                let digest = fx.podman.image_digest(image);
+                if let Ok(d) = &digest {
+                    fx.report
+                        .info(&[("IMAGE", image)], &format!("pulled {image} ({d})"));
+                }
+                return digest;
+            }
             Err(e) if attempt >= o.retries => {
                 return Err(format!("{e} (after {} attempts)", attempt + 1))
             }
@@ -96,6 +103,16 @@ pub fn pull_each(
                 super::faultpoint::hit("pulling");
                 if let Ok(mut res) = results.lock() {
                     res.push((image, r));
+                    let failed = res.iter().filter(|(_, r)| r.is_err()).count();
+                    fx.report.notify_status(&format!(
+                        "pulling {} images: {} done{}",
+                        images.len(),
+                        res.len(),
+                        match failed {
+                            0 => String::new(),
+                            n => format!(", {n} failed"),
+                        }
+                    ));
                 }
             });
         }
