@@ -151,7 +151,7 @@ pub fn status(args: &Args) -> u8 {
         .filter_map(|id| store.read_manifest(id).ok())
         .collect();
     let listed = podman.list_unit_containers().unwrap_or_else(|e| {
-        eprintln!("release-tool: warning: {e}");
+        log::warn!("{e}");
         Vec::new()
     });
     let stray = strays(&m, &known, &listed);
