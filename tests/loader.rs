@@ -30,6 +30,7 @@ fn opts(globals: &[(&str, &str)]) -> LoadOptions {
             .collect::<IndexMap<_, _>>(),
         home: Some(PathBuf::from("/home/u")),
         display_dir: None,
+        strict: false,
     }
 }
 

@@ -398,6 +398,8 @@ impl Builder {
                             format!("YAML mapping key '{name}' is already defined"),
                         ));
                     }
+                    let mut node = node;
+                    node.key_at = Some((k.pos.line, k.pos.column));
                     entries.insert(name, node);
                     Ok(())
                 }

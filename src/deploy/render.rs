@@ -68,16 +68,26 @@ impl StackRenderer for RepoRenderer {
                 global_vars: global_vars.clone(),
                 home: self.home.clone(),
                 display_dir: Some(shown.join("services").join(&s.name)),
+                strict: self.strict,
             };
             let rendered = load_stack(s, &load)
                 .map_err(|e| e.to_string())
                 .and_then(|loaded| {
-                    render_stack(&loaded, &opts).map_err(|d| {
-                        d.iter()
+                    // The loader's warnings (unknown keys) go with the translation's, also
+                    // when the translation fails: an unknown key is often the cause.
+                    match render_stack(&loaded, &opts) {
+                        Ok(mut r) => {
+                            r.warnings.splice(0..0, loaded.warnings);
+                            Ok(r)
+                        }
+                        Err(d) => Err(loaded
+                            .warnings
+                            .iter()
+                            .chain(&d)
                             .map(|x| x.to_string())
                             .collect::<Vec<_>>()
-                            .join("\n")
-                    })
+                            .join("\n")),
+                    }
                 })
                 .and_then(|mut r| rebase_paths(&mut r, inputs, shown).map(|()| r));
             match rendered {
