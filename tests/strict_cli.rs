@@ -69,7 +69,10 @@ fn every_command_that_takes_strict_refuses_an_unknown_key() {
             "{}:4:5: error: services.web.imagee: unknown key 'imagee'; did you mean 'image'?",
             file.display()
         );
-        assert!(err.contains(&want), "{command} --strict:\n{err}\nwants {want}");
+        assert!(
+            err.contains(&want),
+            "{command} --strict:\n{err}\nwants {want}"
+        );
         assert!(!err.contains("(ignored)"), "{command}: {err}");
     }
     // Nothing was deployed: no generation, no unit written.

@@ -490,7 +490,8 @@ pub fn load_files_json(
         && mentions(&included, dirs.root.as_deref(), PROJECT_NAME_VAR)
     {
         vars.insert(PROJECT_NAME_VAR.to_string(), name.clone());
-        (root, file_inputs, warnings) = load_merged(&dirs, dir, files, &vars, &enabled, opts.strict)?;
+        (root, file_inputs, warnings) =
+            load_merged(&dirs, dir, files, &vars, &enabled, opts.strict)?;
     }
     inputs.append(&mut file_inputs);
 

@@ -27,6 +27,7 @@ pub mod template;
 pub mod validate;
 pub mod vars;
 pub mod yaml;
+mod yaml_diag;
 
 pub mod model;
 

@@ -136,6 +136,22 @@ impl Node {
             Value::Map(_) => "a mapping",
         }
     }
+    /// "must be a mapping, found …": the kind found, and for `image:x` (a plain string that
+    /// would be a key with a space after its ':') the likely mistake.
+    pub fn not_a_mapping(&self) -> String {
+        let hint = match &self.value {
+            Value::Str(s) => s
+                .split_once(':')
+                .filter(|(k, v)| !k.is_empty() && !k.contains(' ') && !v.starts_with([' ', '/']))
+                .map(|(k, _)| format!(" ('{s}': a missing space after '{k}:'?)")),
+            _ => None,
+        };
+        format!(
+            "must be a mapping, found {}{}",
+            self.kind_name(),
+            hint.unwrap_or_default()
+        )
+    }
     /// Number of nodes in this tree (the alias-expansion budget counts these).
     pub fn count(&self) -> usize {
         1 + match &self.value {

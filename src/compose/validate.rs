@@ -156,7 +156,11 @@ fn check(map: &mut Node, known: &[&str], path: &str, warnings: &mut UnknownKeys)
         warnings.found.push(if warnings.strict {
             Diagnostic::error(v.key_span(), field, format!("unknown key '{k}'{hint}"))
         } else {
-            Diagnostic::warning(v.key_span(), field, format!("unknown key '{k}' (ignored){hint}"))
+            Diagnostic::warning(
+                v.key_span(),
+                field,
+                format!("unknown key '{k}' (ignored){hint}"),
+            )
         });
         false
     });
@@ -283,13 +287,7 @@ fn check_nested(svc: &mut Node, path: &str, warnings: &mut UnknownKeys) {
 }
 
 /// Follows `parts` from `node` (`*` = every entry) and checks the mappings it reaches.
-fn visit(
-    node: &mut Node,
-    parts: &[&str],
-    path: &str,
-    known: &[&str],
-    warnings: &mut UnknownKeys,
-) {
+fn visit(node: &mut Node, parts: &[&str], path: &str, known: &[&str], warnings: &mut UnknownKeys) {
     let Some((first, rest)) = parts.split_first() else {
         if matches!(node.value, Value::Map(_)) {
             check(node, known, path, warnings);
@@ -395,11 +393,7 @@ pub fn validate(root: &mut Node, warnings: &mut UnknownKeys) -> Result<(), Diagn
                         }
                         Value::Null if section != "services" => {}
                         _ => {
-                            return Err(Diagnostic::error(
-                                item.span(),
-                                path,
-                                format!("must be a mapping, found {}", item.kind_name()),
-                            ));
+                            return Err(Diagnostic::error(item.span(), path, item.not_a_mapping()));
                         }
                     }
                 }
@@ -408,7 +402,7 @@ pub fn validate(root: &mut Node, warnings: &mut UnknownKeys) -> Result<(), Diagn
                 return Err(Diagnostic::error(
                     node.span(),
                     section,
-                    format!("must be a mapping, found {}", node.kind_name()),
+                    node.not_a_mapping(),
                 ));
             }
         }
@@ -468,13 +462,17 @@ mod tests {
     #[test]
     fn wrong_shapes_are_errors_with_the_field() {
         let mut n = parse_str("services: [a]\n", Path::new("c.yaml")).unwrap();
-        let e = validate(&mut n, &mut UnknownKeys::default()).unwrap_err().to_string();
+        let e = validate(&mut n, &mut UnknownKeys::default())
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("services: must be a mapping, found a sequence"),
             "{e}"
         );
         let mut n = parse_str("services:\n  s: 1\n", Path::new("c.yaml")).unwrap();
-        let e = validate(&mut n, &mut UnknownKeys::default()).unwrap_err().to_string();
+        let e = validate(&mut n, &mut UnknownKeys::default())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("services.s: must be a mapping"), "{e}");
     }
 }

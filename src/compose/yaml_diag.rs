@@ -1,0 +1,660 @@
+//! Why a YAML file failed to parse, said in the file's terms and at the place of the mistake.
+//!
+//! yaml-rust2 reports where its scanner gave up and a phrase about its own state ("while parsing
+//! a block mapping, did not find expected key"); the mistake is often earlier (a quote or `[`
+//! not closed) or of another kind (a tab, a dedent to no level). We do not read its phrase:
+//! from the text and the collections still open when it stopped, we find which known mistake
+//! explains the stop, and fall back to its words only when none does.
+
+/// A collection open when the parser stopped, outermost first.
+#[derive(Debug, Clone)]
+pub(super) struct Open {
+    pub seq: bool,
+    /// Opened by `[` or `{` (else a block collection).
+    pub flow: bool,
+    /// Where it starts (1-based): a block mapping at its first key, a block list at its first `-`.
+    pub line: usize,
+    pub column: usize,
+    /// Its field path (`services.web`), empty for the top level.
+    pub path: String,
+}
+
+/// Where the parser stopped: 1-based line and column, the byte offset, and its words.
+pub(super) struct Stop<'a> {
+    pub line: usize,
+    pub column: usize,
+    pub offset: usize,
+    pub info: &'a str,
+}
+
+/// The place (line, column) and the message for a parse that stopped at `stop`.
+pub(super) fn explain(text: &str, open: &[Open], stop: &Stop) -> (usize, usize, String) {
+    let lines: Vec<&str> = text.lines().collect();
+    let stop_char = text.get(..stop.offset).map_or(0, |s| s.chars().count());
+    let found = unclosed_quote(text, stop_char)
+        .or_else(|| unclosed_flow(&lines, open, stop))
+        .or_else(|| tab_indent(&lines, stop))
+        .or_else(|| bad_alias(text, stop))
+        .or_else(|| colon_in_value(&lines, stop))
+        .or_else(|| list_and_keys_mixed(&lines, open, stop))
+        .or_else(|| empty_block_scalar(&lines, stop))
+        .or_else(|| dedent_to_no_level(&lines, open, stop))
+        .or_else(|| key_without_colon(&lines, open, stop));
+    match found {
+        Some((line, column, what)) => (line, column, format!("YAML syntax error: {what}")),
+        None => (
+            stop.line,
+            stop.column,
+            format!("YAML syntax error: {}", stop.info),
+        ),
+    }
+}
+
+/// The line the parser stopped on, or, when it stopped past the end or on a blank line, the
+/// last line before it with text: (1-based number, text).
+fn stop_line<'a>(lines: &[&'a str], stop: &Stop) -> Option<(usize, &'a str)> {
+    let last = stop.line.min(lines.len());
+    (1..=last)
+        .rev()
+        .map(|n| (n, lines[n - 1]))
+        .find(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+}
+
+/// 1-based column of the first character that is not a space (or tab).
+fn indent_of(line: &str) -> usize {
+    line.chars().take_while(|c| *c == ' ' || *c == '\t').count() + 1
+}
+
+/// A quote that opens a scalar at or before the stop and is not closed before it. Quotes are
+/// told from apostrophes in plain text by where they stand (start of a value, list item, flow
+/// entry); comments and block scalars are skipped.
+fn unclosed_quote(text: &str, stop: usize) -> Option<(usize, usize, String)> {
+    let chars: Vec<char> = text.chars().collect();
+    let (mut line, mut column) = (1, 0);
+    let mut open: Option<(char, usize, usize)> = None;
+    // Inside a block scalar: the indentation of its header line; deeper lines are its content.
+    let mut block: Option<usize> = None;
+    let mut at_line_start = true;
+    let mut line_indent = 0;
+    let mut i = 0;
+    while i < chars.len() && i <= stop {
+        let c = chars[i];
+        if c == '\n' {
+            line += 1;
+            column = 0;
+            at_line_start = true;
+            i += 1;
+            continue;
+        }
+        column += 1;
+        if at_line_start {
+            at_line_start = false;
+            let rest: String = chars[i..].iter().take_while(|c| **c != '\n').collect();
+            let indent = rest.chars().take_while(|c| *c == ' ').count();
+            line_indent = indent;
+            if let Some(h) = block {
+                if open.is_none() && (rest.trim().is_empty() || indent > h) {
+                    i += rest.chars().count();
+                    column += rest.chars().count();
+                    continue;
+                }
+                block = None;
+            }
+        }
+        match open {
+            Some((q, _, _)) if c == q => {
+                // '' inside single quotes is an escaped quote.
+                if q == '\'' && chars.get(i + 1) == Some(&'\'') {
+                    i += 2;
+                    column += 1;
+                    continue;
+                }
+                open = None;
+            }
+            Some(('"', _, _)) if c == '\\' => {
+                i += 2;
+                column += 1;
+                continue;
+            }
+            Some(_) => {}
+            None if c == '#' && (column == 1 || chars[i - 1].is_whitespace()) => {
+                while i + 1 < chars.len() && chars[i + 1] != '\n' {
+                    i += 1;
+                }
+            }
+            None if (c == '"' || c == '\'') && starts_token(&chars, i) => {
+                open = Some((c, line, column));
+            }
+            None if (c == '|' || c == '>') && starts_token(&chars, i) => {
+                let rest: String = chars[i + 1..].iter().take_while(|c| **c != '\n').collect();
+                let rest = rest.split(" #").next().unwrap_or("").trim();
+                if rest
+                    .chars()
+                    .all(|c| c == '-' || c == '+' || c.is_ascii_digit())
+                {
+                    block = Some(line_indent);
+                }
+            }
+            None => {}
+        }
+        i += 1;
+    }
+    let (q, l, c) = open?;
+    Some((
+        l,
+        c,
+        format!(
+            "the {q} opened at {l}:{c} is not closed: a missing {q} at the end of line {l}? \
+             (a quoted value that goes on over several lines indents them more than its key)"
+        ),
+    ))
+}
+
+/// Whether the character at `i` stands where a YAML token starts: after indentation, `: `,
+/// `- `, `? `, or a flow `[`, `{`, `,`.
+fn starts_token(chars: &[char], i: usize) -> bool {
+    let mut j = i;
+    while j > 0 && chars[j - 1] == ' ' {
+        j -= 1;
+    }
+    let spaced = j < i;
+    match j.checked_sub(1).map(|k| chars[k]) {
+        None | Some('\n') => true,
+        Some('[' | '{' | ',') => true,
+        Some(':' | '-' | '?') => spaced,
+        _ => false,
+    }
+}
+
+/// The parser failed inside a `[`/`{` opened on an earlier line: almost always that line's
+/// missing `]`/`}`. Points at the end of the opening line.
+fn unclosed_flow(lines: &[&str], open: &[Open], stop: &Stop) -> Option<(usize, usize, String)> {
+    let o = open.last().filter(|o| o.flow && o.line < stop.line)?;
+    let src = lines.get(o.line.checked_sub(1)?)?;
+    let close = if o.seq { ']' } else { '}' };
+    let opener = if o.seq { '[' } else { '{' };
+    let end = src.trim_end().chars().count() + 1;
+    Some((
+        o.line,
+        end,
+        format!(
+            "the '{opener}' opened at {}:{} is not closed: a missing '{close}' at the end of \
+             line {}?",
+            o.line, o.column, o.line
+        ),
+    ))
+}
+
+/// A tab in the indentation of the line the parser stopped on.
+/// A tab in the indentation of the line the parser stopped on, or of the next one (a plain value
+/// is scanned on into the next line before the tab is seen).
+fn tab_indent(lines: &[&str], stop: &Stop) -> Option<(usize, usize, String)> {
+    let (n, _) = stop_line(lines, stop)?;
+    (n..=n + 1).find_map(|n| {
+        let l = lines.get(n - 1)?;
+        let lead: String = l.chars().take_while(|c| *c == ' ' || *c == '\t').collect();
+        let at = lead.find('\t')?;
+        Some((
+            n,
+            at + 1,
+            format!("line {n} is indented with a tab: YAML indents with spaces only"),
+        ))
+    })
+}
+
+/// `*name` naming no anchor, or `&`/`*` with no name, where the parser stopped.
+fn bad_alias(text: &str, stop: &Stop) -> Option<(usize, usize, String)> {
+    let rest: String = text.get(stop.offset..)?.chars().take(200).collect();
+    let sigil = rest.chars().next().filter(|c| *c == '*' || *c == '&')?;
+    let name: String = rest[1..]
+        .chars()
+        .take_while(|c| !c.is_whitespace() && !",[]{}".contains(*c))
+        .collect();
+    let what = match (sigil, name.is_empty()) {
+        ('*', true) => "an alias '*' needs the name of an anchor after it".to_string(),
+        ('&', true) => "an anchor '&' needs a name after it".to_string(),
+        ('*', false) => format!(
+            "the alias '*{name}' names no anchor: '&{name}' must be defined before it, in the \
+             same file"
+        ),
+        _ => return None,
+    };
+    Some((stop.line, stop.column, what))
+}
+
+/// `key: a: b` (a plain value holding `: `), or a line indented deeper than the `key: value`
+/// above it, which the parser reads as the rest of that value until it meets the `:`. Read from
+/// the text: the scanner stops here before the parser has seen the key.
+fn colon_in_value(lines: &[&str], stop: &Stop) -> Option<(usize, usize, String)> {
+    let src = lines.get(stop.line.checked_sub(1)?)?;
+    let at = src.char_indices().nth(stop.column.checked_sub(1)?)?.0;
+    if !src[at..].starts_with(':') {
+        return None;
+    }
+    // `key: value: x` on one line: the stop is past the line's first `: `.
+    // (`value` is a slice of `src`: where it starts is how far into `src` it is.)
+    let starts_at = |v: &str| v.as_ptr() as usize - src.as_ptr() as usize;
+    if let Some((key, value)) = key_value(src).filter(|(_, v)| starts_at(v) < at) {
+        return Some((
+            stop.line,
+            stop.column,
+            format!(
+                "the value of '{key}' holds ': ', which only a quoted value may: quote it \
+                 ({key}: \"{}\")",
+                value.replace('"', "\\\"")
+            ),
+        ));
+    }
+    let col = indent_of(src);
+    let (pn, prev) = (1..stop.line)
+        .rev()
+        .map(|n| (n, lines[n - 1]))
+        .find(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))?;
+    let (key, value) = key_value(prev)?;
+    let kcol = indent_of(prev) + usize::from(prev.trim_start().starts_with("- ")) * 2;
+    (col > kcol && !value.is_empty()).then(|| {
+        (
+            stop.line,
+            col,
+            format!(
+                "line {} is indented deeper than the key '{key}' above it ({pn}:{kcol}), so it \
+                 reads as the rest of that key's value; indent it to column {kcol} to make it a \
+                 key beside '{key}'",
+                stop.line
+            ),
+        )
+    })
+}
+
+/// `  key: value # note` → (`key`, `value`), for a line holding a key and a plain value (also as
+/// a list item `- key: value`).
+fn key_value(line: &str) -> Option<(&str, &str)> {
+    let body = line.trim_start();
+    let body = body.strip_prefix("- ").unwrap_or(body);
+    let (key, value) = body.split_once(": ")?;
+    if key.is_empty() || key.starts_with(['"', '\'', '[', '{', '&', '*', '#']) {
+        return None;
+    }
+    Some((key.trim(), value.split(" #").next().unwrap_or("").trim()))
+}
+
+/// A `- item` among a mapping's keys, or a `key:` among a list's items, at the same indentation.
+fn list_and_keys_mixed(
+    lines: &[&str],
+    open: &[Open],
+    stop: &Stop,
+) -> Option<(usize, usize, String)> {
+    let (n, l) = stop_line(lines, stop)?;
+    let col = indent_of(l);
+    let body = l.trim_start();
+    let dash = body == "-" || body.starts_with("- ");
+    let o = open.iter().rev().find(|o| !o.flow)?;
+    let name = shown_path(&o.path);
+    if dash && !o.seq && col == o.column {
+        return Some((
+            n,
+            col,
+            format!(
+                "a list item '-' among the keys of {name} (which start at {}:{}): a mapping \
+                 cannot also hold list items",
+                o.line, o.column
+            ),
+        ));
+    }
+    if !dash && o.seq && col == o.column {
+        return Some((
+            n,
+            col,
+            format!(
+                "'{}' stands among the items of the list {name} (which starts at {}:{}): a \
+                 list cannot also hold keys; a missing '- '?",
+                body.split(':').next().unwrap_or(body).trim(),
+                o.line,
+                o.column
+            ),
+        ));
+    }
+    None
+}
+
+/// `key: |` (or `>`) whose next line is not indented deeper than the key: the block scalar is
+/// empty and its text stands where a key should.
+fn empty_block_scalar(lines: &[&str], stop: &Stop) -> Option<(usize, usize, String)> {
+    let (last, _) = stop_line(lines, stop)?;
+    // The nearest header above the stop whose next line with text is not deeper than it.
+    for h in (1..last).rev() {
+        let head = lines[h - 1];
+        let Some((key, ind)) = block_header(head) else {
+            continue;
+        };
+        let hcol = indent_of(head);
+        let next = (h + 1..=last).find(|n| !lines[n - 1].trim().is_empty())?;
+        let ncol = indent_of(lines[next - 1]);
+        if ncol > hcol {
+            return None;
+        }
+        return Some((
+            next,
+            ncol,
+            format!(
+                "the block scalar '{ind}' of '{key}' ({h}:{}) has no text: its lines must be \
+                 indented deeper than '{key}' (column {hcol}); line {next} is at column {ncol}",
+                head.find(ind).map_or(0, |i| i + 1)
+            ),
+        ));
+    }
+    None
+}
+
+/// `key: |-` → (`key`, `|`): a block scalar header line, the value being only `|` or `>` and
+/// its indicators (and a comment).
+fn block_header(line: &str) -> Option<(String, char)> {
+    let (key, value) = line.split_once(": ")?;
+    let value = value.split(" #").next().unwrap_or("").trim();
+    let ind = value.chars().next().filter(|c| *c == '|' || *c == '>')?;
+    value[1..]
+        .chars()
+        .all(|c| c == '-' || c == '+' || c.is_ascii_digit())
+        .then(|| {
+            let key = key.trim().trim_start_matches("- ").to_string();
+            (key, ind)
+        })
+}
+
+/// A line that dedents to a column no open block starts at.
+fn dedent_to_no_level(
+    lines: &[&str],
+    open: &[Open],
+    stop: &Stop,
+) -> Option<(usize, usize, String)> {
+    let (n, l) = stop_line(lines, stop)?;
+    let col = indent_of(l);
+    let blocks: Vec<&Open> = open.iter().filter(|o| !o.flow).collect();
+    if blocks.is_empty() || blocks.iter().any(|o| o.column == col) {
+        return None;
+    }
+    let mut levels = Vec::new();
+    if let Some((pn, prev)) = (1..n)
+        .rev()
+        .map(|k| (k, lines[k - 1]))
+        .find(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+    {
+        let pcol = indent_of(prev);
+        if pcol != col && !blocks.iter().any(|o| o.column == pcol) {
+            levels.push(format!("line {pn} at column {pcol}"));
+        }
+    }
+    levels.extend(blocks.iter().rev().take(3).map(|o| {
+        let what = if o.seq { "the items of" } else { "the keys of" };
+        format!("{what} {} at column {}", shown_path(&o.path), o.column)
+    }));
+    Some((
+        n,
+        col,
+        format!(
+            "line {n} is indented to column {col}, which lines up with nothing above it ({})",
+            levels.join(", ")
+        ),
+    ))
+}
+
+/// A line standing where a key goes, with no `:`.
+fn key_without_colon(lines: &[&str], open: &[Open], stop: &Stop) -> Option<(usize, usize, String)> {
+    let (last, _) = stop_line(lines, stop)?;
+    let o = open.iter().rev().find(|o| !o.flow && !o.seq)?;
+    // A key without ':' runs on into the next line (a plain key may span lines) before the
+    // parser gives up: the line before the stop too.
+    let (n, l) = (last.saturating_sub(1).max(1)..=last)
+        .map(|n| (n, lines[n - 1]))
+        .find(|(_, l)| indent_of(l) == o.column && !l.trim().is_empty() && !l.contains(':'))?;
+    let (col, body) = (indent_of(l), l.trim());
+    Some((
+        n,
+        col,
+        format!(
+            "'{body}' stands where a key of {} goes, but has no ':' (a missing ':'?)",
+            shown_path(&o.path)
+        ),
+    ))
+}
+
+fn shown_path(path: &str) -> String {
+    if path.is_empty() {
+        "the top level".to_string()
+    } else {
+        format!("'{path}'")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::compose::yaml::{parse_str, read_file};
+
+    /// Each broken input: the place reported (`line:column`) and words the message must hold.
+    /// The place is the mistake's: the opening line of an unclosed bracket or quote, the line
+    /// that is wrong for the rest.
+    const BROKEN: &[(&str, &str, &str, &[&str])] = &[
+        (
+            "unclosed flow sequence, a key follows",
+            "services:\n  s:\n    image: x\n    command: [a, b\n    ports: [\"1:1\"]\n",
+            "4:19",
+            &[
+                "'[' opened at 4:14 is not closed",
+                "missing ']' at the end of line 4",
+            ],
+        ),
+        (
+            "unclosed flow sequence at the end",
+            "services:\n  s:\n    command: [a, b\n",
+            "3:19",
+            &["'[' opened at 3:14 is not closed"],
+        ),
+        (
+            "unclosed flow mapping",
+            "services:\n  s:\n    labels: {a: b\n    image: x\n",
+            "3:18",
+            &["'{' opened at 3:13 is not closed", "missing '}'"],
+        ),
+        (
+            "unclosed flow mapping on the top line",
+            "services: {s: {image: x}\n",
+            "1:25",
+            &["'{' opened at 1:11 is not closed"],
+        ),
+        (
+            "unclosed double quote, a key follows",
+            "services:\n  s:\n    image: \"x\n    ports: []\n",
+            "3:12",
+            &[
+                "the \" opened at 3:12 is not closed",
+                "missing \" at the end of line 3",
+            ],
+        ),
+        (
+            "unclosed double quote at the end",
+            "services:\n  s:\n    image: \"x\n",
+            "3:12",
+            &["the \" opened at 3:12 is not closed"],
+        ),
+        (
+            "unclosed single quote after an apostrophe in plain text and a comment",
+            "services:\n  s: # it's\n    image: it's\n    command: [a, 'b\n",
+            "4:18",
+            &["the ' opened at 4:18 is not closed"],
+        ),
+        (
+            "a dedent to no level",
+            "services:\n  s:\n    image: x\n   ports: []\n",
+            "4:4",
+            &[
+                "line 4 is indented to column 4",
+                "line 3 at column 5",
+                "'services' at column 3",
+            ],
+        ),
+        (
+            "a list item dedented to no level",
+            "services:\n  s:\n    ports:\n      - \"1:1\"\n     - \"2:2\"\n",
+            "5:6",
+            &["line 5 is indented to column 6", "line 4 at column 7"],
+        ),
+        (
+            "a key indented deeper than the one above",
+            "services:\n  s:\n    image: x\n      ports: []\n",
+            "4:7",
+            &[
+                "deeper than the key 'image' above it (3:5)",
+                "indent it to column 5",
+            ],
+        ),
+        (
+            "tab indentation",
+            "services:\n  s:\n\timage: x\n",
+            "3:1",
+            &["line 3 is indented with a tab", "spaces only"],
+        ),
+        (
+            "a tab after spaces, found while reading the value above",
+            "services:\n  s:\n    image: x\n  \t  ports: []\n",
+            "4:3",
+            &["line 4 is indented with a tab"],
+        ),
+        (
+            "duplicate key",
+            "services:\n  s:\n    image: x\n    image: y\n",
+            "4:5",
+            &["services.s.image:", "'image' is already defined at 3:5"],
+        ),
+        (
+            "alias to no anchor",
+            "services:\n  s:\n    image: *nope\n",
+            "3:12",
+            &[
+                "alias '*nope' names no anchor",
+                "'&nope' must be defined before it",
+            ],
+        ),
+        (
+            "anchor without a name",
+            "services:\n  s:\n    image: &\n",
+            "3:12",
+            &["an anchor '&' needs a name"],
+        ),
+        (
+            "alias without a name",
+            "services:\n  s:\n    image: * x\n",
+            "3:12",
+            &["an alias '*' needs the name of an anchor"],
+        ),
+        (
+            "block scalar whose text is not indented",
+            "services:\n  s:\n    image: x\n    command: |\n  foo\n",
+            "5:3",
+            &[
+                "block scalar '|' of 'command' (4:14) has no text",
+                "deeper than 'command' (column 5)",
+            ],
+        ),
+        (
+            "a line that leaves a block scalar too early",
+            "services:\n  s:\n    command: >-\n      foo\n    bar\n",
+            "5:5",
+            &["'bar' stands where a key of 'services.s' goes", "no ':'"],
+        ),
+        (
+            "a line without ':' among keys",
+            "services:\n  s:\n    image: x\n    foo\n    bar: 1\n",
+            "4:5",
+            &["'foo' stands where a key of 'services.s' goes"],
+        ),
+        (
+            "key: value: x",
+            "services:\n  s:\n    image: value: x\n",
+            "3:17",
+            &[
+                "value of 'image' holds ': '",
+                "quote it (image: \"value: x\")",
+            ],
+        ),
+        (
+            "- key: value: x",
+            "services:\n  s:\n    environment:\n      - A: b: c\n",
+            "4:13",
+            &["value of 'A' holds ': '"],
+        ),
+        (
+            "a stray '-' among keys",
+            "services:\n  s:\n    image: x\n    -\n",
+            "4:5",
+            &["a list item '-' among the keys of 'services.s' (which start at 3:5)"],
+        ),
+        (
+            "a key among list items",
+            "services:\n  s:\n    - image: x\n    ports: []\n",
+            "4:5",
+            &[
+                "'ports' stands among the items of the list 'services.s'",
+                "a missing '- '?",
+            ],
+        ),
+        (
+            "a second document",
+            "services: {}\n---\nservices: {}\n",
+            "2:1",
+            &["one YAML document, found a second"],
+        ),
+        (
+            "a byte-order mark does not shift the place",
+            "\u{feff}services:\n  s:\n    image: x\n   ports: []\n",
+            "4:4",
+            &["line 4 is indented to column 4"],
+        ),
+    ];
+
+    #[test]
+    fn each_syntax_error_says_what_and_where() {
+        let mut wrong = Vec::new();
+        for (name, text, place, words) in BROKEN {
+            let e = match parse_str(text, Path::new("c.yaml")) {
+                Ok(_) => {
+                    wrong.push(format!("{name}: parsed"));
+                    continue;
+                }
+                Err(e) => e.to_string(),
+            };
+            let at = format!("c.yaml:{place}: error: ");
+            if !e.starts_with(&at) || words.iter().any(|w| !e.contains(w)) {
+                wrong.push(format!("{name}:\n  got  {e}\n  want {at}… {words:?}"));
+            }
+            // The parser's own phrase is only the fallback.
+            if e.contains("while parsing") || e.contains("did not find expected") {
+                wrong.push(format!("{name}: the parser's words: {e}"));
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
+    #[test]
+    fn a_byte_that_is_not_utf8_is_placed() {
+        let t = tempfile::tempdir().unwrap();
+        let f = t.path().join("compose.yaml");
+        std::fs::write(&f, b"services:\n  s:\n    image: \xc3\xa9\xff\n").unwrap();
+        let e = read_file(&f, None).unwrap_err().to_string();
+        let want = format!("{}:3:13: error: is not UTF-8 text: byte 0xff", f.display());
+        assert!(e.starts_with(&want), "{e}");
+    }
+
+    #[test]
+    fn valid_text_that_looks_like_the_mistakes_parses() {
+        for text in [
+            "a: \"x\n  y\"\nb: it's\n",
+            "a: |\n  it's \"x\n  [\nb: [1,\n  2]\n",
+            "a: &x 1\nb: *x\n",
+            "a: 'it''s'\n# \"\nb: 1\n",
+        ] {
+            assert!(parse_str(text, Path::new("c.yaml")).is_ok(), "{text:?}");
+        }
+    }
+}
