@@ -33,6 +33,7 @@ pub(super) fn explain(text: &str, open: &[Open], stop: &Stop) -> (usize, usize, 
     let stop_char = text.get(..stop.offset).map_or(0, |s| s.chars().count());
     let found = unclosed_quote(text, stop_char)
         .or_else(|| unclosed_flow(&lines, open, stop))
+        .or_else(|| bad_escape(&lines, stop))
         .or_else(|| tab_indent(&lines, stop))
         .or_else(|| bad_alias(text, stop))
         .or_else(|| colon_in_value(&lines, stop))
@@ -140,6 +141,11 @@ fn unclosed_quote(text: &str, stop: usize) -> Option<(usize, usize, String)> {
         i += 1;
     }
     let (q, l, c) = open?;
+    // Closed on its own line: the parser failed inside it (a bad escape), not for want of a quote.
+    let opening = text.lines().nth(l - 1).unwrap_or("");
+    if closes(opening.chars().skip(c), q) {
+        return None;
+    }
     Some((
         l,
         c,
@@ -148,6 +154,51 @@ fn unclosed_quote(text: &str, stop: usize) -> Option<(usize, usize, String)> {
              (a quoted value that goes on over several lines indents them more than its key)"
         ),
     ))
+}
+
+/// A `"…"` value (starting where the parser stopped) holding `\x` where `x` is no escape.
+fn bad_escape(lines: &[&str], stop: &Stop) -> Option<(usize, usize, String)> {
+    const ESCAPES: &str = "0abt\tnvfre \"/\\N_LPxuU";
+    let src = lines.get(stop.line.checked_sub(1)?)?;
+    let mut chars = src.chars().enumerate().skip(stop.column.checked_sub(1)?);
+    if chars.next().map(|(_, c)| c) != Some('"') {
+        return None;
+    }
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => return None,
+            '\\' => match chars.next() {
+                Some((_, e)) if ESCAPES.contains(e) => {}
+                Some((_, e)) => {
+                    return Some((
+                        stop.line,
+                        i + 1,
+                        format!(
+                            "'\\{e}' is no escape in a double-quoted value: write '\\\\' for a \
+                             backslash, or quote the value with ' instead"
+                        ),
+                    ))
+                }
+                None => return None,
+            },
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Whether a quoted scalar whose text follows (`rest`, after the opening `q`) closes in it.
+fn closes(mut rest: impl Iterator<Item = char>, q: char) -> bool {
+    while let Some(c) = rest.next() {
+        match c {
+            '\\' if q == '"' => {
+                rest.next();
+            }
+            c if c == q => return true,
+            _ => {}
+        }
+    }
+    false
 }
 
 /// Whether the character at `i` stands where a YAML token starts: after indentation, `: `,
@@ -483,6 +534,12 @@ mod tests {
             "services:\n  s: # it's\n    image: it's\n    command: [a, 'b\n",
             "4:18",
             &["the ' opened at 4:18 is not closed"],
+        ),
+        (
+            "a bad escape in a closed quote is not an unclosed quote",
+            "services:\n  s:\n    image: \"a\\qb\"\n",
+            "3:14",
+            &["'\\q' is no escape"],
         ),
         (
             "a dedent to no level",
