@@ -4,6 +4,8 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+pub mod man;
+
 pub const USAGE: &str = "\
 Usage: release-tool <COMMAND> [OPTIONS]
 
