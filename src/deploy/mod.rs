@@ -26,6 +26,7 @@ pub mod runtime;
 pub mod snapshot;
 pub mod store;
 pub mod systemd;
+pub mod tool;
 pub mod transaction;
 
 #[cfg(test)]

@@ -32,7 +32,7 @@ fn pull_one(fx: &Effects, image: &str, o: &PullOptions) -> Result<String, String
     let mut attempt = 0;
     loop {
         match fx.podman.pull(image, o.timeout) {
-            Ok(()) => return fx.podman.image_digest(image),
+            Ok(()) => return fx.podman.image_digest(image).map_err(String::from),
             Err(e) if attempt >= o.retries => {
                 return Err(format!("{e} (after {} attempts)", attempt + 1))
             }

@@ -11,8 +11,8 @@ use indexmap::IndexMap;
 
 use super::exact::rebase_paths;
 use super::generator::find_quadlet;
-use super::podman::run_with_timeout;
 use super::prepare::{StackError, StackRenderer};
+use super::tool;
 use crate::commands::context::parse_podman_version;
 use crate::compose::vars::load_global_vars;
 use crate::compose::{discover_stacks, load_stack, LoadOptions};
@@ -126,12 +126,9 @@ pub fn podman_version(flag: Option<&str>) -> Result<PodmanVersion, String> {
         return Ok(v);
     }
     let ask = |cmd: &mut Command| {
-        run_with_timeout(cmd, Duration::from_secs(20))
+        tool::run(cmd, Duration::from_secs(20))
             .ok()
-            .filter(|(ok, _, _)| *ok)
-            .and_then(|(_, out, _)| {
-                parse_podman_version(out.trim().rsplit(' ').next().unwrap_or(""))
-            })
+            .and_then(|out| parse_podman_version(out.trim().rsplit(' ').next().unwrap_or("")))
     };
     let detected = ask(Command::new("podman").arg("--version")).or_else(|| {
         let configured = std::env::var_os("RELEASE_TOOL_QUADLET").map(PathBuf::from);
