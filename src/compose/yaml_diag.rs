@@ -31,11 +31,17 @@ pub(super) struct Stop<'a> {
 pub(super) fn explain(text: &str, open: &[Open], stop: &Stop) -> (usize, usize, String) {
     let lines: Vec<&str> = text.lines().collect();
     let stop_char = text.get(..stop.offset).map_or(0, |s| s.chars().count());
-    let found = unclosed_quote(text, stop_char)
+    let scan = scan(text, stop_char);
+    let found = unclosed_quote(text, &scan)
         .or_else(|| unclosed_flow(&lines, open, stop))
+        .or_else(|| unclosed_flow_text(&lines, &scan, stop))
         .or_else(|| bad_escape(&lines, stop))
         .or_else(|| tab_indent(&lines, stop))
         .or_else(|| bad_alias(text, stop))
+        .or_else(|| after_closing_quote(&lines, &scan, stop))
+        .or_else(|| stray_flow_char(&lines, &scan, stop))
+        .or_else(|| block_header_with_text(&lines, stop))
+        .or_else(|| misplaced_dash(&lines, &scan, stop))
         .or_else(|| colon_in_value(&lines, stop))
         .or_else(|| list_and_keys_mixed(&lines, open, stop))
         .or_else(|| empty_block_scalar(&lines, stop))
@@ -66,13 +72,26 @@ fn indent_of(line: &str) -> usize {
     line.chars().take_while(|c| *c == ' ' || *c == '\t').count() + 1
 }
 
-/// A quote that opens a scalar at or before the stop and is not closed before it. Quotes are
-/// told from apostrophes in plain text by where they stand (start of a value, list item, flow
-/// entry); comments and block scalars are skipped.
-fn unclosed_quote(text: &str, stop: usize) -> Option<(usize, usize, String)> {
+/// A line and column, 1-based.
+type Place = (usize, usize);
+
+/// What is open where the parser stopped, read from the text: a quote (at or before the stop)
+/// and the flow brackets (before it), each with its line and column.
+#[derive(Debug, Default)]
+struct Scan {
+    quote: Option<(char, usize, usize)>,
+    flows: Vec<(char, usize, usize)>,
+    /// The last quoted value closed before the stop: its quote, where it opened and closed.
+    closed: Option<(char, Place, Place)>,
+}
+
+/// Reads the text up to the stop (a character offset) as far as quotes, flow brackets, comments
+/// and block scalars go. Quotes and brackets are told from apostrophes and brackets in plain text
+/// by where they stand (start of a value, list item, flow entry).
+fn scan(text: &str, stop: usize) -> Scan {
     let chars: Vec<char> = text.chars().collect();
     let (mut line, mut column) = (1, 0);
-    let mut open: Option<(char, usize, usize)> = None;
+    let mut out = Scan::default();
     // Inside a block scalar: the indentation of its header line; deeper lines are its content.
     let mut block: Option<usize> = None;
     let mut at_line_start = true;
@@ -94,7 +113,7 @@ fn unclosed_quote(text: &str, stop: usize) -> Option<(usize, usize, String)> {
             let indent = rest.chars().take_while(|c| *c == ' ').count();
             line_indent = indent;
             if let Some(h) = block {
-                if open.is_none() && (rest.trim().is_empty() || indent > h) {
+                if out.quote.is_none() && (rest.trim().is_empty() || indent > h) {
                     i += rest.chars().count();
                     column += rest.chars().count();
                     continue;
@@ -102,7 +121,7 @@ fn unclosed_quote(text: &str, stop: usize) -> Option<(usize, usize, String)> {
                 block = None;
             }
         }
-        match open {
+        match out.quote {
             Some((q, _, _)) if c == q => {
                 // '' inside single quotes is an escaped quote.
                 if q == '\'' && chars.get(i + 1) == Some(&'\'') {
@@ -110,7 +129,8 @@ fn unclosed_quote(text: &str, stop: usize) -> Option<(usize, usize, String)> {
                     column += 1;
                     continue;
                 }
-                open = None;
+                out.closed = out.quote.map(|(q, l, c)| (q, (l, c), (line, column)));
+                out.quote = None;
             }
             Some(('"', _, _)) if c == '\\' => {
                 i += 2;
@@ -124,9 +144,16 @@ fn unclosed_quote(text: &str, stop: usize) -> Option<(usize, usize, String)> {
                 }
             }
             None if (c == '"' || c == '\'') && starts_token(&chars, i) => {
-                open = Some((c, line, column));
+                out.quote = Some((c, line, column));
             }
-            None if (c == '|' || c == '>') && starts_token(&chars, i) => {
+            None if i == stop => {}
+            None if (c == '[' || c == '{') && starts_token(&chars, i) => {
+                out.flows.push((c, line, column));
+            }
+            None if (c == ']' || c == '}') && !out.flows.is_empty() => {
+                out.flows.pop();
+            }
+            None if (c == '|' || c == '>') && out.flows.is_empty() && starts_token(&chars, i) => {
                 let rest: String = chars[i + 1..].iter().take_while(|c| **c != '\n').collect();
                 let rest = rest.split(" #").next().unwrap_or("").trim();
                 if rest
@@ -140,7 +167,13 @@ fn unclosed_quote(text: &str, stop: usize) -> Option<(usize, usize, String)> {
         }
         i += 1;
     }
-    let (q, l, c) = open?;
+    out
+}
+
+/// A quote that opens a scalar at or before the stop and is not closed before it, nor on its
+/// own line.
+fn unclosed_quote(text: &str, scan: &Scan) -> Option<(usize, usize, String)> {
+    let (q, l, c) = scan.quote?;
     // Closed on its own line: the parser failed inside it (a bad escape), not for want of a quote.
     let opening = text.lines().nth(l - 1).unwrap_or("");
     if closes(opening.chars().skip(c), q) {
@@ -154,6 +187,138 @@ fn unclosed_quote(text: &str, stop: usize) -> Option<(usize, usize, String)> {
              (a quoted value that goes on over several lines indents them more than its key)"
         ),
     ))
+}
+
+/// A `[`/`{` opened on an earlier line and still open where the parser stopped (read from the
+/// text: the parser may not have opened it yet when its scanner stops).
+fn unclosed_flow_text(lines: &[&str], scan: &Scan, stop: &Stop) -> Option<(usize, usize, String)> {
+    let &(open, line, column) = scan.flows.last().filter(|f| f.1 < stop.line)?;
+    let close = if open == '[' { ']' } else { '}' };
+    let end = lines.get(line - 1)?.trim_end().chars().count() + 1;
+    Some((
+        line,
+        end,
+        format!(
+            "the '{open}' opened at {line}:{column} is not closed: a missing '{close}' at the end \
+             of line {line}?"
+        ),
+    ))
+}
+
+/// The character where the parser stopped, and the one before it on its line.
+fn at_stop(lines: &[&str], stop: &Stop) -> Option<(char, Option<char>)> {
+    let src = lines.get(stop.line.checked_sub(1)?)?;
+    let i = stop.column.checked_sub(1)?;
+    let c = src.chars().nth(i)?;
+    Some((c, i.checked_sub(1).and_then(|j| src.chars().nth(j))))
+}
+
+/// A `,`, `]` or `}` with no flow collection open, or an empty entry (`[a,,b]`, `[,a]`).
+fn stray_flow_char(lines: &[&str], scan: &Scan, stop: &Stop) -> Option<(usize, usize, String)> {
+    let (c, _) = at_stop(lines, stop)?;
+    if !matches!(c, ',' | ']' | '}') {
+        return None;
+    }
+    let src = lines[stop.line - 1];
+    let before = src.chars().take(stop.column - 1).collect::<String>();
+    let what = match scan.flows.last() {
+        None => format!(
+            "a stray '{c}': no '[' or '{{' is open here (a flow list or mapping closes what it \
+             opens, on the same line or a later one)"
+        ),
+        Some(&(open, l, col)) if c == ',' && before.trim_end().ends_with(['[', '{', ',']) => {
+            format!("an empty entry in the '{open}' opened at {l}:{col}: a ',' too many?")
+        }
+        _ => return None,
+    };
+    Some((stop.line, stop.column, what))
+}
+
+/// Text right after the closing quote of a quoted value (`"a"b`, `"-p""`).
+fn after_closing_quote(lines: &[&str], scan: &Scan, stop: &Stop) -> Option<(usize, usize, String)> {
+    let (c, _) = at_stop(lines, stop)?;
+    if c.is_whitespace() || matches!(c, ',' | ']' | '}' | ':' | '#') {
+        return None;
+    }
+    // The last character before the stop that is not a space closes a quoted value.
+    let q = lines[stop.line - 1]
+        .chars()
+        .take(stop.column - 1)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .find(|c| *c != ' ')
+        .filter(|b| *b == '"' || *b == '\'')?;
+    // A quote left open on an earlier line closes here, and what follows is what it was
+    // meant to open.
+    if let Some((q, (l, c), (cl, cc))) = scan
+        .closed
+        .filter(|(_, o, (cl, _))| o.0 < *cl && *cl == stop.line)
+    {
+        return Some((
+            l,
+            c,
+            format!(
+                "the {q} opened at {l}:{c} is not closed on its line: it runs on to the {q} at \
+                 {cl}:{cc}; a missing {q} at the end of line {l}?"
+            ),
+        ));
+    }
+    let adjacent = at_stop(lines, stop).and_then(|(_, b)| b) == Some(q);
+    let what = match scan.flows.last() {
+        Some(&(open, l, c)) if !(adjacent && c_is_quote(lines, stop)) => format!(
+            "text right after the closing {q} of an entry of the '{open}' opened at {l}:{c}: a \
+             missing ','?"
+        ),
+        _ => format!(
+            "text right after the closing {q} of a quoted value: a stray {q}, or a value quoted \
+             only in part? (quote all of it)"
+        ),
+    };
+    Some((stop.line, stop.column, what))
+}
+
+fn c_is_quote(lines: &[&str], stop: &Stop) -> bool {
+    matches!(at_stop(lines, stop), Some(('"' | '\'', _)))
+}
+
+/// `|` or `>` with text after it on its line.
+fn block_header_with_text(lines: &[&str], stop: &Stop) -> Option<(usize, usize, String)> {
+    let (c, _) = at_stop(lines, stop)?;
+    if c != '|' && c != '>' {
+        return None;
+    }
+    Some((
+        stop.line,
+        stop.column,
+        format!(
+            "a block scalar '{c}' takes its text on the lines below it, indented deeper than its \
+             key; only a comment may follow it on its own line (quote the value to keep it on \
+             one line)"
+        ),
+    ))
+}
+
+/// `key: - item` (a list item on its key's line), or `- ` inside `[…]`/`{…}`.
+fn misplaced_dash(lines: &[&str], scan: &Scan, stop: &Stop) -> Option<(usize, usize, String)> {
+    let (c, _) = at_stop(lines, stop)?;
+    let src = lines[stop.line - 1];
+    let next = src.chars().nth(stop.column);
+    if c != '-' || !next.is_none_or(char::is_whitespace) {
+        return None;
+    }
+    let what = match (scan.flows.last(), key_value(src)) {
+        (Some(&(open, l, col)), _) => format!(
+            "a list item '- ' inside the '{open}' opened at {l}:{col}: entries there are written \
+             'a, b'; a stray '{open}'?"
+        ),
+        (None, Some((key, _))) => format!(
+            "a list item cannot start on the line of its key '{key}': put '- …' on the next \
+             line, indented deeper than '{key}' (or quote the value)"
+        ),
+        _ => return None,
+    };
+    Some((stop.line, stop.column, what))
 }
 
 /// A `"…"` value (starting where the parser stopped) holding `\x` where `x` is no escape.
@@ -285,7 +450,14 @@ fn colon_in_value(lines: &[&str], stop: &Stop) -> Option<(usize, usize, String)>
     // `key: value: x` on one line: the stop is past the line's first `: `.
     // (`value` is a slice of `src`: where it starts is how far into `src` it is.)
     let starts_at = |v: &str| v.as_ptr() as usize - src.as_ptr() as usize;
-    if let Some((key, value)) = key_value(src).filter(|(_, v)| starts_at(v) < at) {
+    if let Some((key, value)) = key_value(src).filter(|(_, v)| starts_at(v) <= at) {
+        if value.starts_with(':') {
+            return Some((
+                stop.line,
+                stop.column,
+                format!("a second ':' after the key '{key}': a stray ':'?"),
+            ));
+        }
         return Some((
             stop.line,
             stop.column,
@@ -301,6 +473,33 @@ fn colon_in_value(lines: &[&str], stop: &Stop) -> Option<(usize, usize, String)>
         .rev()
         .map(|n| (n, lines[n - 1]))
         .find(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))?;
+    // `key:` then lines of text (no `key:` among them) down to this `key:`: the text began a
+    // value, and a key cannot follow it. Its first line is usually a key gone wrong.
+    let ends_key = |l: &str| l.split(" #").next().unwrap_or("").trim_end().ends_with(':');
+    let is_text = |l: &&str| !l.trim().is_empty() && !l.trim_start().starts_with('#');
+    // The line that opened the value (`key:`), or none: the text starts the document.
+    let k = (1..stop.line).rev().find(|n| ends_key(lines[n - 1]));
+    let opened = (k.unwrap_or(0) + 1..stop.line)
+        .find(|n| is_text(&lines[n - 1]))
+        .filter(|first| {
+            let text = &lines[first - 1..stop.line - 1];
+            k.is_none_or(|k| indent_of(lines[k - 1]) < col)
+                && text.iter().all(|l| !l.contains(": ") && !ends_key(l))
+        });
+    if let Some(first) = opened {
+        let text = lines[first - 1].trim();
+        return Some((
+            first,
+            indent_of(lines[first - 1]),
+            format!(
+                "'{text}' is read as text, not as a key (a key needs ': ' or ':' at the line \
+                 end), so lines {first} to {} are one value and the ':' on line {} is out of \
+                 place",
+                stop.line - 1,
+                stop.line
+            ),
+        ));
+    }
     let (key, value) = key_value(prev)?;
     let kcol = indent_of(prev) + usize::from(prev.trim_start().starts_with("- ")) * 2;
     (col > kcol && !value.is_empty()).then(|| {
@@ -452,21 +651,38 @@ fn dedent_to_no_level(
 /// A line standing where a key goes, with no `:`.
 fn key_without_colon(lines: &[&str], open: &[Open], stop: &Stop) -> Option<(usize, usize, String)> {
     let (last, _) = stop_line(lines, stop)?;
-    let o = open.iter().rev().find(|o| !o.flow && !o.seq)?;
-    // A key without ':' runs on into the next line (a plain key may span lines) before the
-    // parser gives up: the line before the stop too.
-    let (n, l) = (last.saturating_sub(1).max(1)..=last)
+    // A key without ':' runs on into the lines below it (a plain key may span lines) before
+    // the parser gives up: a few lines above the stop too, the nearest at the keys' column of
+    // an open mapping (a dedented one included: the parser may not have closed the inner ones).
+    let maps: Vec<&Open> = open.iter().filter(|o| !o.flow && !o.seq).collect();
+    let (n, l, o) = (last.saturating_sub(3).max(1)..=last)
+        .rev()
         .map(|n| (n, lines[n - 1]))
-        .find(|(_, l)| indent_of(l) == o.column && !l.trim().is_empty() && !l.contains(':'))?;
+        .filter(|(_, l)| !l.trim().is_empty() && !is_key_line(l.trim()))
+        .find_map(|(n, l)| {
+            let o = maps.iter().rev().find(|o| o.column == indent_of(l))?;
+            Some((n, l, *o))
+        })?;
     let (col, body) = (indent_of(l), l.trim());
     Some((
         n,
         col,
         format!(
-            "'{body}' stands where a key of {} goes, but has no ':' (a missing ':'?)",
+            "'{body}' stands where a key of {} goes, but is no 'key:' (a missing ':', or a \
+             ':' with no space after it?)",
             shown_path(&o.path)
         ),
     ))
+}
+
+/// Whether a line's text reads as `key:`, `key: value`, a list item or a comment.
+fn is_key_line(body: &str) -> bool {
+    let b = body.split(" #").next().unwrap_or("").trim_end();
+    b.ends_with(':')
+        || b.contains(": ")
+        || b == "-"
+        || b.starts_with("- ")
+        || b.starts_with(['#', '?'])
 }
 
 fn shown_path(path: &str) -> String {
@@ -618,7 +834,10 @@ mod tests {
             "a line that leaves a block scalar too early",
             "services:\n  s:\n    command: >-\n      foo\n    bar\n",
             "5:5",
-            &["'bar' stands where a key of 'services.s' goes", "no ':'"],
+            &[
+                "'bar' stands where a key of 'services.s' goes",
+                "a missing ':'",
+            ],
         ),
         (
             "a line without ':' among keys",
@@ -640,6 +859,90 @@ mod tests {
             "services:\n  s:\n    environment:\n      - A: b: c\n",
             "4:13",
             &["value of 'A' holds ': '"],
+        ),
+        (
+            "a key whose ':' has no space after it, two lines up",
+            "services:\n  s:\n    volumes:,\n      - a:/b\n    depends_on:\n      - x\n",
+            "3:5",
+            &[
+                "'volumes:,' is read as text, not as a key",
+                "the ':' on line 5 is out of place",
+            ],
+        ),
+        (
+            "a '[' opened before the parser opened it",
+            "services:\n  s:\n    [environment:\n      A: b\n    image: x\n",
+            "3:18",
+            &["'[' opened at 3:5 is not closed"],
+        ),
+        (
+            "a stray ','",
+            "services:\n  s:\n    image: x\n  ,  command: y\n",
+            "4:3",
+            &["a stray ','", "no '[' or '{' is open here"],
+        ),
+        (
+            "a stray '}' before a flow list",
+            "services:\n  s:\n    command: }[a]\n",
+            "3:14",
+            &["a stray '}'"],
+        ),
+        (
+            "an empty flow entry",
+            "services:\n  s:\n    command: [,a]\n",
+            "3:15",
+            &["an empty entry in the '[' opened at 3:14"],
+        ),
+        (
+            "text after a closing quote",
+            "services:\n  s:\n    command: [\"a\", \"-p\"\", \"b\"]\n",
+            "3:24",
+            &["right after the closing \" of a quoted value"],
+        ),
+        (
+            "two entries without a ','",
+            "services:\n  s:\n    command: [\"a\" \"b\"]\n",
+            "3:19",
+            &["an entry of the '[' opened at 3:14: a missing ','?"],
+        ),
+        (
+            "a quote left open that closes on a later line",
+            "services:\n  s:\n    image: \"x\n      command: [\"a\"]\n",
+            "3:12",
+            &[
+                "the \" opened at 3:12 is not closed on its line",
+                "runs on to the \" at 4:17",
+            ],
+        ),
+        (
+            "text after a quoted value on the same line",
+            "services:\n  s:\n    cpus: \"0.5\"    memory: 64M\n",
+            "3:20",
+            &["text right after the closing \" of a quoted value"],
+        ),
+        (
+            "a block scalar with text on its line",
+            "services:\n  s:\n    labels:\n    |  a: b\n",
+            "4:5",
+            &["a block scalar '|' takes its text on the lines below it"],
+        ),
+        (
+            "a list item on its key's line",
+            "services:\n  s:\n    ports: - 80\n",
+            "3:12",
+            &["a list item cannot start on the line of its key 'ports'"],
+        ),
+        (
+            "a list item inside a flow mapping",
+            "services:\n  s:\n    ports:\n  {    - 80\n",
+            "4:8",
+            &["a list item '- ' inside the '{' opened at 4:3"],
+        ),
+        (
+            "a second ':'",
+            "services:\n  s:\n    image: : x\n",
+            "3:12",
+            &["a second ':' after the key 'image'"],
         ),
         (
             "a stray '-' among keys",
