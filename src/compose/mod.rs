@@ -28,6 +28,7 @@ pub mod validate;
 pub mod vars;
 pub mod yaml;
 mod yaml_diag;
+mod yaml_scan;
 
 pub mod model;
 
