@@ -117,4 +117,18 @@ fn the_unknown_key_warning_stays_when_the_stack_has_errors() {
         );
         assert!(err.contains("error:"), "{command}:\n{err}");
     }
+    // The same when the error comes from the translation, after a load that succeeded.
+    let t = repo("services:\n  web:\n    image: \"Not An Image\"\n    imagee: nginx\n");
+    for command in ["generate-units", "plan"] {
+        let out = run(t.path(), command, false);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{command}: {err}");
+        assert!(
+            err.contains("compose.yaml:4:5: warning: services.web.imagee: unknown key 'imagee'")
+                && err.contains(
+                    "services.web.image: \"Not An Image\" is not a valid image reference"
+                ),
+            "{command}:\n{err}"
+        );
+    }
 }
