@@ -209,7 +209,8 @@ fn every_environment_variable_read_is_documented() {
     let mut read_vars = BTreeSet::new();
     for f in files {
         let src = std::fs::read_to_string(&f).expect("read source");
-        for needle in ["env_path", "var", "var_os", "env::var", "env::var_os"] {
+        // `bin(VAR, default)`: runtime.rs's lookup of the podman and systemctl binaries.
+        for needle in ["env_path", "var", "var_os", "env::var", "env::var_os", "bin"] {
             read_vars.extend(
                 call_args(&src, needle)
                     .into_iter()
