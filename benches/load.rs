@@ -91,6 +91,7 @@ fn main() {
         global_vars: globals,
         home: None,
         display_dir: None,
+        strict: false,
     };
 
     // One typical stack.

@@ -4,6 +4,8 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+pub mod man;
+
 pub const USAGE: &str = "\
 Usage: release-tool <COMMAND> [OPTIONS]
 
@@ -135,7 +137,7 @@ pub const FLAGS: &[Flag] = &[
     flag(
         "strict",
         None,
-        "Compose fields Podman cannot carry are errors, not warnings",
+        "Unknown keys, and Compose fields Podman cannot carry, are errors, not warnings",
     ),
     flag("jobs", Some("N"), "Image pulls in parallel (default 4)"),
     flag(
@@ -194,7 +196,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         name: "config",
         args: "",
         summary: "Print each stack's normalized Compose model (like `docker compose config`)",
-        flags: checkout_flags!["stack", "format"],
+        flags: checkout_flags!["stack", "format", "strict"],
         formats: &["json", "yaml"],
     },
     CommandSpec {

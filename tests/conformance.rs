@@ -227,6 +227,7 @@ fn check(bin: &Path, case: &Case) -> Result<bool, String> {
         global_vars: case.env.clone(),
         home: Some(PathBuf::from(HOME)),
         display_dir: None,
+        strict: false,
     };
     let ours = if case.files.is_empty() {
         let name = case.dir.file_name().unwrap_or_default();

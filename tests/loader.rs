@@ -30,6 +30,7 @@ fn opts(globals: &[(&str, &str)]) -> LoadOptions {
             .collect::<IndexMap<_, _>>(),
         home: Some(PathBuf::from("/home/u")),
         display_dir: None,
+        strict: false,
     }
 }
 
@@ -102,7 +103,7 @@ fn unknown_key_is_a_warning_naming_file_line_field() {
     assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
     let w = s.warnings[0].to_string();
     assert!(
-        w.contains("compose.yaml:5:13: warning: services.web.imagee: unknown key 'imagee'"),
+        w.contains("compose.yaml:5:5: warning: services.web.imagee: unknown key 'imagee'"),
         "{w}"
     );
     assert!(s.project.extensions.contains_key("x-top"));

@@ -1,12 +1,16 @@
-//! Keeps `man/release-tool.1` in sync with the program: every command and flag of `cli::USAGE`,
-//! every long flag `cli::parse` accepts, every exit code of `commands::exit` and every environment
-//! variable the sources read must be documented, and the page must render without warnings.
+//! Keeps `man/release-tool.1` in sync with the program. Its per-command option lists are
+//! generated from `cli::COMMANDS`/`cli::FLAGS` (the table `--help` and the completions come from):
+//! the page must hold exactly what `cli::man::options_by_command` renders
+//! (`RELEASE_TOOL_BLESS_MAN=1` rewrites it). Every command, every option, every exit code of
+//! `commands::exit::ALL` and every environment variable the sources read must be documented, and
+//! the page, rendered by groff and `man -l`, must show each command with each of its options.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use release_tool::cli::USAGE;
+use release_tool::cli::{man as cli_man, COMMANDS, FLAGS};
+use release_tool::commands::exit;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -54,15 +58,9 @@ fn tags(lines: &[&str]) -> BTreeSet<String> {
     out
 }
 
-/// Command names listed under `Commands:` in USAGE.
-fn usage_commands() -> Vec<String> {
-    USAGE
-        .lines()
-        .skip_while(|l| l.trim() != "Commands:")
-        .skip(1)
-        .take_while(|l| !l.trim().is_empty())
-        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
-        .collect()
+/// Every command name, from the table.
+fn commands() -> Vec<String> {
+    COMMANDS.iter().map(|c| c.name.to_owned()).collect()
 }
 
 /// Every `--flag` token in a text.
@@ -97,24 +95,6 @@ fn call_args(src: &str, needle: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// `(NAME, value)` of every `pub const NAME: u8 = N;` in `commands::exit`.
-fn exit_codes() -> Vec<(String, u8)> {
-    let src = read("src/commands/mod.rs");
-    let body = src
-        .split("pub mod exit")
-        .nth(1)
-        .expect("src/commands/mod.rs has `pub mod exit`");
-    let body = &body[..body.find("\n}").expect("end of mod exit")];
-    body.lines()
-        .filter_map(|l| {
-            let l = l.trim().strip_prefix("pub const ")?;
-            let (name, rest) = l.split_once(':')?;
-            let value = rest.split('=').nth(1)?.trim().trim_end_matches(';');
-            Some((name.trim().to_owned(), value.parse().ok()?))
-        })
-        .collect()
-}
-
 fn rust_sources(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).expect("read src dir").flatten() {
         let p = entry.path();
@@ -130,15 +110,14 @@ fn rust_sources(dir: &Path, out: &mut Vec<PathBuf>) {
 fn every_command_has_an_entry() {
     let man = man_source();
     let documented = tags(&section(&man, "COMMANDS"));
-    let commands = usage_commands();
-    assert!(commands.len() >= 10, "USAGE lists commands: {commands:?}");
+    let commands = commands();
     let missing: Vec<_> = commands
         .iter()
         .filter(|c| !documented.contains(*c))
         .collect();
     assert!(
         missing.is_empty(),
-        "commands in cli::USAGE without an entry under COMMANDS in man/release-tool.1: \
+        "commands in cli::COMMANDS without an entry under COMMANDS in man/release-tool.1: \
          {missing:?} (documented: {documented:?})"
     );
     // Both manage-services sub-commands are described.
@@ -154,28 +133,50 @@ fn every_command_has_an_entry() {
 fn every_flag_has_an_entry() {
     let man = man_source();
     let documented = tags(&section(&man, "OPTIONS"));
-    let mut flags = long_flags_in(USAGE);
-    let parsed = call_args(&read("src/cli.rs"), "Long");
-    assert!(
-        parsed.len() >= 20,
-        "found the Long(\"...\") arms of cli::parse: {parsed:?}"
+    let mut flags: BTreeSet<String> = FLAGS.iter().map(|f| format!("--{}", f.name)).collect();
+    flags.extend(["--help".to_owned(), "--version".to_owned()]);
+    flags.extend(
+        release_tool::cli::GLOBAL_SWITCHES
+            .iter()
+            .map(|(_, l, _)| format!("--{l}")),
     );
-    flags.extend(parsed.iter().map(|f| format!("--{f}")));
     let missing: Vec<_> = flags.iter().filter(|f| !documented.contains(*f)).collect();
     assert!(
         missing.is_empty(),
-        "flags accepted by release-tool without an entry under OPTIONS in man/release-tool.1: \
-         {missing:?}"
+        "options in cli::FLAGS without an entry under OPTIONS in man/release-tool.1: {missing:?}"
     );
-    // And the reverse: the page documents no flag the program refuses.
-    let accepted: BTreeSet<String> = parsed.iter().map(|f| format!("--{f}")).collect();
+    // And the reverse: the page documents no option the program refuses.
     let stale: Vec<_> = documented
         .iter()
-        .filter(|f| f.starts_with("--") && !accepted.contains(*f))
+        .filter(|f| f.starts_with("--") && !flags.contains(*f))
         .collect();
     assert!(
         stale.is_empty(),
-        "OPTIONS documents flags cli::parse does not accept: {stale:?}"
+        "OPTIONS documents options cli::FLAGS does not have: {stale:?}"
+    );
+}
+
+#[test]
+fn the_options_by_command_are_generated_from_the_table() {
+    let path = root().join("man/release-tool.1");
+    let page = read("man/release-tool.1");
+    let region = cli_man::options_by_command();
+    let Some(regenerated) = cli_man::replace_region(&page, &region) else {
+        panic!(
+            "man/release-tool.1 has no generated region (a line starting {:?})",
+            cli_man::BEGIN
+        );
+    };
+    if regenerated == page {
+        return;
+    }
+    if std::env::var("RELEASE_TOOL_BLESS_MAN").as_deref() == Ok("1") {
+        std::fs::write(&path, regenerated).expect("rewrite man/release-tool.1");
+        return;
+    }
+    panic!(
+        "man/release-tool.1's options by command differ from src/cli.rs (COMMANDS, FLAGS); \
+         RELEASE_TOOL_BLESS_MAN=1 cargo test --test man rewrites them"
     );
 }
 
@@ -185,9 +186,8 @@ fn every_exit_code_is_documented() {
     let lines = section(&man, "EXIT STATUS");
     let documented = tags(&lines);
     let text = lines.join("\n");
-    let codes = exit_codes();
-    assert!(codes.len() >= 8, "parsed commands::exit: {codes:?}");
-    for (name, value) in &codes {
+    let codes = exit::ALL;
+    for (name, value) in codes {
         assert!(
             documented.contains(&value.to_string()),
             "exit code {value} ({name}) has no entry under EXIT STATUS"
@@ -214,7 +214,15 @@ fn every_environment_variable_read_is_documented() {
     let mut read_vars = BTreeSet::new();
     for f in files {
         let src = std::fs::read_to_string(&f).expect("read source");
-        for needle in ["env_path", "var", "var_os", "env::var", "env::var_os"] {
+        // `bin(VAR, default)`: runtime.rs's lookup of the podman and systemctl binaries.
+        for needle in [
+            "env_path",
+            "var",
+            "var_os",
+            "env::var",
+            "env::var_os",
+            "bin",
+        ] {
             read_vars.extend(
                 call_args(&src, needle)
                     .into_iter()
@@ -303,11 +311,41 @@ fn renders_without_warnings() {
         "man -l warns about man/release-tool.1:\n{stderr}"
     );
     let text = String::from_utf8_lossy(&out.stdout);
-    for c in usage_commands() {
-        assert!(
-            text.contains(&c),
-            "the rendered page does not show the command {c}"
-        );
+    // Each command has its subsection under OPTIONS BY COMMAND (a heading indented 3 columns),
+    // listing every option it takes.
+    let rendered: Vec<&str> = text
+        .lines()
+        .skip_while(|l| l.trim_end() != cli_man::SECTION)
+        .skip(1)
+        .take_while(|l| l.is_empty() || l.starts_with(' '))
+        .collect();
+    assert!(
+        !rendered.is_empty(),
+        "no {} section in:\n{text}",
+        cli_man::SECTION
+    );
+    let is_heading = |l: &str| l.starts_with("   ") && !l.starts_with("    ");
+    for c in COMMANDS {
+        let start = rendered
+            .iter()
+            .position(|l| is_heading(l) && l.trim().split(' ').next() == Some(c.name))
+            .unwrap_or_else(|| panic!("the rendered page has no subsection for {}", c.name));
+        let body: Vec<&str> = rendered[start + 1..]
+            .iter()
+            .take_while(|l| !is_heading(l))
+            .copied()
+            .collect();
+        let shown = long_flags_in(&body.join("\n").replace(['\u{2010}', '\u{2212}'], "-"));
+        for f in c.options() {
+            assert!(
+                shown.contains(&format!("--{}", f.name)),
+                "the rendered subsection of {} does not show --{}:\n{}",
+                c.name,
+                f.name,
+                body.join("\n")
+            );
+        }
+        assert!(shown.contains("--help"), "{}: no --help", c.name);
     }
     for heading in [
         "SYNOPSIS",
@@ -319,6 +357,7 @@ fn renders_without_warnings() {
         "EXIT STATUS",
         "EXAMPLES",
         "SEE ALSO",
+        cli_man::SECTION,
     ] {
         assert!(
             text.lines().any(|l| l.trim_end() == heading),

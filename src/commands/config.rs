@@ -6,7 +6,7 @@
 //! per stack (`---`), each headed by a `# stack: NAME` comment. As docker compose does, `$` in
 //! values is printed as `$$` (so the output can be loaded again). A stack that fails to load is
 //! reported on stderr (the others are still loaded and their warnings shown), nothing is printed
-//! on stdout, and the exit code is 3.
+//! on stdout, and the exit code is 3. With `--strict` an unknown key fails its stack.
 
 use serde_json::{Map, Value};
 
@@ -38,6 +38,7 @@ pub fn run(args: &Args) -> u8 {
         global_vars: globals,
         home: ctx.home.clone(),
         display_dir: None,
+        strict: args.strict,
     };
     let (mut stacks, mut failed) = match compose::discover::scan(&ctx.services_dir) {
         Ok((s, errors)) => {

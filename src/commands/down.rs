@@ -215,7 +215,7 @@ pub fn run(args: &Args) -> u8 {
         }
         fx.report.info(&[], &format!("removed {}", root.display()));
         if let Err(e) = fx.systemd.daemon_reload() {
-            fx.report.warn(&[], &e);
+            fx.report.warn(&[], &e.to_string());
         }
     }
     code

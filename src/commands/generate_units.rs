@@ -94,6 +94,7 @@ pub fn run(args: &Args) -> u8 {
             global_vars: globals.clone(),
             home: ctx.home.clone(),
             display_dir: None,
+            strict: args.strict,
         };
         let result = load_stack(s, &load)
             .map_err(|e| e.to_string())

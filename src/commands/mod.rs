@@ -21,24 +21,34 @@ use crate::cli::Args;
 
 /// Documented exit codes (see the man page, EXIT STATUS).
 pub mod exit {
-    /// Success.
-    pub const OK: u8 = 0;
-    /// A runtime failure not covered below (I/O, podman or systemctl failed).
-    pub const FAILURE: u8 = 1;
-    /// Bad command line.
-    pub const USAGE: u8 = 2;
-    /// Invalid input: a stack failed to load or translate (the others were still handled).
-    pub const INVALID_INPUT: u8 = 3;
-    /// An image pull failed; nothing was switched.
-    pub const PULL_FAILED: u8 = 4;
-    /// The deploy failed after switching and was rolled back to the previous generation.
-    pub const ROLLED_BACK: u8 = 5;
-    /// The deploy failed and the rollback failed too: the host needs attention.
-    pub const ROLLBACK_FAILED: u8 = 6;
-    /// Another deploy holds the lock (only without --wait).
-    pub const LOCKED: u8 = 7;
-    /// A required tool (quadlet, podman, systemctl) is missing.
-    pub const MISSING_TOOL: u8 = 8;
+    /// Each code once: a constant and its entry in [`ALL`] (which the man page test reads).
+    macro_rules! codes {
+        ($($(#[$doc:meta])* $name:ident = $value:literal;)*) => {
+            $($(#[$doc])* pub const $name: u8 = $value;)*
+            /// Every exit code, by name.
+            pub const ALL: &[(&str, u8)] = &[$((stringify!($name), $value)),*];
+        };
+    }
+    codes! {
+        /// Success.
+        OK = 0;
+        /// A runtime failure not covered below (I/O, podman or systemctl failed).
+        FAILURE = 1;
+        /// Bad command line.
+        USAGE = 2;
+        /// Invalid input: a stack failed to load or translate (the others were still handled).
+        INVALID_INPUT = 3;
+        /// An image pull failed; nothing was switched.
+        PULL_FAILED = 4;
+        /// The deploy failed after switching and was rolled back to the previous generation.
+        ROLLED_BACK = 5;
+        /// The deploy failed and the rollback failed too: the host needs attention.
+        ROLLBACK_FAILED = 6;
+        /// Another deploy holds the lock (only without --wait).
+        LOCKED = 7;
+        /// A required tool (quadlet, podman, systemctl) is missing.
+        MISSING_TOOL = 8;
+    }
 }
 
 /// Commands that change the host: they must finish (or undo) what they started, so a reader that

@@ -109,11 +109,20 @@ pub fn run(args: &Args) -> u8 {
             strict: args.strict,
             home: ctx.home.clone(),
         };
+        // Messages name the checkout's files, not the snapshot's temporary copies (as deploy).
+        let in_checkout = |m: &str| {
+            let checkout = source.services_dir.display().to_string();
+            m.replace(&tmp.join("services").display().to_string(), &checkout)
+                .replace(
+                    &shown_inputs(&store).join("services").display().to_string(),
+                    &checkout,
+                )
+        };
         let stacks = renderer
             .render_all(&tmp, &shown_inputs(&store))
             .map_err(|errs| {
                 errs.iter()
-                    .map(|e| format!("stack {}: {}", e.stack, e.message))
+                    .map(|e| format!("stack {}: {}", e.stack, in_checkout(&e.message)))
                     .collect::<Vec<_>>()
                     .join("\n")
             })?;

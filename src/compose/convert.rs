@@ -129,13 +129,8 @@ pub fn seq<'a>(node: &'a Node, path: &str) -> Res<&'a [Node]> {
 }
 
 pub fn map<'a>(node: &'a Node, path: &str) -> Res<&'a indexmap::IndexMap<String, Node>> {
-    node.as_map().ok_or_else(|| {
-        err(
-            node,
-            path,
-            format!("must be a mapping, found {}", node.kind_name()),
-        )
-    })
+    node.as_map()
+        .ok_or_else(|| err(node, path, node.not_a_mapping()))
 }
 
 /// Each entry of a mapping turned into JSON by `f(key, value, key_path)`, inserted into `out` (an

@@ -303,13 +303,14 @@ fn declared_name(
 }
 
 /// The compose files loaded with `vars` and merged in order, validated, profiles applied: the
-/// merged tree, the files read, the warnings.
+/// merged tree, the files read, the unknown keys (warnings; `--strict` makes them errors).
 fn load_merged(
     dirs: &Dirs,
     dir: &Path,
     files: &[PathBuf],
     vars: &IndexMap<String, String>,
     enabled: &indexmap::IndexSet<String>,
+    strict: bool,
 ) -> Result<(Node, Vec<PathBuf>, Vec<Diagnostic>), LoadError> {
     let mut loader = FileLoader {
         dirs,
@@ -337,10 +338,13 @@ fn load_merged(
         )));
     };
     merge::unique_all(&mut root);
-    let mut warnings = Vec::new();
-    validate::validate(&mut root, &mut warnings).map_err(one)?;
+    let mut unknown = validate::UnknownKeys {
+        strict,
+        found: Vec::new(),
+    };
+    validate::validate(&mut root, &mut unknown).map_err(one)?;
     profiles::apply(&mut root, enabled).map_err(one)?;
-    Ok((root, loader.inputs, warnings))
+    Ok((root, loader.inputs, unknown.found))
 }
 
 /// Loads `files` (an explicit `-f` list, relative to `dir`) as one project.
@@ -413,7 +417,7 @@ pub fn load_files_json(
         }
     }
     let (mut root, mut file_inputs, mut warnings) =
-        match load_merged(&dirs, dir, files, &vars, &enabled) {
+        match load_merged(&dirs, dir, files, &vars, &enabled, opts.strict) {
             // Only an included or extended file uses it, in a form that fails without it
             // (`${COMPOSE_PROJECT_NAME?}`): once more with it set.
             Err(e)
@@ -431,7 +435,7 @@ pub fn load_files_json(
                 if let Some(n) = &preset_name {
                     vars.insert(PROJECT_NAME_VAR.to_string(), n.clone());
                 }
-                load_merged(&dirs, dir, files, &vars, &enabled)?
+                load_merged(&dirs, dir, files, &vars, &enabled, opts.strict)?
             }
             r => r?,
         };
@@ -486,7 +490,8 @@ pub fn load_files_json(
         && mentions(&included, dirs.root.as_deref(), PROJECT_NAME_VAR)
     {
         vars.insert(PROJECT_NAME_VAR.to_string(), name.clone());
-        (root, file_inputs, warnings) = load_merged(&dirs, dir, files, &vars, &enabled)?;
+        (root, file_inputs, warnings) =
+            load_merged(&dirs, dir, files, &vars, &enabled, opts.strict)?;
     }
     inputs.append(&mut file_inputs);
 
@@ -509,7 +514,8 @@ pub fn load_files_json(
         ..
     } = ctx;
     warnings.extend(more_warnings);
-    if !errors.is_empty() {
+    // With `--strict` the unknown keys are errors among the warnings.
+    if !errors.is_empty() || warnings.iter().any(Diagnostic::is_error) {
         // The warnings stay with the errors: an unknown key (`imagee:`) is often their cause.
         let mut diagnostics = warnings;
         diagnostics.extend(errors);

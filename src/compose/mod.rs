@@ -27,6 +27,8 @@ pub mod template;
 pub mod validate;
 pub mod vars;
 pub mod yaml;
+mod yaml_diag;
+mod yaml_scan;
 
 pub mod model;
 
@@ -53,6 +55,8 @@ pub struct LoadOptions {
     /// A deploy reads a generation's snapshot but the units must name a stable path
     /// (`…/current/inputs/services/<stack>`), so change detection sees the same bytes.
     pub display_dir: Option<PathBuf>,
+    /// `--strict`: an unknown key is an error, not a warning (the stack fails to load).
+    pub strict: bool,
 }
 
 /// Field path (`services.web.ports[1]`) → where its value was written.

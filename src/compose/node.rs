@@ -48,6 +48,9 @@ pub struct Node {
     pub pos: Pos,
     /// A local tag such as `!reset` or `!override` (core-schema `!!` tags are applied at parse).
     pub tag: Option<String>,
+    /// For a mapping's value: the line and column of its key, so a message about the key (an
+    /// unknown key) points at the key rather than at its value.
+    pub key_at: Option<(u32, u32)>,
 }
 
 impl Node {
@@ -56,6 +59,7 @@ impl Node {
             value,
             pos,
             tag: None,
+            key_at: None,
         }
     }
     pub fn str(s: impl Into<String>, pos: Pos) -> Node {
@@ -63,6 +67,17 @@ impl Node {
     }
     pub fn span(&self) -> Span {
         self.pos.span()
+    }
+    /// Where the key of this mapping value was written (the value's own place when unknown).
+    pub fn key_span(&self) -> Span {
+        match self.key_at {
+            Some((line, column)) => Span {
+                file: self.pos.file.as_ref().clone(),
+                line: line as usize,
+                column: column as usize,
+            },
+            None => self.span(),
+        }
     }
     pub fn as_map(&self) -> Option<&IndexMap<String, Node>> {
         match &self.value {
@@ -120,6 +135,22 @@ impl Node {
             Value::Seq(_) => "a sequence",
             Value::Map(_) => "a mapping",
         }
+    }
+    /// "must be a mapping, found …": the kind found, and for `image:x` (a plain string that
+    /// would be a key with a space after its ':') the likely mistake.
+    pub fn not_a_mapping(&self) -> String {
+        let hint = match &self.value {
+            Value::Str(s) => s
+                .split_once(':')
+                .filter(|(k, v)| !k.is_empty() && !k.contains(' ') && !v.starts_with([' ', '/']))
+                .map(|(k, _)| format!(" ('{s}': a missing space after '{k}:'?)")),
+            _ => None,
+        };
+        format!(
+            "must be a mapping, found {}{}",
+            self.kind_name(),
+            hint.unwrap_or_default()
+        )
     }
     /// Number of nodes in this tree (the alias-expansion budget counts these).
     pub fn count(&self) -> usize {

@@ -39,8 +39,16 @@ pub enum FileError {
     NotRegular(&'static str),
     #[error("file is too large (the limit is {0} bytes)")]
     TooLarge(u64),
-    #[error("is not UTF-8 text")]
-    NotUtf8,
+    /// `line` and `column` (1-based, the column counted in characters) of the first byte that is
+    /// not UTF-8.
+    #[error(
+        "is not UTF-8 text: byte 0x{byte:02x} at line {line}, column {column} (save it as UTF-8)"
+    )]
+    NotUtf8 {
+        line: usize,
+        column: usize,
+        byte: u8,
+    },
     #[error("cannot read: {0}")]
     Io(std::io::Error),
 }
@@ -57,13 +65,23 @@ impl FileError {
         } else {
             format!("{what} ")
         };
+        // The span says where; the message what.
+        let (line, column, message) = match self {
+            FileError::NotUtf8 { line, column, byte } => (
+                *line,
+                *column,
+                format!("is not UTF-8 text: byte 0x{byte:02x} (save it as UTF-8)"),
+            ),
+            e => (0, 0, e.to_string()),
+        };
         Diagnostic::error(
             Span {
                 file: path.to_path_buf(),
-                ..Default::default()
+                line,
+                column,
             },
             "",
-            format!("{what}{self}"),
+            format!("{what}{message}"),
         )
     }
 }
@@ -152,11 +170,25 @@ fn read_open(file: File, limit: u64) -> Result<String, FileError> {
     if bytes.len() as u64 > limit {
         return Err(FileError::TooLarge(limit));
     }
-    let text = String::from_utf8(bytes).map_err(|_| FileError::NotUtf8)?;
+    let text = String::from_utf8(bytes).map_err(|e| not_utf8(e.as_bytes(), e.utf8_error()))?;
     Ok(match text.strip_prefix('\u{feff}') {
         Some(rest) => rest.to_string(),
         None => text,
     })
+}
+
+/// Where the first invalid byte is: its line, and its column in characters of the valid
+/// text before it on that line.
+fn not_utf8(bytes: &[u8], e: std::str::Utf8Error) -> FileError {
+    let at = e.valid_up_to();
+    // Valid up to `at`, so this prefix decodes.
+    let before = std::str::from_utf8(&bytes[..at]).unwrap_or_default();
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    FileError::NotUtf8 {
+        line: before.matches('\n').count() + 1,
+        column: before[line_start..].chars().count() + 1,
+        byte: bytes[at],
+    }
 }
 
 /// The repository a stack directory belongs to: the parent of its services directory

@@ -130,7 +130,14 @@ pub const FILE_OBJ: &[&str] = &[
     "template_driver",
 ];
 
-fn check(map: &mut Node, known: &[&str], path: &str, warnings: &mut Vec<Diagnostic>) {
+/// The unknown keys found: warnings, or errors with `--strict`.
+#[derive(Debug, Default)]
+pub struct UnknownKeys {
+    pub strict: bool,
+    pub found: Vec<Diagnostic>,
+}
+
+fn check(map: &mut Node, known: &[&str], path: &str, warnings: &mut UnknownKeys) {
     let Value::Map(m) = &mut map.value else {
         return;
     };
@@ -146,11 +153,15 @@ fn check(map: &mut Node, known: &[&str], path: &str, warnings: &mut Vec<Diagnost
         let hint = crate::diag::closest(k, known.iter().copied())
             .map(|n| format!("; did you mean '{n}'?"))
             .unwrap_or_default();
-        warnings.push(Diagnostic::warning(
-            v.span(),
-            field,
-            format!("unknown key '{k}' (ignored){hint}"),
-        ));
+        warnings.found.push(if warnings.strict {
+            Diagnostic::error(v.key_span(), field, format!("unknown key '{k}'{hint}"))
+        } else {
+            Diagnostic::warning(
+                v.key_span(),
+                field,
+                format!("unknown key '{k}' (ignored){hint}"),
+            )
+        });
         false
     });
 }
@@ -268,7 +279,7 @@ const NESTED: &[(&str, &[&str])] = &[
     ("ulimits.*", &["soft", "hard"]),
 ];
 
-fn check_nested(svc: &mut Node, path: &str, warnings: &mut Vec<Diagnostic>) {
+fn check_nested(svc: &mut Node, path: &str, warnings: &mut UnknownKeys) {
     for (sub, known) in NESTED {
         let parts: Vec<&str> = sub.split('.').collect();
         visit(svc, &parts, path, known, warnings);
@@ -276,13 +287,7 @@ fn check_nested(svc: &mut Node, path: &str, warnings: &mut Vec<Diagnostic>) {
 }
 
 /// Follows `parts` from `node` (`*` = every entry) and checks the mappings it reaches.
-fn visit(
-    node: &mut Node,
-    parts: &[&str],
-    path: &str,
-    known: &[&str],
-    warnings: &mut Vec<Diagnostic>,
-) {
+fn visit(node: &mut Node, parts: &[&str], path: &str, known: &[&str], warnings: &mut UnknownKeys) {
     let Some((first, rest)) = parts.split_first() else {
         if matches!(node.value, Value::Map(_)) {
             check(node, known, path, warnings);
@@ -349,7 +354,7 @@ pub fn unique_items(root: &Node) -> Result<(), Diagnostic> {
 }
 
 /// Checks the top-level shape (errors) and drops unknown keys (warnings).
-pub fn validate(root: &mut Node, warnings: &mut Vec<Diagnostic>) -> Result<(), Diagnostic> {
+pub fn validate(root: &mut Node, warnings: &mut UnknownKeys) -> Result<(), Diagnostic> {
     if !matches!(root.value, Value::Map(_)) {
         return Err(Diagnostic::error(
             root.span(),
@@ -388,11 +393,7 @@ pub fn validate(root: &mut Node, warnings: &mut Vec<Diagnostic>) -> Result<(), D
                         }
                         Value::Null if section != "services" => {}
                         _ => {
-                            return Err(Diagnostic::error(
-                                item.span(),
-                                path,
-                                format!("must be a mapping, found {}", item.kind_name()),
-                            ));
+                            return Err(Diagnostic::error(item.span(), path, item.not_a_mapping()));
                         }
                     }
                 }
@@ -401,7 +402,7 @@ pub fn validate(root: &mut Node, warnings: &mut Vec<Diagnostic>) -> Result<(), D
                 return Err(Diagnostic::error(
                     node.span(),
                     section,
-                    format!("must be a mapping, found {}", node.kind_name()),
+                    node.not_a_mapping(),
                 ));
             }
         }
@@ -422,12 +423,12 @@ mod tests {
             Path::new("c.yaml"),
         )
         .unwrap();
-        let mut w = Vec::new();
+        let mut w = UnknownKeys::default();
         validate(&mut n, &mut w).unwrap();
-        let msgs: Vec<String> = w.iter().map(|d| d.to_string()).collect();
+        let msgs: Vec<String> = w.found.iter().map(|d| d.to_string()).collect();
         assert_eq!(msgs.len(), 3, "{msgs:?}");
         assert!(
-            msgs[0].starts_with("c.yaml:2:6: warning: foo: unknown key"),
+            msgs[0].starts_with("c.yaml:2:1: warning: foo: unknown key"),
             "{msgs:?}"
         );
         assert!(msgs.iter().any(|m| m.contains("services.s.bogus")));
@@ -445,9 +446,9 @@ mod tests {
             Path::new("c.yaml"),
         )
         .unwrap();
-        let mut w2 = Vec::new();
+        let mut w2 = UnknownKeys::default();
         validate(&mut n2, &mut w2).unwrap();
-        let fields: Vec<&str> = w2.iter().map(|d| d.field.as_str()).collect();
+        let fields: Vec<&str> = w2.found.iter().map(|d| d.field.as_str()).collect();
         assert_eq!(
             fields,
             [
@@ -461,13 +462,17 @@ mod tests {
     #[test]
     fn wrong_shapes_are_errors_with_the_field() {
         let mut n = parse_str("services: [a]\n", Path::new("c.yaml")).unwrap();
-        let e = validate(&mut n, &mut Vec::new()).unwrap_err().to_string();
+        let e = validate(&mut n, &mut UnknownKeys::default())
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("services: must be a mapping, found a sequence"),
             "{e}"
         );
         let mut n = parse_str("services:\n  s: 1\n", Path::new("c.yaml")).unwrap();
-        let e = validate(&mut n, &mut Vec::new()).unwrap_err().to_string();
+        let e = validate(&mut n, &mut UnknownKeys::default())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("services.s: must be a mapping"), "{e}");
     }
 }

@@ -13,6 +13,7 @@ use yaml_rust2::parser::{Event, Parser, Tag};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 use super::node::{Node, Pos, Value};
+use super::yaml_diag;
 use crate::diag::{Diagnostic, Span};
 
 /// Compose files larger than this are refused before parsing (4 MiB; the largest real compose file
@@ -94,11 +95,19 @@ fn parse_once(text: &str, file: &Path) -> Result<Node, (Diagnostic, Option<usize
     loop {
         let (ev, mark) = parser.next_token().map_err(|e| {
             let m = e.marker();
-            let at = format!("{}:{}: {}", m.line(), m.col() + 1, e.info());
-            let d = unclosed_flow(&b, text, m.line(), &at).unwrap_or_else(|| {
-                Diagnostic::error(b.span_at(m), "", format!("YAML syntax error: {}", e.info()))
-            });
-            (d, Some(m.line()))
+            let stop = yaml_diag::Stop {
+                line: m.line(),
+                column: m.col() + 1,
+                offset: m.index(),
+                info: e.info(),
+            };
+            let (line, column, message) = yaml_diag::explain(text, &b.open(text), &stop);
+            let span = Span {
+                file: b.file.as_ref().clone(),
+                line,
+                column,
+            };
+            (Diagnostic::error(span, "", message), Some(m.line()))
         })?;
         match ev {
             Event::StreamEnd => break,
@@ -125,41 +134,6 @@ fn parse_once(text: &str, file: &Path) -> Result<Node, (Diagnostic, Option<usize
             },
         )
     }))
-}
-
-/// When the parser fails inside a flow collection (`[`, `{`) opened on an earlier line, the
-/// mistake is almost always that line's missing `]`/`}`: the error then points at the end of
-/// that line and says so, rather than where the parser gave up (the next key, read as bad
-/// indentation). `error_line` is the parser's (1-based).
-fn unclosed_flow(b: &Builder, text: &str, error_line: usize, at: &str) -> Option<Diagnostic> {
-    let node = match b.stack.last()? {
-        Frame::Seq { node, .. } | Frame::Map { node, .. } => node,
-    };
-    let (line, column) = (node.pos.line as usize, node.pos.column as usize);
-    let src = text.lines().nth(line.checked_sub(1)?)?;
-    let open = src.chars().nth(column.checked_sub(1)?)?;
-    let close = match open {
-        '[' => ']',
-        '{' => '}',
-        _ => return None,
-    };
-    if error_line <= line {
-        return None;
-    }
-    let end = src.trim_end().chars().count() + 1;
-    let span = crate::diag::Span {
-        file: b.file.as_ref().clone(),
-        line,
-        column: end,
-    };
-    Some(Diagnostic::error(
-        span,
-        "",
-        format!(
-            "YAML syntax error: the '{open}' opened at {line}:{column} is not closed: a missing \
-             '{close}' at the end of line {line}? (the parser stopped at {at})"
-        ),
-    ))
 }
 
 enum Frame {
@@ -210,7 +184,7 @@ impl Builder {
                 let mut node = Node::new(scalar_value(text, style, &tag), self.pos(mark));
                 node.tag = local_tag(&tag);
                 self.anchor(anchor, &node);
-                self.push(node, mark)
+                self.push(node)
             }
             Event::SequenceStart(..) | Event::MappingStart(..) if self.stack.len() >= MAX_DEPTH => {
                 Err(Diagnostic::error(
@@ -266,7 +240,7 @@ impl Builder {
                     }
                     None => return Ok(()),
                 };
-                self.push(node, mark)
+                self.push(node)
             }
             Event::Alias(id) => {
                 let Some(Some((node, count, height))) = self.anchors.get(id) else {
@@ -299,7 +273,7 @@ impl Builder {
                     ));
                 }
                 let node = node.clone();
-                self.push(node, mark)
+                self.push(node)
             }
             _ => Ok(()),
         }
@@ -313,6 +287,50 @@ impl Builder {
             self.anchors.resize(id + 1, None);
         }
         self.anchors[id] = Some((node.clone(), node.count(), height(node)));
+    }
+
+    /// The collections open now, outermost first, for [`yaml_diag::explain`].
+    fn open(&self, text: &str) -> Vec<yaml_diag::Open> {
+        let lines: Vec<&str> = text.lines().collect();
+        let mut path = String::new();
+        let mut out = Vec::new();
+        for f in &self.stack {
+            let (node, seq) = match f {
+                Frame::Seq { node, .. } => (node, true),
+                Frame::Map { node, .. } => (node, false),
+            };
+            let (line, column) = (node.pos.line as usize, node.pos.column as usize);
+            let at = lines
+                .get(line.wrapping_sub(1))
+                .and_then(|l| l.chars().nth(column.wrapping_sub(1)));
+            // yaml-rust2 starts a block mapping at its first key's ':': we want the key.
+            let (line, column) = match f {
+                Frame::Map { entries, key, .. } if !matches!(at, Some('{')) => entries
+                    .values()
+                    .find_map(|v| v.key_at)
+                    .or(key.as_ref().map(|k| (k.pos.line, k.pos.column)))
+                    .map_or((line, column), |(l, c)| (l as usize, c as usize)),
+                _ => (line, column),
+            };
+            out.push(yaml_diag::Open {
+                seq,
+                flow: matches!(at, Some('[' | '{')),
+                line,
+                column,
+                path: path.clone(),
+            });
+            match f {
+                Frame::Map { key: Some(k), .. } => {
+                    if !path.is_empty() {
+                        path.push('.');
+                    }
+                    path.push_str(&k.scalar_text().unwrap_or_default());
+                }
+                Frame::Seq { items, .. } => path.push_str(&format!("[{}]", items.len())),
+                Frame::Map { key: None, .. } => {}
+            }
+        }
+        out
     }
 
     /// The field path of the value being built (`services.web.ports[1]`), for errors.
@@ -333,7 +351,7 @@ impl Builder {
         p
     }
 
-    fn push(&mut self, node: Node, mark: &Marker) -> Result<(), Diagnostic> {
+    fn push(&mut self, node: Node) -> Result<(), Diagnostic> {
         // compose-go refuses a key that YAML reads as a number, a boolean or null.
         if let Some(Frame::Map { key: None, .. }) = self.stack.last() {
             if matches!(
@@ -351,7 +369,27 @@ impl Builder {
                 ));
             }
         }
-        let span = self.span_at(mark);
+        if let Some(Frame::Map {
+            entries,
+            key: Some(k),
+            ..
+        }) = self.stack.last()
+        {
+            if let Some(first) = k.scalar_text().and_then(|n| entries.get(&n)) {
+                let at = first.key_span();
+                return Err(Diagnostic::error(
+                    k.span(),
+                    self.path(),
+                    format!(
+                        "the key '{}' is already defined at {}:{}; a key may appear once in a \
+                         mapping",
+                        k.scalar_text().unwrap_or_default(),
+                        at.line,
+                        at.column
+                    ),
+                ));
+            }
+        }
         match self.stack.last_mut() {
             None => {
                 self.root = Some(node);
@@ -390,14 +428,8 @@ impl Builder {
                         merges.push(node);
                         return Ok(());
                     }
-                    if entries.contains_key(&name) {
-                        let _ = span;
-                        return Err(Diagnostic::error(
-                            k.span(),
-                            name.clone(),
-                            format!("YAML mapping key '{name}' is already defined"),
-                        ));
-                    }
+                    let mut node = node;
+                    node.key_at = Some((k.pos.line, k.pos.column));
                     entries.insert(name, node);
                     Ok(())
                 }

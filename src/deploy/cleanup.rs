@@ -14,6 +14,7 @@ use super::effects::Effects;
 use super::manifest::Manifest;
 use super::planner::units_of_stack;
 use super::store::StateStore;
+use super::tool::ToolError;
 
 /// What a generation had that the next one does not.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -150,7 +151,7 @@ pub fn leftovers(
 /// the rest goes on; the failures are returned.
 pub fn remove(fx: &Effects, l: &Leftovers, volumes: bool) -> Vec<String> {
     let mut errors = Vec::new();
-    let mut each = |kind: &str, names: &[String], f: &dyn Fn(&str) -> Result<(), String>| {
+    let mut each = |kind: &str, names: &[String], f: &dyn Fn(&str) -> Result<(), ToolError>| {
         for n in names {
             match f(n) {
                 Ok(()) => fx.report.info(&[], &format!("removed {kind} {n}")),

@@ -1,41 +1,44 @@
 //! The effects a deploy has, as small traits: the container engine, the service manager and the
 //! clock. The transaction logic is written against these and unit-tested with recorded fakes
-//! (`deploy::fake`); `podman.rs` and `systemd.rs` are the real edges.
+//! (`deploy::fake`); `podman.rs` and `systemd.rs` are the real edges. A failure is a
+//! [`ToolError`]: what it means is decided in `tool.rs`, never by reading its message.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
+use super::tool::ToolError;
+
 /// What `podman` does for a deploy.
 pub trait ContainerEngine: Sync {
     /// The engine's version as it prints it (`podman --version`: `podman version 5.4.2` → `5.4.2`).
-    fn version(&self) -> Result<String, String>;
+    fn version(&self) -> Result<String, ToolError>;
     /// Pulls `image`, giving up after `timeout`.
-    fn pull(&self, image: &str, timeout: Duration) -> Result<(), String>;
+    fn pull(&self, image: &str, timeout: Duration) -> Result<(), ToolError>;
     /// The repository digest of a local image (`sha256:…`), or its image id when it has none.
-    fn image_digest(&self, image: &str) -> Result<String, String>;
+    fn image_digest(&self, image: &str) -> Result<String, ToolError>;
     /// Creates (or replaces) a file-based secret.
-    fn create_secret(&self, name: &str, file: &Path) -> Result<(), String>;
+    fn create_secret(&self, name: &str, file: &Path) -> Result<(), ToolError>;
     /// Runs the container's healthcheck once, giving up after `timeout`: Ok(true) when it passed.
-    fn healthcheck(&self, container: &str, timeout: Duration) -> Result<bool, String>;
+    fn healthcheck(&self, container: &str, timeout: Duration) -> Result<bool, ToolError>;
     /// The container's state as `podman inspect` has it, None when there is no such container.
     fn inspect(&self, container: &str) -> Option<ContainerState>;
     /// Names of every container (running or not) carrying the label `key=value`.
-    fn containers_with_label(&self, key: &str, value: &str) -> Result<Vec<String>, String>;
+    fn containers_with_label(&self, key: &str, value: &str) -> Result<Vec<String>, ToolError>;
     /// Stops (with the container's own stop signal and timeout) and removes a container; a
     /// container that does not exist is not an error.
-    fn remove_container(&self, name: &str) -> Result<(), String>;
+    fn remove_container(&self, name: &str) -> Result<(), ToolError>;
     /// Removes a network; one that does not exist is not an error.
-    fn remove_network(&self, name: &str) -> Result<(), String>;
+    fn remove_network(&self, name: &str) -> Result<(), ToolError>;
     /// Removes a secret; one that does not exist is not an error.
-    fn remove_secret(&self, name: &str) -> Result<(), String>;
+    fn remove_secret(&self, name: &str) -> Result<(), ToolError>;
     /// Removes a volume and its data; one that does not exist is not an error.
-    fn remove_volume(&self, name: &str) -> Result<(), String>;
+    fn remove_volume(&self, name: &str) -> Result<(), ToolError>;
 
     // The health gate's cleanup and `status` (issues 10 and 11).
     /// Every container of this user that a systemd unit runs (Podman labels those with
     /// `PODMAN_SYSTEMD_UNIT`), with its state.
-    fn list_unit_containers(&self) -> Result<Vec<ListedContainer>, String>;
+    fn list_unit_containers(&self) -> Result<Vec<ListedContainer>, ToolError>;
 }
 
 /// One container of `podman ps -a`.
@@ -91,15 +94,15 @@ impl UnitState {
 /// start or stop may take far longer than the deploy's timeout, so the deploy polls `show`
 /// against its own deadline instead of waiting on the job.
 pub trait ServiceManager: Sync {
-    fn daemon_reload(&self) -> Result<(), String>;
-    fn restart(&self, units: &[String]) -> Result<(), String>;
-    fn start(&self, units: &[String]) -> Result<(), String>;
-    fn stop(&self, units: &[String]) -> Result<(), String>;
-    fn show(&self, unit: &str) -> Result<UnitState, String>;
+    fn daemon_reload(&self) -> Result<(), ToolError>;
+    fn restart(&self, units: &[String]) -> Result<(), ToolError>;
+    fn start(&self, units: &[String]) -> Result<(), ToolError>;
+    fn stop(&self, units: &[String]) -> Result<(), ToolError>;
+    fn show(&self, unit: &str) -> Result<UnitState, ToolError>;
     /// Forgets the `failed` state of units (`systemctl reset-failed`).
-    fn reset_failed(&self, units: &[String]) -> Result<(), String>;
+    fn reset_failed(&self, units: &[String]) -> Result<(), ToolError>;
     /// `systemctl disable --now`: stops units and removes their install links.
-    fn disable_now(&self, units: &[String]) -> Result<(), String>;
+    fn disable_now(&self, units: &[String]) -> Result<(), ToolError>;
 }
 
 /// Time, so waits and backoffs are instant in tests.

@@ -8,6 +8,7 @@ use std::time::Duration;
 use super::effects::{
     Clock, ContainerEngine, ContainerState, ListedContainer, ServiceManager, UnitState,
 };
+use super::tool::ToolError;
 
 #[derive(Default)]
 pub struct FakePodman {
@@ -50,22 +51,27 @@ impl FakePodman {
 }
 
 impl ContainerEngine for FakePodman {
-    fn version(&self) -> Result<String, String> {
+    fn version(&self) -> Result<String, ToolError> {
         Ok("5.4.2".into())
     }
 
-    fn pull(&self, image: &str, _timeout: Duration) -> Result<(), String> {
+    fn pull(&self, image: &str, _timeout: Duration) -> Result<(), ToolError> {
         self.pulls.lock().unwrap().push(image.into());
         let mut f = self.failing.lock().unwrap();
         match f.get_mut(image) {
             Some(n) if *n > 0 => {
                 *n -= 1;
-                Err(format!("pull {image}: connection refused"))
+                Err(ToolError::failed(
+                    "podman",
+                    &["pull", "--quiet", image],
+                    Some(125),
+                    "Error: initializing source: connection refused",
+                ))
             }
             _ => Ok(()),
         }
     }
-    fn image_digest(&self, image: &str) -> Result<String, String> {
+    fn image_digest(&self, image: &str) -> Result<String, ToolError> {
         Ok(self
             .digests
             .lock()
@@ -74,9 +80,14 @@ impl ContainerEngine for FakePodman {
             .cloned()
             .unwrap_or_else(|| format!("sha256:{image}")))
     }
-    fn create_secret(&self, name: &str, file: &Path) -> Result<(), String> {
+    fn create_secret(&self, name: &str, file: &Path) -> Result<(), ToolError> {
         if self.failing_secrets.lock().unwrap().contains(name) {
-            return Err(format!("secret {name}: no space left"));
+            return Err(ToolError::failed(
+                "podman",
+                &["secret", "create", name],
+                Some(125),
+                "Error: no space left on device",
+            ));
         }
         self.secrets
             .lock()
@@ -84,7 +95,7 @@ impl ContainerEngine for FakePodman {
             .push((name.into(), file.display().to_string()));
         Ok(())
     }
-    fn healthcheck(&self, container: &str, timeout: Duration) -> Result<bool, String> {
+    fn healthcheck(&self, container: &str, timeout: Duration) -> Result<bool, ToolError> {
         self.healthchecks
             .lock()
             .unwrap()
@@ -108,7 +119,7 @@ impl ContainerEngine for FakePodman {
             ..Default::default()
         })
     }
-    fn containers_with_label(&self, key: &str, value: &str) -> Result<Vec<String>, String> {
+    fn containers_with_label(&self, key: &str, value: &str) -> Result<Vec<String>, ToolError> {
         if key != "PODMAN_SYSTEMD_UNIT" {
             return Ok(Vec::new());
         }
@@ -120,7 +131,7 @@ impl ContainerEngine for FakePodman {
             .cloned()
             .unwrap_or_default())
     }
-    fn remove_container(&self, name: &str) -> Result<(), String> {
+    fn remove_container(&self, name: &str) -> Result<(), ToolError> {
         self.removed
             .lock()
             .unwrap()
@@ -128,19 +139,19 @@ impl ContainerEngine for FakePodman {
         self.listed.lock().unwrap().retain(|c| c.name != name);
         Ok(())
     }
-    fn remove_network(&self, name: &str) -> Result<(), String> {
+    fn remove_network(&self, name: &str) -> Result<(), ToolError> {
         self.removed.lock().unwrap().push(format!("network {name}"));
         Ok(())
     }
-    fn remove_secret(&self, name: &str) -> Result<(), String> {
+    fn remove_secret(&self, name: &str) -> Result<(), ToolError> {
         self.removed.lock().unwrap().push(format!("secret {name}"));
         Ok(())
     }
-    fn remove_volume(&self, name: &str) -> Result<(), String> {
+    fn remove_volume(&self, name: &str) -> Result<(), ToolError> {
         self.removed.lock().unwrap().push(format!("volume {name}"));
         Ok(())
     }
-    fn list_unit_containers(&self) -> Result<Vec<ListedContainer>, String> {
+    fn list_unit_containers(&self) -> Result<Vec<ListedContainer>, ToolError> {
         Ok(self.listed.lock().unwrap().clone())
     }
 }
@@ -194,7 +205,7 @@ impl FakeSystemd {
         self.calls.lock().unwrap().push(s);
     }
     /// The jobs are only queued (as `--no-block`): their outcome shows in `show`, never here.
-    fn started(&self, units: &[String]) -> Result<(), String> {
+    fn started(&self, units: &[String]) -> Result<(), ToolError> {
         let mut failing = self.failing.lock().unwrap().clone();
         let mut once = self.failing_once.lock().unwrap();
         failing.extend(units.iter().filter(|u| once.remove(*u)).cloned());
@@ -271,19 +282,19 @@ impl FakeSystemd {
 }
 
 impl ServiceManager for FakeSystemd {
-    fn daemon_reload(&self) -> Result<(), String> {
+    fn daemon_reload(&self) -> Result<(), ToolError> {
         self.record("daemon-reload", &[]);
         Ok(())
     }
-    fn restart(&self, units: &[String]) -> Result<(), String> {
+    fn restart(&self, units: &[String]) -> Result<(), ToolError> {
         self.record("restart", units);
         self.started(units)
     }
-    fn start(&self, units: &[String]) -> Result<(), String> {
+    fn start(&self, units: &[String]) -> Result<(), ToolError> {
         self.record("start", units);
         self.started(units)
     }
-    fn stop(&self, units: &[String]) -> Result<(), String> {
+    fn stop(&self, units: &[String]) -> Result<(), ToolError> {
         self.record("stop", units);
         let mut states = self.states.lock().unwrap();
         for u in units {
@@ -303,7 +314,7 @@ impl ServiceManager for FakeSystemd {
         }
         Ok(())
     }
-    fn show(&self, unit: &str) -> Result<UnitState, String> {
+    fn show(&self, unit: &str) -> Result<UnitState, ToolError> {
         let mut states = self.states.lock().unwrap();
         let Some(st) = states.get_mut(unit) else {
             return Ok(UnitState::default());
@@ -311,7 +322,7 @@ impl ServiceManager for FakeSystemd {
         self.step(unit, st);
         Ok(st.clone())
     }
-    fn reset_failed(&self, units: &[String]) -> Result<(), String> {
+    fn reset_failed(&self, units: &[String]) -> Result<(), ToolError> {
         self.record("reset-failed", units);
         let mut states = self.states.lock().unwrap();
         for u in units {
@@ -324,7 +335,7 @@ impl ServiceManager for FakeSystemd {
         }
         Ok(())
     }
-    fn disable_now(&self, units: &[String]) -> Result<(), String> {
+    fn disable_now(&self, units: &[String]) -> Result<(), ToolError> {
         self.record("disable --now", units);
         Ok(())
     }

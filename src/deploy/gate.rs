@@ -141,7 +141,7 @@ pub fn look(fx: &Effects, w: &mut Watch, remaining: Duration) -> Look {
     let unit = w.unit;
     let st = match fx.systemd.show(unit) {
         Ok(st) => st,
-        Err(e) => return Look::Waiting(e),
+        Err(e) => return Look::Waiting(e.to_string()),
     };
     if !matches!(st.load_state.as_str(), "" | "loaded") {
         return Look::Failed(format!("{unit} cannot be loaded ({})", st.load_state));

@@ -13,35 +13,33 @@
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
 use super::exact::{pinned_ref, unit_images};
 use super::fsutil::write_atomic;
-use super::podman::{run_with_timeout, PodmanCli};
+use super::podman::PodmanCli;
 use super::store::StateStore;
+use super::tool::ToolError;
 
 /// The local image store, for pruning.
 pub trait ImageStore {
     /// The id of the local image `reference` names; None when there is none.
-    fn image_id(&self, reference: &str) -> Result<Option<String>, String>;
+    fn image_id(&self, reference: &str) -> Result<Option<String>, ToolError>;
     /// Removes the image `id`, without force: Err when Podman refuses (in use, several names).
-    fn remove(&self, id: &str) -> Result<(), String>;
+    fn remove(&self, id: &str) -> Result<(), ToolError>;
 }
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
 impl ImageStore for PodmanCli {
-    fn image_id(&self, reference: &str) -> Result<Option<String>, String> {
-        let (ok, out, err) = run_with_timeout(
-            Command::new(&self.bin).args(["image", "inspect", "--format", "{{.Id}}", reference]),
+    fn image_id(&self, reference: &str) -> Result<Option<String>, ToolError> {
+        match self.run(
+            &["image", "inspect", "--format", "{{.Id}}", reference],
             TIMEOUT,
-        )?;
-        if ok {
-            return Ok(Some(out.trim().to_string()).filter(|s| !s.is_empty()));
-        }
-        if !(err.contains("not known") || err.contains("no such image")) {
-            return Err(format!("podman image inspect {reference}: {}", err.trim()));
+        ) {
+            Ok(out) => return Ok(Some(out.trim().to_string()).filter(|s| !s.is_empty())),
+            Err(e) if e.podman_no_such_object() => {}
+            Err(e) => return Err(e),
         }
         // Podman 5 drops the repo digests of an image whose tag moved to another image: the
         // image stays (untagged) but `name@sha256:D` no longer finds it. Its manifest digest
@@ -49,29 +47,23 @@ impl ImageStore for PodmanCli {
         let Some((_, digest)) = reference.rsplit_once('@') else {
             return Ok(None);
         };
-        let (ok, out, err) = run_with_timeout(
-            Command::new(&self.bin).args([
+        let out = self.run(
+            &[
                 "images",
                 "--all",
                 "--no-trunc",
                 "--format",
                 "{{.ID}} {{.Digest}}",
-            ]),
+            ],
             TIMEOUT,
         )?;
-        if !ok {
-            return Err(format!("podman images: {}", err.trim()));
-        }
         Ok(id_by_digest(&out, digest))
     }
 
-    fn remove(&self, id: &str) -> Result<(), String> {
-        let (ok, _, err) =
-            run_with_timeout(Command::new(&self.bin).args(["image", "rm", id]), TIMEOUT)?;
-        if ok || err.contains("not known") {
-            Ok(())
-        } else {
-            Err(err.trim().to_string())
+    fn remove(&self, id: &str) -> Result<(), ToolError> {
+        match self.run(&["image", "rm", id], TIMEOUT) {
+            Err(e) if !e.podman_no_such_object() => Err(e),
+            _ => Ok(()),
         }
     }
 }
@@ -176,7 +168,7 @@ pub fn prune_images(store: &StateStore, images: &dyn ImageStore) -> Result<Prune
             Some(id) => match images.remove(&id) {
                 Ok(()) => report.removed.push(r),
                 Err(e) => {
-                    report.refused.push((r.clone(), e));
+                    report.refused.push((r.clone(), e.to_string()));
                     remember.insert(r);
                 }
             },
@@ -200,13 +192,16 @@ mod tests {
     }
 
     impl ImageStore for FakeImages {
-        fn image_id(&self, reference: &str) -> Result<Option<String>, String> {
+        fn image_id(&self, reference: &str) -> Result<Option<String>, ToolError> {
             Ok(self.names.borrow().get(reference).cloned())
         }
-        fn remove(&self, id: &str) -> Result<(), String> {
+        fn remove(&self, id: &str) -> Result<(), ToolError> {
             if self.in_use.contains(id) {
-                return Err(format!(
-                    "image used by c1: image is in use by a container ({id})"
+                return Err(ToolError::failed(
+                    "podman",
+                    &["image", "rm", id],
+                    Some(2),
+                    "Error: image used by c1: image is in use by a container",
                 ));
             }
             self.names.borrow_mut().retain(|_, v| v != id);

@@ -25,6 +25,7 @@ pub mod restart;
 pub mod snapshot;
 pub mod store;
 pub mod systemd;
+pub mod tool;
 pub mod transaction;
 
 #[cfg(test)]

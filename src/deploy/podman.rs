@@ -1,59 +1,12 @@
 //! The real container engine: the `podman` command (rootless, the invoking user's).
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::effects::{ContainerEngine, ContainerState, ListedContainer};
-
-/// Runs a command, killing it after `timeout`; returns (success, stdout, stderr).
-pub fn run_with_timeout(
-    cmd: &mut Command,
-    timeout: Duration,
-) -> Result<(bool, String, String), String> {
-    let what = format!("{:?}", cmd.get_program());
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run {what}: {e}"))?;
-    // Drain the pipes in threads so a chatty child cannot block on a full pipe.
-    let mut out = child.stdout.take();
-    let mut err = child.stderr.take();
-    let t_out = std::thread::spawn(move || {
-        let mut s = String::new();
-        if let Some(o) = out.as_mut() {
-            let _ = o.read_to_string(&mut s);
-        }
-        s
-    });
-    let t_err = std::thread::spawn(move || {
-        let mut s = String::new();
-        if let Some(e) = err.as_mut() {
-            let _ = e.read_to_string(&mut s);
-        }
-        s
-    });
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(st)) => break st,
-            Ok(None) if Instant::now() >= deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!("{what} timed out after {}s", timeout.as_secs()));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => return Err(format!("waiting for {what}: {e}")),
-        }
-    };
-    let stdout = t_out.join().unwrap_or_default();
-    let stderr = t_err.join().unwrap_or_default();
-    Ok((status.success(), stdout, stderr))
-}
+use super::tool::{self, ToolError};
 
 pub struct PodmanCli {
     pub bin: PathBuf,
@@ -74,19 +27,14 @@ impl PodmanCli {
         }
     }
 
-    fn run(&self, args: &[&str], timeout: Duration) -> Result<String, String> {
-        let (ok, out, err) = run_with_timeout(Command::new(&self.bin).args(args), timeout)?;
-        if ok {
-            Ok(out)
-        } else {
-            Err(format!("podman {}: {}", args.join(" "), err.trim()))
-        }
+    pub(super) fn run(&self, args: &[&str], timeout: Duration) -> Result<String, ToolError> {
+        tool::run(Command::new(&self.bin).args(args), timeout)
     }
 
     /// `podman KIND rm NAME`, where an absent object counts as removed. Podman 4.3 has no
     /// `--ignore` for networks and secrets, so a failed removal is checked with `inspect`: only an
     /// object that still exists makes it an error.
-    fn remove_object(&self, kind: &str, name: &str) -> Result<(), String> {
+    fn remove_object(&self, kind: &str, name: &str) -> Result<(), ToolError> {
         match self.run(&[kind, "rm", name], SHORT) {
             Ok(_) => Ok(()),
             Err(e) => match self.run(&[kind, "inspect", name], SHORT) {
@@ -109,16 +57,16 @@ impl PodmanCli {
 const SHORT: Duration = Duration::from_secs(30);
 
 impl ContainerEngine for PodmanCli {
-    fn version(&self) -> Result<String, String> {
+    fn version(&self) -> Result<String, ToolError> {
         let out = self.run(&["--version"], Duration::from_secs(20))?;
         Ok(out.trim().rsplit(' ').next().unwrap_or("").to_string())
     }
 
-    fn pull(&self, image: &str, timeout: Duration) -> Result<(), String> {
+    fn pull(&self, image: &str, timeout: Duration) -> Result<(), ToolError> {
         self.run(&["pull", "--quiet", image], timeout).map(|_| ())
     }
 
-    fn image_digest(&self, image: &str) -> Result<String, String> {
+    fn image_digest(&self, image: &str) -> Result<String, ToolError> {
         let out = self.run(
             &["image", "inspect", "--format", "{{.Digest}} {{.Id}}", image],
             SHORT,
@@ -133,7 +81,7 @@ impl ContainerEngine for PodmanCli {
         })
     }
 
-    fn create_secret(&self, name: &str, file: &Path) -> Result<(), String> {
+    fn create_secret(&self, name: &str, file: &Path) -> Result<(), ToolError> {
         let file = file.to_string_lossy();
         if self.supports_replace() {
             return self
@@ -146,23 +94,12 @@ impl ContainerEngine for PodmanCli {
             .map(|_| ())
     }
 
-    fn healthcheck(&self, container: &str, timeout: Duration) -> Result<bool, String> {
-        let (ok, out, err) = run_with_timeout(
-            Command::new(&self.bin).args(["healthcheck", "run", container]),
-            timeout,
-        )?;
-        if ok {
-            return Ok(true);
-        }
+    fn healthcheck(&self, container: &str, timeout: Duration) -> Result<bool, ToolError> {
         // "unhealthy" is an answer; anything else (no such container, no healthcheck) is an error.
-        let text = format!("{out}{err}");
-        if text.contains("unhealthy") {
-            Ok(false)
-        } else {
-            Err(format!(
-                "podman healthcheck run {container}: {}",
-                text.trim()
-            ))
+        match self.run(&["healthcheck", "run", container], timeout) {
+            Ok(_) => Ok(true),
+            Err(e) if e.podman_unhealthy() => Ok(false),
+            Err(e) => Err(e),
         }
     }
 
@@ -185,7 +122,7 @@ impl ContainerEngine for PodmanCli {
         })
     }
 
-    fn containers_with_label(&self, key: &str, value: &str) -> Result<Vec<String>, String> {
+    fn containers_with_label(&self, key: &str, value: &str) -> Result<Vec<String>, ToolError> {
         let filter = format!("label={key}={value}");
         let out = self.run(
             &["ps", "--all", "--filter", &filter, "--format", "{{.Names}}"],
@@ -199,7 +136,7 @@ impl ContainerEngine for PodmanCli {
             .collect())
     }
 
-    fn remove_container(&self, name: &str) -> Result<(), String> {
+    fn remove_container(&self, name: &str) -> Result<(), ToolError> {
         // `rm -f` stops with the container's own stop signal and timeout first; `-i`: gone is fine.
         // The bound covers the longest stop grace period plus the removal.
         self.run(
@@ -209,38 +146,39 @@ impl ContainerEngine for PodmanCli {
         .map(|_| ())
     }
 
-    fn remove_network(&self, name: &str) -> Result<(), String> {
+    fn remove_network(&self, name: &str) -> Result<(), ToolError> {
         self.remove_object("network", name)
     }
 
-    fn remove_secret(&self, name: &str) -> Result<(), String> {
+    fn remove_secret(&self, name: &str) -> Result<(), ToolError> {
         self.remove_object("secret", name)
     }
 
-    fn remove_volume(&self, name: &str) -> Result<(), String> {
+    fn remove_volume(&self, name: &str) -> Result<(), ToolError> {
         self.remove_object("volume", name)
     }
 
-    fn list_unit_containers(&self) -> Result<Vec<ListedContainer>, String> {
-        let out = self.run(
-            &[
-                "ps",
-                "-a",
-                "--filter",
-                "label=PODMAN_SYSTEMD_UNIT",
-                "--format",
-                "json",
-            ],
-            SHORT,
-        )?;
-        parse_ps(&out)
+    fn list_unit_containers(&self) -> Result<Vec<ListedContainer>, ToolError> {
+        let args = [
+            "ps",
+            "-a",
+            "--filter",
+            "label=PODMAN_SYSTEMD_UNIT",
+            "--format",
+            "json",
+        ];
+        let out = self.run(&args, SHORT)?;
+        parse_ps(&out).map_err(|reason| ToolError::Output {
+            program: self.bin.display().to_string(),
+            args: args.iter().map(|a| a.to_string()).collect(),
+            reason,
+        })
     }
 }
 
 /// `podman ps -a --format json` → the containers with their unit label.
 fn parse_ps(json: &str) -> Result<Vec<ListedContainer>, String> {
-    let v: serde_json::Value =
-        serde_json::from_str(json).map_err(|e| format!("podman ps: unreadable output: {e}"))?;
+    let v: serde_json::Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
     let rows = v.as_array().map(Vec::as_slice).unwrap_or_default();
     Ok(rows
         .iter()
@@ -281,20 +219,5 @@ mod tests {
         assert!(l[0].status.contains("unhealthy"));
         assert_eq!(l[1].unit, "");
         assert!(parse_ps("not json").is_err());
-    }
-
-    #[test]
-    fn timeout_kills_the_child() {
-        let t0 = Instant::now();
-        let r = run_with_timeout(
-            Command::new("sh").args(["-c", "sleep 5"]),
-            Duration::from_millis(200),
-        );
-        assert!(r.unwrap_err().contains("timed out"));
-        assert!(t0.elapsed() < Duration::from_secs(3));
-        let (ok, out, _) =
-            run_with_timeout(Command::new("sh").args(["-c", "echo hi"]), SHORT).unwrap();
-        assert!(ok);
-        assert_eq!(out, "hi\n");
     }
 }

@@ -33,7 +33,7 @@ fn pull_one(fx: &Effects, image: &str, o: &PullOptions) -> Result<String, String
     loop {
         match fx.podman.pull(image, o.timeout) {
             Ok(()) => {
-                let digest = fx.podman.image_digest(image);
+                let digest = fx.podman.image_digest(image).map_err(String::from);
                 if let Ok(d) = &digest {
                     fx.report
                         .info(&[("IMAGE", image)], &format!("pulled {image} ({d})"));

@@ -12,8 +12,8 @@ use indexmap::IndexMap;
 use super::effects::ContainerEngine;
 use super::exact::rebase_paths;
 use super::generator::find_quadlet;
-use super::podman::run_with_timeout;
 use super::prepare::{StackError, StackRenderer};
+use super::tool;
 use crate::compose::vars::load_global_vars;
 use crate::compose::{discover_stacks, load_stack, LoadOptions};
 use crate::translate::{render_stack, PodmanVersion, RenderOptions, RenderedStack};
@@ -68,16 +68,26 @@ impl StackRenderer for RepoRenderer {
                 global_vars: global_vars.clone(),
                 home: self.home.clone(),
                 display_dir: Some(shown.join("services").join(&s.name)),
+                strict: self.strict,
             };
             let rendered = load_stack(s, &load)
                 .map_err(|e| e.to_string())
                 .and_then(|loaded| {
-                    render_stack(&loaded, &opts).map_err(|d| {
-                        d.iter()
+                    // The loader's warnings (unknown keys) go with the translation's, also
+                    // when the translation fails: an unknown key is often the cause.
+                    match render_stack(&loaded, &opts) {
+                        Ok(mut r) => {
+                            r.warnings.splice(0..0, loaded.warnings);
+                            Ok(r)
+                        }
+                        Err(d) => Err(loaded
+                            .warnings
+                            .iter()
+                            .chain(&d)
                             .map(|x| x.to_string())
                             .collect::<Vec<_>>()
-                            .join("\n")
-                    })
+                            .join("\n")),
+                    }
                 })
                 .and_then(|mut r| rebase_paths(&mut r, inputs, shown).map(|()| r));
             match rendered {
@@ -126,13 +136,12 @@ pub fn podman_version(
         .or_else(|| {
             let configured = std::env::var_os("RELEASE_TOOL_QUADLET").map(PathBuf::from);
             let quadlet = find_quadlet(configured.as_deref()).ok()?;
-            let (ok, out, _) = run_with_timeout(
+            let out = tool::run(
                 Command::new(quadlet).arg("-version"),
                 Duration::from_secs(20),
             )
             .ok()?;
-            ok.then(|| out.trim().rsplit(' ').next()?.parse().ok())
-                .flatten()
+            out.trim().rsplit(' ').next()?.parse().ok()
         });
     let v = detected.unwrap_or(PodmanVersion::NEWEST);
     if let Some(note) = clamp_note(v) {

@@ -89,7 +89,7 @@ pub fn restart_levels(
         if !todo.is_empty() {
             fx.systemd
                 .restart(&todo)
-                .inspect_err(|e| fx.report.error(&[], e))?;
+                .inspect_err(|e| fx.report.error(&[], &e.to_string()))?;
         }
         super::faultpoint::hit("restarting");
         wait_all(fx, &label, &mut watches, timeout)?;
@@ -176,6 +176,6 @@ pub fn forget_failed(fx: &Effects, units: &[String]) {
         return;
     }
     if let Err(e) = fx.systemd.reset_failed(&failed) {
-        fx.report.warn(&[], &e);
+        fx.report.warn(&[], &e.to_string());
     }
 }

@@ -83,6 +83,7 @@ pub fn load(
         global_vars: vars.iter().cloned().collect(),
         home: None,
         display_dir: None,
+        strict: false,
     };
     let r = if files.is_empty() {
         release_tool::compose::load_stack(
