@@ -126,3 +126,86 @@ fn status_asks_the_configured_podman_and_systemctl() {
         "systemctl asked about the unit: {s:?} ({err})"
     );
 }
+
+#[test]
+fn a_missing_podman_or_systemctl_is_exit_8_before_anything_is_done() {
+    let t = tempfile::tempdir().unwrap();
+    let state = t.path().join("state");
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let repo = repo.display().to_string();
+    let st = state.display().to_string();
+    let units = t.path().join("units").display().to_string();
+    let g = tool()
+        .args([
+            "generate-units",
+            "-q",
+            "--podman-version",
+            "5.4",
+            "--repo",
+            &repo,
+        ])
+        .args(["--output-dir", &units])
+        .output()
+        .unwrap();
+    assert!(g.status.success());
+    let ok = recorder(t.path(), "ok", &t.path().join("ok.log"), "");
+    let (p, s) = ("RELEASE_TOOL_PODMAN", "RELEASE_TOOL_SYSTEMCTL");
+    let deploy = [
+        "deploy",
+        "--repo",
+        &repo,
+        "--state-dir",
+        &st,
+        "--podman-version",
+        "5.4",
+    ];
+    let cases: &[(&[&str], &str)] = &[
+        (&deploy, p),
+        (&deploy, s),
+        (&["rollback", "--state-dir", &st], p),
+        (&["down", "--state-dir", &st], s),
+        (&["prune", "--state-dir", &st], p),
+        (
+            &[
+                "pull-images",
+                "--units-dir",
+                &units,
+                "--affected-services",
+                "web",
+            ],
+            p,
+        ),
+        (
+            &[
+                "manage-services",
+                "restart",
+                "--state-dir",
+                &st,
+                "--affected-services",
+                "web",
+            ],
+            s,
+        ),
+    ];
+    for (args, var) in cases {
+        let name = if *var == p { "podman" } else { "systemctl" };
+        let other = if *var == p { s } else { p };
+        let o = tool()
+            .args(*args)
+            .env(var, t.path().join(format!("no-{name}")))
+            .env(other, &ok)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(8), "{args:?}: {err}");
+        assert!(
+            err.contains(&format!("{name} not found")) && err.contains(var),
+            "{args:?}: {err}"
+        );
+        assert!(!state.join("current").exists(), "{args:?} changed nothing");
+    }
+    assert!(
+        !t.path().join("ok.log").exists(),
+        "the other tool was not run either"
+    );
+}

@@ -24,7 +24,10 @@ pub fn run(args: &Args) -> u8 {
     if let Err(code) = ctx.require_repo("deploy") {
         return code;
     }
-    let real = RealEffects::new();
+    let real = match RealEffects::require(true) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
     let fx = real.effects();
     let version = match podman_version(args.podman_version.as_deref(), &real.podman) {
         Ok(v) => v,

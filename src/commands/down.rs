@@ -150,7 +150,10 @@ fn remove_volumes(store: &StateStore, fx: &Effects) {
 
 pub fn run(args: &Args) -> u8 {
     let ctx = Context::from_args(args);
-    let real = RealEffects::new();
+    let real = match RealEffects::require(true) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
     let fx = real.effects();
     let purge = args.purge_state;
     // The trigger first: a deploy must not start behind us, nor at the next login.

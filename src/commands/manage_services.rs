@@ -30,7 +30,15 @@ pub fn restart(args: &Args) -> u8 {
         return super::exit::USAGE;
     };
     let ctx = Context::from_args(args);
-    let real = RealEffects::new();
+    // A dry run only reads the state: it needs neither podman nor systemctl.
+    let real = if args.dry_run {
+        RealEffects::new()
+    } else {
+        match RealEffects::require(true) {
+            Ok(r) => r,
+            Err(code) => return code,
+        }
+    };
     let fx = real.effects();
     let (store, _lock) = match open_locked(&ctx, args, &real.report) {
         Ok(x) => x,

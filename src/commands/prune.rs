@@ -38,7 +38,10 @@ pub fn report(r: &dyn Report, outcome: Result<PruneReport, String>) -> bool {
 
 pub fn run(args: &Args) -> u8 {
     let ctx = Context::from_args(args);
-    let real = RealEffects::new();
+    let real = match RealEffects::require(false) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
     let (store, _lock) = match open_locked(&ctx, args, &real.report) {
         Ok(x) => x,
         Err(code) => return code,

@@ -106,7 +106,10 @@ pub fn run(args: &Args) -> u8 {
             return super::exit::FAILURE;
         }
     };
-    let real = RealEffects::new();
+    let real = match RealEffects::require(false) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
     let fx = real.effects();
     let o = deploy_options(args).pull;
     fx.report

@@ -10,7 +10,10 @@ use crate::deploy::transaction::{apply, recover};
 
 pub fn run(args: &Args) -> u8 {
     let ctx = Context::from_args(args);
-    let real = RealEffects::new();
+    let real = match RealEffects::require(true) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
     let fx = real.effects();
     let (store, _lock) = match open_locked(&ctx, args, &real.report) {
         Ok(x) => x,

@@ -36,7 +36,54 @@ pub fn podman_cli() -> PodmanCli {
     PodmanCli::new(bin("RELEASE_TOOL_PODMAN", "podman"))
 }
 
+/// Where `program` runs from: itself when it names a path, else the first executable file of
+/// that name on `PATH`.
+pub fn find_program(program: &std::path::Path) -> Option<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let runnable = |p: &std::path::Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.components().count() > 1 {
+        return runnable(program).then(|| program.to_path_buf());
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(program))
+        .find(|p| runnable(p))
+}
+
 impl RealEffects {
+    /// The real edges, when the programs a command needs are there: else the message naming the
+    /// missing one is printed and the exit code is [`exit::MISSING_TOOL`] (nothing was done).
+    /// `systemctl`: whether the command needs it (every command here needs podman).
+    pub fn require(systemctl: bool) -> Result<RealEffects, u8> {
+        let real = RealEffects::new();
+        let mut needed = vec![("podman", "RELEASE_TOOL_PODMAN", real.podman.bin.as_path())];
+        if systemctl {
+            needed.push((
+                "systemctl",
+                "RELEASE_TOOL_SYSTEMCTL",
+                real.systemd.bin.as_path(),
+            ));
+        }
+        for (name, var, bin) in needed {
+            if find_program(bin).is_none() {
+                log::error!(
+                    "{name} not found: {} is not an executable file{} (install {name}, or set \
+                     ${var})",
+                    bin.display(),
+                    if bin.components().count() > 1 {
+                        ""
+                    } else {
+                        " on PATH"
+                    },
+                );
+                return Err(exit::MISSING_TOOL);
+            }
+        }
+        Ok(real)
+    }
+
     pub fn new() -> RealEffects {
         RealEffects {
             podman: podman_cli(),
