@@ -188,3 +188,45 @@ fn a_terminal_shows_the_step_on_a_spinner_line_and_keeps_the_data() {
     assert!(err.contains("release-tool: pulled "), "{err}");
     assert!(out.trim_end().ends_with("sha256:0123456789abcdef"), "{out}");
 }
+
+#[test]
+fn verbose_shows_each_command_run_and_quiet_none() {
+    let t = tempfile::tempdir().unwrap();
+    let units = t.path().join("units");
+    let podman = fake_podman(t.path());
+    let r = tool(&[
+        "generate-units",
+        "-q",
+        "--podman-version",
+        "5.4",
+        "--repo",
+        &examples(),
+        "--output-dir",
+        &units.display().to_string(),
+    ]);
+    assert!(r.status.success());
+    let run = |flag: &str| {
+        let o = Command::new(env!("CARGO_BIN_EXE_release-tool"))
+            .args(["pull-images", flag, "--units-dir"])
+            .arg(&units)
+            .args(["--affected-services", "web"])
+            .env("RELEASE_TOOL_PODMAN", &podman)
+            .env_remove("JOURNAL_STREAM")
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+        text(&o.stderr)
+    };
+    let verbose = run("-v");
+    assert!(
+        verbose.contains("release-tool: debug: ran ") && verbose.contains(" pull --quiet "),
+        "{verbose}"
+    );
+    let quiet = run("-q");
+    assert_eq!(quiet, "", "-q: nothing when all is well");
+    let normal = run("--jobs=1");
+    assert!(
+        normal.contains("release-tool: pulled ") && !normal.contains("debug:"),
+        "{normal}"
+    );
+}

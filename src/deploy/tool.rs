@@ -246,7 +246,8 @@ pub fn run(cmd: &mut Command, timeout: Duration) -> Result<String, ToolError> {
             .take()
             .map(|p| Box::new(p) as Box<dyn Read + Send>),
     );
-    let deadline = Instant::now() + timeout;
+    let started = Instant::now();
+    let deadline = started + timeout;
     let status = loop {
         match child.try_wait() {
             Ok(Some(st)) => break st,
@@ -271,6 +272,12 @@ pub fn run(cmd: &mut Command, timeout: Duration) -> Result<String, ToolError> {
     };
     let stdout = t_out.join().unwrap_or_default();
     let stderr = t_err.join().unwrap_or_default();
+    // `-v` shows every command the tool runs, how long it took and how it ended.
+    log::debug!(
+        "ran {program} {} ({:.1}s, {status})",
+        args.join(" "),
+        started.elapsed().as_secs_f64()
+    );
     if status.success() {
         Ok(stdout)
     } else {
