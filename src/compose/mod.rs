@@ -18,6 +18,7 @@ pub mod normalize;
 pub(crate) mod paths;
 pub mod profiles;
 mod rebase;
+pub mod schema;
 mod service;
 mod service_mounts;
 mod service_runtime;
