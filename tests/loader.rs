@@ -527,3 +527,33 @@ fn an_extended_file_is_checked_through_the_services_built_on_it() {
         "{e}"
     );
 }
+
+/// Shapes docker compose prints: `external`, `internal` and `attachable` only when true (Go's
+/// `omitempty`); an absolute path (build context, secret file) as written, a relative one joined
+/// and cleaned.
+#[test]
+fn printed_like_docker_compose_omitted_false_and_absolute_paths_as_written() {
+    let (_t, s) = stack(&[
+        (
+            "compose.yaml",
+            concat!(
+                "services:\n  a:\n    image: x\n    networks: [n]\n    secrets: [s]\n",
+                "    build: /abs//ctx/../c/\n  b:\n    build: ./x/../y/\n",
+                "networks:\n  n: {external: false, internal: false, attachable: false, enable_ipv6: false}\n",
+                "secrets:\n  s: {file: /etc//hostname}\n"
+            ),
+        ),
+    ]);
+    let (_, json) = release_tool::compose::load_stack_json(&s, &opts(&[])).expect("loads");
+    let n = &json["networks"]["n"];
+    for k in ["external", "internal", "attachable"] {
+        assert!(n.get(k).is_none(), "{k}: {n}");
+    }
+    assert_eq!(n["enable_ipv6"], serde_json::json!(false));
+    assert_eq!(json["services"]["a"]["build"]["context"], "/abs//ctx/../c/");
+    assert_eq!(
+        json["services"]["b"]["build"]["context"],
+        s.dir.join("y").display().to_string()
+    );
+    assert_eq!(json["secrets"]["s"]["file"], "/etc//hostname");
+}

@@ -251,7 +251,7 @@ fn build(node: &Node, path: &str, ctx: &mut Ctx) -> Res<Json> {
         Json::String(if is_remote {
             context
         } else {
-            ctx.dirs.show(&ctx.dirs.resolve(&context))
+            ctx.dirs.shown(&context)
         }),
     );
     if !m.contains_key("dockerfile_inline") {
