@@ -557,3 +557,23 @@ fn printed_like_docker_compose_omitted_false_and_absolute_paths_as_written() {
     );
     assert_eq!(json["secrets"]["s"]["file"], "/etc//hostname");
 }
+
+/// An unknown option of a short volume is ignored, as docker compose ignores it, with a warning
+/// naming file, line and field (a typo such as `:roz` would otherwise mount read-write silently).
+#[test]
+fn unknown_short_volume_option_is_a_warning() {
+    let (_t, r) = load(&[(
+        "compose.yaml",
+        "services:\n  web:\n    image: x\n    volumes: [\"data:/d:roz\"]\nvolumes:\n  data: {}\n",
+    )]);
+    let s = r.expect("loads, as docker compose loads it");
+    let w: Vec<String> = s.warnings.iter().map(ToString::to_string).collect();
+    assert!(
+        w.iter().any(|w| w.contains(
+            "compose.yaml:4:15: warning: services.web.volumes[0]: unknown volume option 'roz'"
+        )),
+        "{w:?}"
+    );
+    let v = &s.project.services["web"].volumes[0];
+    assert_eq!((v.target.as_str(), v.read_only), ("/d", None), "{v:?}");
+}
