@@ -288,10 +288,18 @@ fn cases(corpus: &Path) -> Vec<Case> {
     let real = corpus.join("real");
     let mut cases = corpus_files(&real, "real");
     // Our own corpus (tests/conformance/corpus/, same layout): more projects, loaded the same way.
-    cases.extend(corpus_files(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/corpus"),
-        "corpus",
-    ));
+    let own = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/corpus");
+    cases.extend(corpus_files(&own, "corpus"));
+    // ... and the combinations of its files upstream documents (COMBINATIONS.tsv: dir, -f list).
+    let combos = std::fs::read_to_string(own.join("COMBINATIONS.tsv")).expect("COMBINATIONS.tsv");
+    for (dir, files) in combos.lines().skip(1).filter_map(|l| l.split_once('\t')) {
+        cases.push(Case {
+            label: format!("corpus-multi/{dir}: {files}"),
+            dir: own.join(dir),
+            files: files.split_whitespace().map(str::to_string).collect(),
+            env: IndexMap::new(),
+        });
+    }
     cases.extend(multi_file_cases(&real));
     // Our own cases (tests/conformance/cases/<case>/), written to cover the fields, override
     // rules, extends/include and profile forms the corpus uses little.
