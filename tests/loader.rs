@@ -577,3 +577,19 @@ fn unknown_short_volume_option_is_a_warning() {
     let v = &s.project.services["web"].volumes[0];
     assert_eq!((v.target.as_str(), v.read_only), ("/d", None), "{v:?}");
 }
+
+/// `deploy:` and `develop:` written empty are accepted (the schema allows null) and print nothing,
+/// as in docker compose.
+#[test]
+fn empty_deploy_and_develop_are_no_value() {
+    let (_t, s) = stack(&[(
+        "compose.yaml",
+        "services:\n  web:\n    image: x\n    deploy:\n    develop:\n",
+    )]);
+    let (_, json) = release_tool::compose::load_stack_json(&s, &opts(&[])).expect("loads");
+    let web = &json["services"]["web"];
+    assert!(
+        web.get("deploy").is_none() && web.get("develop").is_none(),
+        "{web}"
+    );
+}
