@@ -428,3 +428,169 @@ fn the_project_name_reaches_interpolation_when_given_and_from_included_files() {
     let l = load(None);
     assert_eq!(l.project.services["b"].image.as_deref(), Some("y:stack"));
 }
+
+/// Each file is checked on its own before merging, as docker compose checks it: a bad value in
+/// the base file is refused even when the override replaces it, naming the base file's line.
+#[test]
+fn each_file_is_checked_before_merging() {
+    let e = error_of(&[
+        (
+            "compose.yaml",
+            "services:\n  web:\n    image: x\n    user: 1000\n",
+        ),
+        (
+            "compose.override.yaml",
+            "services:\n  web:\n    user: \"1000\"\n",
+        ),
+    ]);
+    assert!(
+        e.contains(
+            "/compose.yaml:4:11: error: services.web.user: must be a string, found an integer"
+        ),
+        "{e}"
+    );
+    // A cast compose makes while interpolating the base file.
+    let e = error_of(&[
+        (
+            "compose.yaml",
+            "services:\n  web:\n    image: x\n    tty: sometimes\n",
+        ),
+        (
+            "compose.override.yaml",
+            "services:\n  web:\n    tty: true\n",
+        ),
+    ]);
+    assert!(
+        e.contains("/compose.yaml:4:10: error: services.web.tty: must be a boolean"),
+        "{e}"
+    );
+    // Removing the value with !reset comes after the base file was checked.
+    let e = error_of(&[
+        (
+            "compose.yaml",
+            "services:\n  web:\n    image: x\n    ports: 80\n",
+        ),
+        (
+            "compose.override.yaml",
+            "services:\n  web:\n    ports: !reset []\n",
+        ),
+    ]);
+    assert!(e.contains("services.web.ports: must be a list"), "{e}");
+    // The override's own errors name the override.
+    let e = error_of(&[
+        ("compose.yaml", "services:\n  web:\n    image: x\n"),
+        (
+            "compose.override.yaml",
+            "services:\n  web:\n    environment: 5\n",
+        ),
+    ]);
+    assert!(
+        e.contains("/compose.override.yaml:3:18: error: services.web.environment: must be a mapping or a list, found an integer"),
+        "{e}"
+    );
+}
+
+/// An extended file counts through the services built on it: its bad value is an error only where
+/// it ends up in an extending service (docker compose validates the merged service).
+#[test]
+fn an_extended_file_is_checked_through_the_services_built_on_it() {
+    let base =
+        "services:\n  app:\n    image: x\n    user: 33\n  unused:\n    image: y\n    user: 5\n";
+    let (_t, r) = load(&[
+        (
+            "compose.yaml",
+            "services:\n  web:\n    extends: {file: base.yaml, service: app}\n    user: \"33\"\n",
+        ),
+        ("base.yaml", base),
+    ]);
+    r.expect("the bad values are replaced or unused");
+    let e = error_of(&[
+        (
+            "compose.yaml",
+            "services:\n  web:\n    extends: {file: base.yaml, service: app}\n",
+        ),
+        ("base.yaml", base),
+    ]);
+    assert!(
+        e.contains("/base.yaml:4:11: error: services.app.user: must be a string, found an integer"),
+        "{e}"
+    );
+    // An included file is a project of its own: checked whole.
+    let e = error_of(&[
+        (
+            "compose.yaml",
+            "include: [inc.yaml]\nservices:\n  web:\n    image: x\n",
+        ),
+        ("inc.yaml", base),
+    ]);
+    assert!(
+        e.contains("/inc.yaml:4:11: error: services.app.user"),
+        "{e}"
+    );
+}
+
+/// Shapes docker compose prints: `external`, `internal` and `attachable` only when true (Go's
+/// `omitempty`); an absolute path (build context, secret file) as written, a relative one joined
+/// and cleaned.
+#[test]
+fn printed_like_docker_compose_omitted_false_and_absolute_paths_as_written() {
+    let (_t, s) = stack(&[
+        (
+            "compose.yaml",
+            concat!(
+                "services:\n  a:\n    image: x\n    networks: [n]\n    secrets: [s]\n",
+                "    build: /abs//ctx/../c/\n  b:\n    build: ./x/../y/\n",
+                "networks:\n  n: {external: false, internal: false, attachable: false, enable_ipv6: false}\n",
+                "secrets:\n  s: {file: /etc//hostname}\n"
+            ),
+        ),
+    ]);
+    let (_, json) = release_tool::compose::load_stack_json(&s, &opts(&[])).expect("loads");
+    let n = &json["networks"]["n"];
+    for k in ["external", "internal", "attachable"] {
+        assert!(n.get(k).is_none(), "{k}: {n}");
+    }
+    assert_eq!(n["enable_ipv6"], serde_json::json!(false));
+    assert_eq!(json["services"]["a"]["build"]["context"], "/abs//ctx/../c/");
+    assert_eq!(
+        json["services"]["b"]["build"]["context"],
+        s.dir.join("y").display().to_string()
+    );
+    assert_eq!(json["secrets"]["s"]["file"], "/etc//hostname");
+}
+
+/// An unknown option of a short volume is ignored, as docker compose ignores it, with a warning
+/// naming file, line and field (a typo such as `:roz` would otherwise mount read-write silently).
+#[test]
+fn unknown_short_volume_option_is_a_warning() {
+    let (_t, r) = load(&[(
+        "compose.yaml",
+        "services:\n  web:\n    image: x\n    volumes: [\"data:/d:roz\"]\nvolumes:\n  data: {}\n",
+    )]);
+    let s = r.expect("loads, as docker compose loads it");
+    let w: Vec<String> = s.warnings.iter().map(ToString::to_string).collect();
+    assert!(
+        w.iter().any(|w| w.contains(
+            "compose.yaml:4:15: warning: services.web.volumes[0]: unknown volume option 'roz'"
+        )),
+        "{w:?}"
+    );
+    let v = &s.project.services["web"].volumes[0];
+    assert_eq!((v.target.as_str(), v.read_only), ("/d", None), "{v:?}");
+}
+
+/// `deploy:` and `develop:` written empty are accepted (the schema allows null) and print nothing,
+/// as in docker compose.
+#[test]
+fn empty_deploy_and_develop_are_no_value() {
+    let (_t, s) = stack(&[(
+        "compose.yaml",
+        "services:\n  web:\n    image: x\n    deploy:\n    develop:\n",
+    )]);
+    let (_, json) = release_tool::compose::load_stack_json(&s, &opts(&[])).expect("loads");
+    let web = &json["services"]["web"];
+    assert!(
+        web.get("deploy").is_none() && web.get("develop").is_none(),
+        "{web}"
+    );
+}

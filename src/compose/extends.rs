@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 
 use super::node::{Node, Value};
-use super::{canon, interpolate, merge, paths::Dirs, rebase, yaml};
+use super::{canon, interpolate, merge, paths::Dirs, rebase, schema, yaml};
 use crate::diag::Diagnostic;
 
 /// The longest `extends` chain (service extends service extends ...).
@@ -21,6 +21,9 @@ pub struct FileCache<'a> {
     pub inputs: Vec<PathBuf>,
     /// The repository (see [`Dirs::root`]).
     pub root: Option<&'a Path>,
+    /// Schema errors of the files read: they count only where their value ends up in a service
+    /// that extends it (`schema::surviving`), as docker compose validates the merged result.
+    pub pending: Vec<Diagnostic>,
 }
 
 impl FileCache<'_> {
@@ -28,6 +31,7 @@ impl FileCache<'_> {
         if !self.files.contains_key(path) {
             let mut root = yaml::read_file(path, self.root)?;
             interpolate::interpolate(&mut root, self.vars)?;
+            self.pending.extend(schema::check(&root)?);
             canon::file(&mut root);
             self.inputs.push(path.to_path_buf());
             self.files.insert(path.to_path_buf(), root);
@@ -208,6 +212,7 @@ mod tests {
             files: IndexMap::new(),
             inputs: Vec::new(),
             root: None,
+            pending: Vec::new(),
         };
         resolve_file(
             &mut n,

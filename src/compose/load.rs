@@ -9,8 +9,8 @@ use super::node::{Node, Value};
 use super::paths::Dirs;
 use super::service::Ctx;
 use super::{
-    canon, discover, dotenv, extends, interpolate, merge, normalize, profiles, rebase, source,
-    validate, yaml,
+    canon, discover, dotenv, extends, interpolate, merge, normalize, profiles, rebase, schema,
+    source, validate, yaml,
 };
 use super::{LoadError, LoadOptions, LoadedStack, Project, SourceMap};
 use crate::diag::{Diagnostic, Span};
@@ -77,6 +77,9 @@ impl FileLoader<'_> {
         }
         interpolate::interpolate(&mut root, vars)?;
         validate::unique_items(&root)?;
+        // Checked as docker compose checks each file: before merging, so a bad value is refused
+        // even where an override replaces it.
+        schema::check_file(&root)?;
         canon::file(&mut root);
         if let Some(inc) = root.as_map_mut().and_then(|m| m.shift_remove("include")) {
             self.include(&mut root, inc, base, vars)?;
@@ -86,8 +89,10 @@ impl FileLoader<'_> {
             files: IndexMap::new(),
             inputs: Vec::new(),
             root: self.dirs.root.as_deref(),
+            pending: Vec::new(),
         };
         extends::resolve_file(&mut root, file, base, self.dirs, &mut cache)?;
+        schema::surviving(&root, &cache.pending)?;
         self.inputs.append(&mut cache.inputs);
         Ok(root)
     }

@@ -18,6 +18,9 @@ pub mod normalize;
 pub(crate) mod paths;
 pub mod profiles;
 mod rebase;
+pub mod schema;
+#[cfg(test)]
+mod schema_tests;
 mod service;
 mod service_mounts;
 mod service_runtime;

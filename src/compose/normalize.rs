@@ -169,15 +169,19 @@ fn resource(
         let p = format!("{path}.{k}");
         let j = match k.as_str() {
             "name" => continue,
+            // docker compose prints these only when true (`omitempty`); enable_ipv4/6 are kept.
+            "external" if !external => continue,
             "external" => Json::Bool(external),
-            "internal" | "attachable" | "enable_ipv6" | "enable_ipv4" => {
-                Json::Bool(boolean(v, &p)?)
-            }
+            "internal" | "attachable" => match boolean(v, &p)? {
+                false => continue,
+                true => Json::Bool(true),
+            },
+            "enable_ipv6" | "enable_ipv4" => Json::Bool(boolean(v, &p)?),
             "labels" | "driver_opts" => string_map(v, &p, false)?,
             "file" => {
-                let real = ctx.dirs.resolve(&string(v, &p)?);
-                check_resource_file(section, &real, v, &p, ctx)?;
-                Json::String(ctx.dirs.show(&real))
+                let written = string(v, &p)?;
+                check_resource_file(section, &ctx.dirs.resolve(&written), v, &p, ctx)?;
+                Json::String(ctx.dirs.shown(&written))
             }
             "driver" | "environment" | "content" | "template_driver" => {
                 Json::String(string(v, &p)?)

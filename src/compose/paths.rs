@@ -52,6 +52,15 @@ impl Dirs {
     pub fn resolve(&self, p: &str) -> PathBuf {
         self.resolve_in(&self.real, p)
     }
+    /// How output names a path written in a file (relative to the project directory): docker
+    /// compose keeps an absolute path as written (`/srv/data/` keeps its slash), and joins and
+    /// cleans a relative one (`~` expanded).
+    pub fn shown(&self, p: &str) -> String {
+        if p.starts_with('/') {
+            return self.show(Path::new(p));
+        }
+        self.show(&self.resolve(p))
+    }
     /// The path as output shows it: under `display` in place of `real`.
     pub fn show(&self, p: &Path) -> String {
         if let Some(d) = &self.display {

@@ -97,6 +97,8 @@ pub fn normalize(name: &str, svc: &Node, ctx: &mut Ctx) -> Json {
         let path = format!("{base}.{key}");
         let value: Res<Json> = match key.as_str() {
             "env_file" | "extends" => continue,
+            // Written empty (`deploy:`): the schema allows null, docker compose prints nothing.
+            "deploy" | "develop" if node.is_null() => continue,
             "environment" => {
                 has_env = true;
                 match string_map(node, &path, true) {
@@ -251,7 +253,7 @@ fn build(node: &Node, path: &str, ctx: &mut Ctx) -> Res<Json> {
         Json::String(if is_remote {
             context
         } else {
-            ctx.dirs.show(&ctx.dirs.resolve(&context))
+            ctx.dirs.shown(&context)
         }),
     );
     if !m.contains_key("dockerfile_inline") {

@@ -9,6 +9,7 @@ use super::convert::{
 use super::node::{Node, Value};
 use super::service::{bytes, Ctx};
 use super::short;
+use crate::diag::Diagnostic;
 
 pub(super) fn ports(node: &Node, path: &str) -> Res<Json> {
     let items = convert::seq(node, path)?;
@@ -143,13 +144,16 @@ pub(super) fn volumes(node: &Node, path: &str, ctx: &mut Ctx) -> Res<Json> {
                         "shared" | "rshared" | "slave" | "rslave" | "private" | "rprivate" => {
                             bind_opts.insert("propagation".into(), json!(opt));
                         }
-                        _ => {
-                            return Err(err(
-                                item,
-                                &p,
-                                format!("unknown volume option '{opt}' in '{s}'"),
-                            ))
-                        }
+                        // docker compose ignores an option it does not know; so do we, but
+                        // say so (`:roz` for `:ro,z` would otherwise mount read-write silently).
+                        _ => ctx.warnings.push(Diagnostic::warning(
+                            item.span(),
+                            p.clone(),
+                            format!(
+                                "unknown volume option '{opt}' in '{s}' (ignored, as docker \
+                                 compose ignores it)"
+                            ),
+                        )),
                     }
                 }
                 if bind {
