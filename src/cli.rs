@@ -172,9 +172,32 @@ pub const FLAGS: &[Flag] = &[
     ),
 ];
 
+/// The commands, one variant each ([`COMMANDS`] gives each its name, options and help).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cmd {
+    Config,
+    GenerateUnits,
+    DetermineChanges,
+    PullImages,
+    ManageServices,
+    Plan,
+    Deploy,
+    Rollback,
+    History,
+    Down,
+    Prune,
+    Status,
+    Generator,
+    Completions,
+    Help,
+}
+
 /// One command: its name, what follows it, a line of help, the options it takes (beyond
 /// `-h`/`--help`) and the values its `--format` takes (the first is the default).
 pub struct CommandSpec {
+    /// Which command: `commands::dispatch` matches on it, so every command of the table has a
+    /// handler (the compiler checks).
+    pub cmd: Cmd,
     pub name: &'static str,
     pub args: &'static str,
     pub summary: &'static str,
@@ -193,6 +216,7 @@ macro_rules! checkout_flags {
 /// take and a `--format` it does not print; `COMMAND --help` prints its entry.
 pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec {
+        cmd: Cmd::Config,
         name: "config",
         args: "",
         summary: "Print each stack's normalized Compose model (like `docker compose config`)",
@@ -200,6 +224,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         formats: &["json", "yaml"],
     },
     CommandSpec {
+        cmd: Cmd::GenerateUnits,
         name: "generate-units",
         args: "--output-dir DIR",
         summary: "Render the Quadlet units of some or all stacks into a directory",
@@ -214,6 +239,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         formats: &[],
     },
     CommandSpec {
+        cmd: Cmd::DetermineChanges,
         name: "determine-changes",
         args: "",
         summary: "List the stacks affected by a set of changed files (path-based)",
@@ -221,6 +247,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         formats: &["lines", "text", "json"],
     },
     CommandSpec {
+        cmd: Cmd::PullImages,
         name: "pull-images",
         args: "--affected-services \"STACK ...\" --units-dir DIR",
         summary: "Pull the images the units in a directory (of some stacks) need",
@@ -234,6 +261,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         formats: &[],
     },
     CommandSpec {
+        cmd: Cmd::ManageServices,
         name: "manage-services",
         args: "restart|status",
         summary: "`restart` stacks with their dependents, in order; or show their `status`",
@@ -248,6 +276,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         formats: &["text", "json"],
     },
     CommandSpec {
+        cmd: Cmd::Plan,
         name: "plan",
         args: "",
         summary: "Show what a deploy would do now: units diff, pulls, restart order",
@@ -255,6 +284,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         formats: &["text", "json"],
     },
     CommandSpec {
+        cmd: Cmd::Deploy,
         name: "deploy",
         args: "",
         summary: "Render, pull, switch generation, restart what changed, roll back on failure",
@@ -270,6 +300,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         formats: &[],
     },
     CommandSpec {
+        cmd: Cmd::Rollback,
         name: "rollback",
         args: "[GEN]",
         summary: "Switch back to the previous (or a given) generation and restart",
@@ -277,6 +308,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         formats: &[],
     },
     CommandSpec {
+        cmd: Cmd::History,
         name: "history",
         args: "",
         summary: "List the generations with revision, time and outcome",
@@ -284,6 +316,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         formats: &["text", "json"],
     },
     CommandSpec {
+        cmd: Cmd::Down,
         name: "down",
         args: "",
         summary: "Stop and remove every stack (and the trigger); --volumes, --purge-state",
@@ -291,6 +324,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         formats: &[],
     },
     CommandSpec {
+        cmd: Cmd::Prune,
         name: "prune",
         args: "",
         summary: "Drop generations beyond the keep count and the images only they used",
@@ -298,6 +332,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         formats: &[],
     },
     CommandSpec {
+        cmd: Cmd::Status,
         name: "status",
         args: "",
         summary: "Same as `manage-services status`",
@@ -305,6 +340,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         formats: &["text", "json"],
     },
     CommandSpec {
+        cmd: Cmd::Generator,
         name: "generator",
         args: "NORMAL-DIR [EARLY-DIR LATE-DIR]",
         summary: "Run as the systemd user generator (also when invoked as release-tool-generator)",
@@ -312,6 +348,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         formats: &[],
     },
     CommandSpec {
+        cmd: Cmd::Completions,
         name: "completions",
         args: "bash|zsh|fish",
         summary: "Print the shell completion script: bash, zsh or fish",
@@ -319,6 +356,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         formats: &[],
     },
     CommandSpec {
+        cmd: Cmd::Help,
         name: "help",
         args: "[COMMAND]",
         summary: "Print this help, or a command's help: release-tool help <COMMAND>",
@@ -520,6 +558,21 @@ mod tests {
 
     fn p(v: &[&str]) -> Args {
         parse(v.iter().map(OsString::from)).unwrap()
+    }
+
+    #[test]
+    fn each_command_of_the_table_is_its_own_variant() {
+        for (i, a) in COMMANDS.iter().enumerate() {
+            assert_eq!(command(a.name).map(|c| c.cmd), Some(a.cmd));
+            for b in &COMMANDS[i + 1..] {
+                assert!(
+                    a.cmd != b.cmd && a.name != b.name,
+                    "{} / {}",
+                    a.name,
+                    b.name
+                );
+            }
+        }
     }
 
     #[test]

@@ -17,7 +17,7 @@ pub mod rollback;
 pub mod runtime;
 mod yaml_out;
 
-use crate::cli::Args;
+use crate::cli::{Args, Cmd};
 
 /// Documented exit codes (see the man page, EXIT STATUS).
 pub mod exit {
@@ -54,10 +54,10 @@ pub mod exit {
 /// Commands that change the host: they must finish (or undo) what they started, so a reader that
 /// goes away (`release-tool deploy | head -1`) must not kill them. They log through the Reporter,
 /// which ignores write errors.
-fn changes_the_host(args: &Args) -> bool {
-    match args.command.as_str() {
-        "deploy" | "rollback" | "down" | "generator" => true,
-        "manage-services" => args.positional.first().map(String::as_str) != Some("status"),
+fn changes_the_host(cmd: Cmd, args: &Args) -> bool {
+    match cmd {
+        Cmd::Deploy | Cmd::Rollback | Cmd::Down | Cmd::Generator => true,
+        Cmd::ManageServices => args.positional.first().map(String::as_str) != Some("status"),
         _ => false,
     }
 }
@@ -72,27 +72,35 @@ pub fn quiet_on_closed_pipe() {
 }
 
 pub fn dispatch(args: &Args) -> u8 {
-    if !changes_the_host(args) {
+    let Some(spec) = crate::cli::command(&args.command) else {
+        eprintln!(
+            "release-tool: unknown command '{}' (see release-tool --help)",
+            args.command
+        );
+        return exit::USAGE;
+    };
+    if !changes_the_host(spec.cmd, args) {
         quiet_on_closed_pipe();
     }
-    match args.command.as_str() {
-        "config" => config::run(args),
-        "generate-units" => generate_units::run(args),
-        "determine-changes" => determine_changes::run(args),
-        "pull-images" => pull_images::run(args),
-        "manage-services" => manage_services::run(args),
-        "status" => manage_services::status(args),
-        "plan" => plan::run(args),
-        "deploy" => deploy::run(args),
-        "rollback" => rollback::run(args),
-        "history" => history::run(args),
-        "down" => down::run(args),
-        "prune" => prune::run(args),
-        "generator" => generator::run(&args.positional),
-        "completions" => completions::run(args),
-        other => {
-            eprintln!("release-tool: unknown command '{other}' (see release-tool --help)");
-            exit::USAGE
+    match spec.cmd {
+        Cmd::Config => config::run(args),
+        Cmd::GenerateUnits => generate_units::run(args),
+        Cmd::DetermineChanges => determine_changes::run(args),
+        Cmd::PullImages => pull_images::run(args),
+        Cmd::ManageServices => manage_services::run(args),
+        Cmd::Status => manage_services::status(args),
+        Cmd::Plan => plan::run(args),
+        Cmd::Deploy => deploy::run(args),
+        Cmd::Rollback => rollback::run(args),
+        Cmd::History => history::run(args),
+        Cmd::Down => down::run(args),
+        Cmd::Prune => prune::run(args),
+        Cmd::Generator => generator::run(&args.positional),
+        Cmd::Completions => completions::run(args),
+        // `main` prints the help before dispatching; here for completeness.
+        Cmd::Help => {
+            print!("{}", crate::cli::USAGE);
+            exit::OK
         }
     }
 }
