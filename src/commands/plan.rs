@@ -13,7 +13,7 @@ use similar::TextDiff;
 use crate::cli::Args;
 use crate::commands::context::Context;
 use crate::deploy::exact::pin_all;
-use crate::deploy::fsutil::list_files;
+use crate::deploy::fsutil::{list_files, Durability};
 use crate::deploy::manifest::Manifest;
 use crate::deploy::planner::{plan, StackChange};
 use crate::deploy::prepare::{shown_inputs, snapshot_inputs, stack_manifests, StackRenderer};
@@ -100,7 +100,9 @@ pub fn run(args: &Args) -> u8 {
                     .join("\n")
             })?;
         }
-        snapshot_inputs(&source, &tmp, Default::default()).map_err(|e| e.to_string())?;
+        // A throwaway copy, removed on the way out: no fsync (docs/deploy.md, "plan").
+        snapshot_inputs(&source, &tmp, Default::default(), Durability::Throwaway)
+            .map_err(|e| e.to_string())?;
         let renderer = RepoRenderer {
             podman_version: version,
             strict: args.strict,

@@ -51,10 +51,24 @@ pub fn switch_symlink(link: &Path, target: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// Copies one file and fsyncs the copy (permissions are kept: a config file may be executable).
-pub fn copy_file(src: &Path, dst: &Path) -> io::Result<()> {
+/// Whether a copy must survive a crash. What a deploy keeps (a generation: its snapshot, units and
+/// manifest; `current`; `intent.json`) is `Durable`. A `Throwaway` copy is removed by the process
+/// that made it and never read after a crash (`plan`'s scratch snapshot): fsyncing it would only
+/// wait for the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    Durable,
+    Throwaway,
+}
+
+/// Copies one file (permissions are kept: a config file may be executable); a durable copy is
+/// fsynced.
+pub fn copy_file(src: &Path, dst: &Path, durability: Durability) -> io::Result<()> {
     fs::copy(src, dst)?;
-    File::open(dst)?.sync_all()
+    match durability {
+        Durability::Durable => File::open(dst)?.sync_all(),
+        Durability::Throwaway => Ok(()),
+    }
 }
 
 /// Every regular file and symlink under `dir`, as paths relative to it, sorted (so hashes are
