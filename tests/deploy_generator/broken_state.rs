@@ -260,6 +260,11 @@ fn a_unit_quadlet_cannot_load_skips_only_its_stack() {
         "gamma-app.container",
         "[Container\nImage=x\n".into(),
     ));
+    units.push((
+        "gamma",
+        "gamma.target",
+        "[Unit]\nWants=gamma-app.service\n[Install]\nWantedBy=default.target\n".into(),
+    ));
     write_generation(&store, 1, "deployed", &units);
     store.switch(Some(1)).unwrap();
     let r = run_generator(t.path(), &q, &[]);
@@ -276,6 +281,9 @@ fn a_unit_quadlet_cannot_load_skips_only_its_stack() {
         "quadlet's own reason: {line}"
     );
     assert!(!r.out.join("gamma-app.service").exists());
+    // Its target, written while quadlet ran, is gone again, and so is the link to it.
+    assert!(!r.out.join("gamma.target").exists());
+    assert!(fs::symlink_metadata(r.out.join("default.target.wants/gamma.target")).is_err());
     assert!(!r.stderr.contains("stack alpha skipped"), "{}", r.stderr);
 }
 
