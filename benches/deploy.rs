@@ -6,7 +6,7 @@
 //!    of files varies 5x from run to run). Each round gets fresh, empty output directories, made
 //!    outside the timed part, as systemd hands a generator;
 //! 2. `plan`: a no-op `release-tool plan` of 200 stacks against `release-tool generate-units` of
-//!    the same 200 stacks (rendering them, into the temporary directory), the repo in the temporary
+//!    the same 200 stacks (rendering them, into RAM: no disk noise), the repo in the temporary
 //!    directory; `plan` once with `$XDG_RUNTIME_DIR` in RAM (where it makes its scratch copy, as on
 //!    a systemd host) and once without (the copy goes to the temporary directory's disk);
 //! 3. `generate-units`: `generate-units --affected-services` of one of 200 stacks (the others are
@@ -397,25 +397,14 @@ fn bench_plan() {
     plan_repo(&repo, STACKS);
     deployed_generation(&repo, &state);
     let ram = ram_tempdir();
-    let out = t.path().join("units");
+    let runtime = ram.path().join("runtime");
+    fs::create_dir_all(&runtime).unwrap();
+    let out = ram.path().join("units");
     let fresh = || {
         let _ = fs::remove_dir_all(&out);
     };
-    let mut render = || {
-        let o = Command::new(BIN)
-            .arg("generate-units")
-            .arg("--services-dir")
-            .arg(repo.join("services"))
-            .arg("--vars-file")
-            .arg(repo.join("values.env"))
-            .arg("--output-dir")
-            .arg(&out)
-            .args(["--podman-version", "5.4"])
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    };
-    let mut plan_ram = || run_plan(Path::new(BIN), &repo, &state, Some(ram.path()));
+    let mut render = || generate_units(Path::new(BIN), &repo, &out, None);
+    let mut plan_ram = || run_plan(Path::new(BIN), &repo, &state, Some(&runtime));
     let mut plan_disk = || run_plan(Path::new(BIN), &repo, &state, None);
     let base = baseline();
     let mut before = || {
@@ -431,8 +420,8 @@ fn bench_plan() {
     );
     println!(
         "no-op plan, {STACKS} stacks in {}: {:?} with $XDG_RUNTIME_DIR in {}, {:?} without \
-         (scratch copy on that disk); generate-units of the same stacks: {:?} (medians of {runs} \
-         rounds)",
+         (scratch copy on that disk); generate-units of the same stacks into RAM: {:?} (medians of \
+         {runs} rounds)",
         t.path().parent().unwrap_or(t.path()).display(),
         median(ram_t.wall.clone()),
         ram.path().parent().unwrap_or(ram.path()).display(),
