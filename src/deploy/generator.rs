@@ -192,6 +192,17 @@ pub fn generate(env: &GeneratorEnv, normal: &Path) -> Result<GeneratorReport, Ge
     let mut owner: BTreeMap<String, String> = BTreeMap::new();
     let mut copies: Vec<(String, Vec<u8>)> = Vec::new();
     'stacks: for (stack, files) in gen.stacks {
+        // Names are file names in one directory; a deploy writes no other (a hand-edited manifest
+        // could), and one must not reach outside the output directory.
+        let odd = std::iter::once(&stack)
+            .chain(files.iter().map(|f| &f.name))
+            .find(|n| n.contains('/') || n.is_empty() || *n == "." || *n == "..");
+        if let Some(n) = odd {
+            report
+                .stacks_skipped
+                .insert(stack.clone(), format!("{n:?} is not a file name"));
+            continue;
+        }
         for f in &files {
             if let Some(other) = owner.get(&f.name) {
                 report.stacks_skipped.insert(
