@@ -90,7 +90,8 @@ fn state_with_generation(root: &Path) -> StateStore {
     store
 }
 
-fn check_output(out: &Path) {
+/// `state`: the state dir `state_with_generation` made.
+fn check_output(out: &Path, state: &Path) {
     let app = fs::read_to_string(out.join("good-app.service")).unwrap();
     assert!(
         app.contains("127.0.0.1:5000/lab/busybox:1"),
@@ -100,16 +101,22 @@ fn check_output(out: &Path) {
         app.contains("--log-level=debug"),
         "the user's container.d drop-in applies: {app}"
     );
-    // SourcePath= names the Quadlet file: the link in the staging dir, into the generation.
+    // SourcePath= names a readable Quadlet file: the staging copy of the verified bytes, the same
+    // as the generation's file.
     let source = app
         .lines()
         .find_map(|l| l.strip_prefix("SourcePath="))
         .map(PathBuf::from)
         .unwrap();
-    let real = fs::canonicalize(&source).unwrap();
-    assert!(
-        real.ends_with("generations/2/units/good/good-app.container"),
-        "{real:?}"
+    assert_eq!(
+        source,
+        out.join("release-tool/quadlet/good-app.container"),
+        "{app}"
+    );
+    assert!(!fs::symlink_metadata(&source).unwrap().is_symlink());
+    assert_eq!(
+        fs::read(&source).unwrap(),
+        fs::read(state.join("generations/2/units/good/good-app.container")).unwrap()
     );
     assert!(out
         .join("release-tool/quadlet/container.d/50-test.conf")
@@ -155,7 +162,7 @@ fn renders_current_generation_with_dropins_and_skips_a_rejected_stack() {
         why.contains("bad-app.container") && why.contains("BogusKey"),
         "{why}"
     );
-    check_output(&out);
+    check_output(&out, &t.path().join("state"));
 }
 
 #[test]
@@ -188,7 +195,7 @@ fn binary_runs_as_generator_with_an_empty_environment() {
     let stderr = String::from_utf8_lossy(&r.stderr);
     assert!(r.status.success(), "{stderr}");
     assert!(stderr.contains("stack bad skipped"), "{stderr}");
-    check_output(&out);
+    check_output(&out, &t.path().join("state"));
 
     // No generation at all: nothing written, success.
     let empty = t.path().join("empty-out");

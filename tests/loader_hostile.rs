@@ -75,6 +75,7 @@ fn a_compose_file_that_is_not_a_file_is_an_error_naming_it_not_a_missing_stack()
 
 /// A generation holding both stacks, as a deploy would have left it.
 fn deployed_generation(repo: &Path, state: &Path) {
+    use release_tool::deploy::fsutil::Durability;
     use release_tool::deploy::manifest::{Manifest, Outcome};
     use release_tool::deploy::prepare::StackRenderer;
     use release_tool::deploy::prepare::{
@@ -92,7 +93,7 @@ fn deployed_generation(repo: &Path, state: &Path) {
         vars_file: None,
         vars_json: None,
     };
-    snapshot_inputs(&src, &inputs, Default::default()).expect("snapshot");
+    snapshot_inputs(&src, &inputs, Default::default(), Durability::Durable).expect("snapshot");
     let renderer = RepoRenderer {
         podman_version: release_tool::translate::PodmanVersion::NEWEST,
         strict: false,

@@ -81,6 +81,8 @@ fn plan_names_the_repo_it_cannot_find() {
 #[test]
 fn plan_shows_warnings_changed_files_pulls_and_the_longest_wait() {
     let t = tempfile::tempdir().unwrap();
+    let run = t.path().join("run");
+    fs::create_dir_all(&run).unwrap();
     let stack = t.path().join("repo/services/app");
     fs::create_dir_all(&stack).unwrap();
     fs::write(
@@ -100,6 +102,8 @@ fn plan_shows_warnings_changed_files_pulls_and_the_longest_wait() {
         .arg(t.path().join("repo"))
         .arg("--state-dir")
         .arg(t.path().join("state"))
+        // The scratch snapshot goes there, and is gone afterwards.
+        .env("XDG_RUNTIME_DIR", &run)
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
@@ -108,6 +112,9 @@ fn plan_shows_warnings_changed_files_pulls_and_the_longest_wait() {
         "{text}{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    assert_eq!(fs::read_dir(&run).unwrap().count(), 0, "{run:?}");
+    // Warnings name the checkout's files, not the scratch copy's.
+    assert!(!text.contains("release-tool-plan-"), "{text}");
     assert!(
         text.contains("warning: stack app:") && text.contains("replicas"),
         "{text}"

@@ -4,9 +4,10 @@
 //! Renders the Quadlet units (and targets) of the given stacks, or of all, into the output dir.
 //! Writes only those files, atomically, leaves every other file alone, and skips a file whose
 //! bytes are already there. A stack that fails is reported and the others are still written;
-//! the exit code is then `INVALID_INPUT`.
+//! the exit code is then `INVALID_INPUT`. Two stacks never share a unit file or container name;
+//! the stacks it does not write count for that by their names (docs/compose-support.md).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
@@ -14,10 +15,10 @@ use indexmap::IndexMap;
 use super::context::Context;
 use super::exit;
 use crate::cli::Args;
-use crate::compose::{discover_stacks, load_stack, LoadOptions};
+use crate::compose::{discover_stacks, load_stack, LoadOptions, LoadedStack};
 use crate::translate::{
-    is_valid_name_part, render_meta_target, render_stack, RenderOptions, RenderedStack,
-    RenderedUnit,
+    is_valid_name_part, render_meta_target, render_stack, stack_names, RenderOptions,
+    RenderedStack, RenderedUnit,
 };
 
 pub fn run(args: &Args) -> u8 {
@@ -85,10 +86,15 @@ pub fn run(args: &Args) -> u8 {
         strict: args.strict,
     };
 
-    // Every stack is rendered so a unit name clash with an unselected stack is still seen; only
-    // the selected ones are reported and written.
-    let mut rendered: Vec<RenderedStack> = Vec::new();
-    for s in &stacks {
+    // The selected stacks are rendered; so is every stack with --meta-target (it wants each stack
+    // that renders). The others are loaded only as far as the names a clash is about (not
+    // rendered: a third of the cost), and a stack whose names another stack also has is then
+    // rendered after all, so only a stack that renders can refuse another, as when all were.
+    // Only the selected ones are reported and written.
+    let render_every = wanted.is_none() || args.meta_target.is_some();
+    let mut rendered: Vec<(usize, RenderedStack)> = Vec::new();
+    let mut unrendered: Vec<(usize, LoadedStack, Vec<String>)> = Vec::new();
+    for (i, s) in stacks.iter().enumerate() {
         let report = selected.contains(&s.name);
         let load = LoadOptions {
             global_vars: globals.clone(),
@@ -96,21 +102,29 @@ pub fn run(args: &Args) -> u8 {
             display_dir: None,
             strict: args.strict,
         };
-        let result = load_stack(s, &load)
-            .map_err(|e| e.to_string())
-            .and_then(|l| {
-                if report {
-                    crate::diag::eprint_all(&l.warnings);
-                }
-                render_stack(&l, &opts).map_err(|d| {
-                    d.iter()
-                        .map(|x| x.to_string())
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                })
-            });
-        match result {
-            Ok(r) => rendered.push(r),
+        let loaded = match load_stack(s, &load) {
+            Ok(l) => l,
+            Err(e) if report => {
+                eprintln!("release-tool: stack {}: not generated:\n{e}", s.name);
+                failed = true;
+                continue;
+            }
+            Err(_) => continue,
+        };
+        if report {
+            crate::diag::eprint_all(&loaded.warnings);
+        } else if !render_every {
+            let n = stack_names(&loaded);
+            let names = n
+                .unit_files
+                .into_iter()
+                .chain(n.containers.iter().map(|c| format!("container {c}")))
+                .collect();
+            unrendered.push((i, loaded, names));
+            continue;
+        }
+        match render(&loaded, &opts) {
+            Ok(r) => rendered.push((i, r)),
             Err(e) if report => {
                 eprintln!("release-tool: stack {}: not generated:\n{e}", s.name);
                 failed = true;
@@ -118,6 +132,35 @@ pub fn run(args: &Args) -> u8 {
             Err(_) => {}
         }
     }
+    // Names more than one stack has, counting the unrendered stacks' names as they would be.
+    let rendered_names: Vec<(usize, Vec<String>)> =
+        rendered.iter().map(|(i, r)| (*i, clash_names(r))).collect();
+    let every = rendered_names
+        .iter()
+        .map(|(i, n)| (*i, n))
+        .chain(unrendered.iter().map(|(i, _, n)| (*i, n)));
+    let mut owners: BTreeMap<&str, BTreeSet<usize>> = BTreeMap::new();
+    for (i, names) in every {
+        for n in names {
+            owners.entry(n.as_str()).or_default().insert(i);
+        }
+    }
+    let shared: BTreeSet<usize> = owners
+        .values()
+        .filter(|o| o.len() > 1)
+        .flatten()
+        .copied()
+        .collect();
+    drop(owners);
+    for (i, loaded, _) in unrendered {
+        if shared.contains(&i) {
+            if let Ok(r) = render(&loaded, &opts) {
+                rendered.push((i, r));
+            }
+        }
+    }
+    rendered.sort_by_key(|(i, _)| *i);
+    let rendered: Vec<RenderedStack> = rendered.into_iter().map(|(_, r)| r).collect();
     let clashes = unit_name_clashes(&rendered);
     let mut written_stacks = Vec::new();
     let (mut units_written, mut stacks_written) = (0, 0);
@@ -171,14 +214,7 @@ pub fn unit_name_clashes(stacks: &[RenderedStack]) -> BTreeMap<String, String> {
     let mut owner: BTreeMap<String, String> = BTreeMap::new();
     let mut clashes = BTreeMap::new();
     for s in stacks {
-        let mut names: Vec<String> = s.units.iter().map(|u| u.file_name.clone()).collect();
-        names.extend(
-            s.units
-                .iter()
-                .filter_map(container_name)
-                .map(|n| format!("container {n}")),
-        );
-        for n in names {
+        for n in clash_names(s) {
             match owner.get(&n) {
                 Some(first) if first != &s.stack => {
                     clashes.entry(s.stack.clone()).or_insert_with(|| {
@@ -192,6 +228,29 @@ pub fn unit_name_clashes(stacks: &[RenderedStack]) -> BTreeMap<String, String> {
         }
     }
     clashes
+}
+
+/// What two stacks must not share: their unit file names, and `container NAME` for each
+/// container name.
+fn clash_names(s: &RenderedStack) -> Vec<String> {
+    let mut names: Vec<String> = s.units.iter().map(|u| u.file_name.clone()).collect();
+    names.extend(
+        s.units
+            .iter()
+            .filter_map(container_name)
+            .map(|n| format!("container {n}")),
+    );
+    names
+}
+
+/// A loaded stack rendered, its errors in one message.
+fn render(loaded: &LoadedStack, opts: &RenderOptions) -> Result<RenderedStack, String> {
+    render_stack(loaded, opts).map_err(|d| {
+        d.iter()
+            .map(|x| x.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
 }
 
 fn container_name(u: &RenderedUnit) -> Option<String> {

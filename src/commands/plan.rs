@@ -14,11 +14,14 @@ use crate::cli::Args;
 use crate::commands::context::Context;
 use crate::commands::runtime::deploy_options;
 use crate::deploy::exact::pin_all;
-use crate::deploy::fsutil::list_files;
+use crate::deploy::fsutil::{list_files, Durability};
 use crate::deploy::manifest::Manifest;
 use crate::deploy::planner::{plan, StackChange};
-use crate::deploy::prepare::{shown_inputs, snapshot_inputs, stack_manifests, StackRenderer};
+use crate::deploy::prepare::{
+    shown_inputs, snapshot_inputs, stack_manifests, DeploySource, StackRenderer,
+};
 use crate::deploy::render::{podman_version, RepoRenderer};
+use crate::deploy::snapshot::SnapshotError;
 use crate::deploy::store::StateStore;
 use crate::translate::RenderedStack;
 
@@ -62,6 +65,58 @@ fn changed_inputs(old: Option<&Path>, new: &Path, stack: &str) -> Vec<(String, &
     out
 }
 
+/// Where `plan` makes its scratch snapshot, in order: `$XDG_RUNTIME_DIR` (RAM-backed and private to
+/// the user on systemd hosts: the copy costs no disk writes, which on a slow disk cost several times
+/// the rendering), then the temporary directory (`$TMPDIR`, else /tmp).
+fn scratch_bases() -> Vec<PathBuf> {
+    let runtime = std::env::var_os("XDG_RUNTIME_DIR")
+        .filter(|r| !r.is_empty())
+        .map(PathBuf::from)
+        .filter(|r| r.is_dir());
+    runtime.into_iter().chain([std::env::temp_dir()]).collect()
+}
+
+fn out_of_space(e: &std::io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT))
+}
+
+/// Snapshots `source` into a fresh private directory (a random name, mode 0700: never a path
+/// another user can prepare in a shared /tmp) under the first of `scratch_bases` that can hold
+/// it. A throwaway copy, removed when the `TempDir` drops: no fsync (docs/deploy.md, "plan").
+fn scratch_snapshot(source: &DeploySource) -> Result<tempfile::TempDir, String> {
+    let bases = scratch_bases();
+    let mut tried = Vec::new();
+    for base in &bases {
+        let dir = match tempfile::Builder::new()
+            .prefix("release-tool-plan-")
+            .tempdir_in(base)
+        {
+            Ok(d) => d,
+            Err(e) => {
+                tried.push(format!("{}: {e}", base.display()));
+                continue;
+            }
+        };
+        match snapshot_inputs(
+            source,
+            dir.path(),
+            Default::default(),
+            Durability::Throwaway,
+        ) {
+            Ok(()) => return Ok(dir),
+            // A runtime directory too small for this checkout: the next base.
+            Err(SnapshotError::Io { path, source }) if out_of_space(&source) => {
+                tried.push(format!("{}: {source}", path.display()));
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    Err(format!(
+        "no room for the scratch snapshot of the checkout ({})",
+        tried.join("; ")
+    ))
+}
+
 pub fn run(args: &Args) -> u8 {
     let ctx = Context::from_args(args);
     if let Err(code) = ctx.require_repo("plan") {
@@ -78,16 +133,9 @@ pub fn run(args: &Args) -> u8 {
             return super::exit::USAGE;
         }
     };
-    let tmp = std::env::temp_dir().join(format!("release-tool-plan-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&tmp);
-    // Removed on every way out; the snapshot is read again below for the changed files.
-    struct Scratch(PathBuf);
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            let _ = fs::remove_dir_all(&self.0);
-        }
-    }
-    let _scratch = Scratch(tmp.clone());
+    // The scratch snapshot, removed (TempDir's drop) on every way out; it is read again below for
+    // the changed files.
+    let mut scratch: Option<tempfile::TempDir> = None;
     let r = (|| -> Result<(Vec<RenderedStack>, BTreeMap<_, _>), String> {
         // As deploy: a compose file that is not what it claims is an error, not a removed stack.
         let source = super::deploy::source(&ctx);
@@ -103,7 +151,10 @@ pub fn run(args: &Args) -> u8 {
                     .join("\n")
             })?;
         }
-        snapshot_inputs(&source, &tmp, Default::default()).map_err(|e| e.to_string())?;
+        let tmp = scratch
+            .insert(scratch_snapshot(&source)?)
+            .path()
+            .to_path_buf();
         let renderer = RepoRenderer {
             podman_version: version,
             strict: args.strict,
@@ -143,6 +194,10 @@ pub fn run(args: &Args) -> u8 {
             return super::exit::INVALID_INPUT;
         }
     };
+    let tmp = scratch
+        .as_ref()
+        .map(|d| d.path().to_path_buf())
+        .unwrap_or_default();
     let gen = store.current();
     let old = gen.and_then(|g| store.read_manifest(g).ok());
     let new = Manifest {

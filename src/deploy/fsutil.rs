@@ -51,10 +51,53 @@ pub fn switch_symlink(link: &Path, target: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// Copies one file and fsyncs the copy (permissions are kept: a config file may be executable).
-pub fn copy_file(src: &Path, dst: &Path) -> io::Result<()> {
+/// Whether a copy must survive a crash. What a deploy keeps (a generation: its snapshot, units and
+/// manifest; `current`; `intent.json`) is `Durable`. A `Throwaway` copy is removed by the process
+/// that made it and never read after a crash (`plan`'s scratch snapshot): fsyncing it would only
+/// wait for the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    Durable,
+    Throwaway,
+}
+
+/// Copies one file (permissions are kept: a config file may be executable); a durable copy is
+/// fsynced.
+pub fn copy_file(src: &Path, dst: &Path, durability: Durability) -> io::Result<()> {
     fs::copy(src, dst)?;
-    File::open(dst)?.sync_all()
+    match durability {
+        Durability::Durable => File::open(dst)?.sync_all(),
+        Durability::Throwaway => Ok(()),
+    }
+}
+
+/// `f` over `items`, on up to 4 threads (as many as the machine has cores) when there are enough
+/// items to be worth it; the results in the order of `items`.
+pub fn map_in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    const MIN_PER_THREAD: usize = 32;
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(4)
+        .min(items.len() / MIN_PER_THREAD)
+        .max(1);
+    if threads == 1 {
+        return items.iter().map(&f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    let f = &f;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| s.spawn(move || part.iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| match h.join() {
+                Ok(v) => v,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    })
 }
 
 /// Every regular file and symlink under `dir`, as paths relative to it, sorted (so hashes are
@@ -109,6 +152,15 @@ mod tests {
             fs::read_link(&link).unwrap(),
             PathBuf::from("generations/2")
         );
+    }
+
+    #[test]
+    fn parallel_map_keeps_the_order() {
+        for n in [0, 1, 31, 32, 64, 65, 1000] {
+            let items: Vec<usize> = (0..n).collect();
+            let doubled = map_in_parallel(&items, |i| i * 2);
+            assert_eq!(doubled, items.iter().map(|i| i * 2).collect::<Vec<_>>());
+        }
     }
 
     #[test]

@@ -1,12 +1,12 @@
 //! The systemd user generator (systemd.generator(7)): renders the CURRENT GENERATION only, never the
 //! checkout, so a broken commit or an unrelated `daemon-reload` cannot change what runs.
 //!
-//! It links the generation's Quadlet files, and copies the user's Quadlet drop-in directories
-//! (`container.d/`, `NAME.container.d/`, … from Quadlet's user search paths, so they still apply),
-//! into one staging directory under the normal output directory (`<normal-dir>/release-tool/quadlet/`:
+//! It writes the generation's Quadlet files (the bytes it verified), and copies the user's Quadlet
+//! drop-in directories (`container.d/`, `NAME.container.d/`, … from Quadlet's user search paths, so
+//! they still apply), into one staging directory under the normal output directory (`<normal-dir>/release-tool/quadlet/`:
 //! systemd.generator(7) lets a generator write only there; it is recreated on every reload), runs
-//! the real quadlet binary on it (`QUADLET_UNIT_DIRS`, `-user`, our normal-dir), and writes the
-//! plain units (`<stack>.target`) and the `default.target.wants/` links. A stack any of whose files
+//! the real quadlet binary on it (`QUADLET_UNIT_DIRS`, `-user`, our normal-dir), and meanwhile writes
+//! the plain units (`<stack>.target`) and the `default.target.wants/` links. A stack any of whose files
 //! quadlet rejects is removed from the output with quadlet's reason on stderr; the others stay.
 //! A drop-in that cannot be read is reported and left out. Which generation it renders when the
 //! state is broken: `intact`. It never exits 0 having written nothing while a generation with
@@ -18,9 +18,10 @@ use std::fs;
 use std::io;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 
 use super::dropins::{copy_dropins, load_failures as dropin_load_failures};
+use super::fsutil::map_in_parallel;
 use super::intact::{choose, Choice, SelectError};
 use super::planner::service_of;
 
@@ -189,9 +190,19 @@ pub fn generate(env: &GeneratorEnv, normal: &Path) -> Result<GeneratorReport, Ge
 
     let mut stacks: BTreeMap<String, StackFiles> = BTreeMap::new();
     let mut owner: BTreeMap<String, String> = BTreeMap::new();
+    let mut copies: Vec<(String, Vec<u8>)> = Vec::new();
     'stacks: for (stack, files) in gen.stacks {
-        let mut quadlets = Vec::new();
-        let mut plain = Vec::new();
+        // Names are file names in one directory; a deploy writes no other (a hand-edited manifest
+        // could), and one must not reach outside the output directory.
+        let odd = std::iter::once(&stack)
+            .chain(files.iter().map(|f| &f.name))
+            .find(|n| n.contains('/') || n.is_empty() || *n == "." || *n == "..");
+        if let Some(n) = odd {
+            report
+                .stacks_skipped
+                .insert(stack.clone(), format!("{n:?} is not a file name"));
+            continue;
+        }
         for f in &files {
             if let Some(other) = owner.get(&f.name) {
                 report.stacks_skipped.insert(
@@ -201,27 +212,51 @@ pub fn generate(env: &GeneratorEnv, normal: &Path) -> Result<GeneratorReport, Ge
                 continue 'stacks;
             }
         }
+        let mut quadlets = Vec::new();
+        let mut plain = Vec::new();
         for f in files {
-            match f.bytes {
-                None => quadlets.push((f.name, f.path)),
-                Some(bytes) => plain.push((f.name, bytes)),
+            // Every name, plain ones too: two stacks must not write one file.
+            owner.insert(f.name.clone(), stack.clone());
+            if service_of(&f.name).is_none() {
+                plain.push((f.name, f.bytes));
+            } else {
+                quadlets.push(f.name.clone());
+                copies.push((f.name, f.bytes));
             }
         }
-        // One flat directory of links: quadlet 5 would read linked stack directories too, but
-        // it then searches every subdirectory for drop-ins of every unit (4x slower at 200 stacks).
-        for (name, path) in &quadlets {
-            owner.insert(name.clone(), stack.clone());
-            let link = qdir.join(name);
-            symlink(path, &link).map_err(io_err(&link))?;
-        }
-        stacks.insert(
-            stack,
-            (quadlets.into_iter().map(|(n, _)| n).collect(), plain),
-        );
+        stacks.insert(stack, (quadlets, plain));
     }
+    // One flat directory of plain files, written in parallel. Not links to the generation: quadlet
+    // reads a plain file faster than a link into the state dir (each read walks the long target
+    // path), and it reads exactly the bytes whose hash was just checked. Not linked stack
+    // directories either: quadlet 5 would read them, but it then searches every subdirectory for
+    // drop-ins of every unit (4x slower at 200 stacks).
+    map_in_parallel(&copies, |(name, bytes)| {
+        let copy = qdir.join(name);
+        fs::write(&copy, bytes).map_err(io_err(&copy))
+    })
+    .into_iter()
+    .collect::<Result<Vec<()>, _>>()?;
+    drop(copies);
     let dropins = copy_dropins(&env.quadlet_dirs, &qdir)?;
-    let (status, quadlet_stderr) =
-        run_quadlet(&quadlet, &qdir, normal, &owner, &mut stacks, &mut report)?;
+    // Quadlet runs while we write the plain units of every stack (they do not depend on its
+    // output); those of a stack it rejects are removed again below.
+    let first = spawn_quadlet(&quadlet, &qdir, normal)?;
+    if let Err(e) = write_plain_units(normal, &stacks) {
+        let mut first = first;
+        let _ = first.kill();
+        let _ = first.wait();
+        return Err(e);
+    }
+    let (status, quadlet_stderr) = run_quadlet(
+        first,
+        &quadlet,
+        &qdir,
+        normal,
+        &owner,
+        &mut stacks,
+        &mut report,
+    )?;
     let loaded_not = dropin_load_failures(&quadlet_stderr, &dropins);
     report.dropins_skipped = dropins.skipped;
     report.dropins_skipped.extend(loaded_not);
@@ -260,22 +295,8 @@ pub fn generate(env: &GeneratorEnv, normal: &Path) -> Result<GeneratorReport, Ge
                     }
                 ),
             );
-            remove_outputs(normal, quadlets);
+            remove_outputs(normal, quadlets, plain);
             continue;
-        }
-        for (name, bytes) in plain {
-            let mut text = HEADER.as_bytes().to_vec();
-            text.extend_from_slice(bytes);
-            let path = normal.join(name);
-            fs::write(&path, text).map_err(io_err(&path))?;
-        }
-        let target = format!("{stack}.target");
-        if plain.iter().any(|(n, _)| *n == target) {
-            let wants = normal.join("default.target.wants");
-            fs::create_dir_all(&wants).map_err(io_err(&wants))?;
-            let link = wants.join(&target);
-            let _ = fs::remove_file(&link);
-            symlink(format!("../{target}"), &link).map_err(io_err(&link))?;
         }
         report.stacks_written.push(stack.clone());
     }
@@ -293,6 +314,58 @@ pub fn generate(env: &GeneratorEnv, normal: &Path) -> Result<GeneratorReport, Ge
         });
     }
     Ok(report)
+}
+
+/// Writes every stack's plain units (`<stack>.target`, with our header) and the
+/// `default.target.wants/` link of each target.
+fn write_plain_units(
+    normal: &Path,
+    stacks: &BTreeMap<String, StackFiles>,
+) -> Result<(), GeneratorError> {
+    let wants = normal.join("default.target.wants");
+    let mut wants_made = false;
+    for (stack, (_, plain)) in stacks {
+        for (name, bytes) in plain {
+            let mut text = HEADER.as_bytes().to_vec();
+            text.extend_from_slice(bytes);
+            let path = normal.join(name);
+            fs::write(&path, text).map_err(io_err(&path))?;
+        }
+        let target = format!("{stack}.target");
+        if plain.iter().any(|(n, _)| *n == target) {
+            if !wants_made {
+                fs::create_dir_all(&wants).map_err(io_err(&wants))?;
+                wants_made = true;
+            }
+            let link = wants.join(&target);
+            // systemd hands a generator empty directories; a reused one (by hand) may hold it.
+            symlink(format!("../{target}"), &link)
+                .or_else(|e| match e.kind() {
+                    io::ErrorKind::AlreadyExists => {
+                        fs::remove_file(&link).and_then(|()| symlink(format!("../{target}"), &link))
+                    }
+                    _ => Err(e),
+                })
+                .map_err(io_err(&link))?;
+        }
+    }
+    Ok(())
+}
+
+/// Starts quadlet on the staging directory, writing into `normal`.
+fn spawn_quadlet(quadlet: &Path, qdir: &Path, normal: &Path) -> Result<Child, GeneratorError> {
+    Command::new(quadlet)
+        .env("QUADLET_UNIT_DIRS", qdir)
+        .args(["-no-kmsg-log", "-user"])
+        .arg(normal)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|source| GeneratorError::RunQuadlet {
+            path: quadlet.to_path_buf(),
+            source,
+        })
 }
 
 /// The lines of quadlet's stderr about these Quadlet files (it quotes the name or the path).
@@ -340,10 +413,11 @@ fn load_failures<'a>(
     bad
 }
 
-/// Runs quadlet; while it refuses to load a file of a stack, that stack is taken out (its links
-/// removed, the reason recorded) and quadlet runs again, so one bad file costs only its stack.
-/// Returns quadlet's last exit status and stderr.
+/// Waits for quadlet (`first`, already started); while it refuses to load a file of a stack, that
+/// stack is taken out (its files and outputs removed, the reason recorded) and quadlet runs again,
+/// so one bad file costs only its stack. Returns quadlet's last exit status and stderr.
 fn run_quadlet(
+    first: Child,
     quadlet: &Path,
     qdir: &Path,
     normal: &Path,
@@ -351,12 +425,10 @@ fn run_quadlet(
     stacks: &mut BTreeMap<String, StackFiles>,
     report: &mut GeneratorReport,
 ) -> Result<(std::process::ExitStatus, String), GeneratorError> {
+    let mut child = first;
     loop {
-        let out = Command::new(quadlet)
-            .env("QUADLET_UNIT_DIRS", qdir)
-            .args(["-no-kmsg-log", "-user"])
-            .arg(normal)
-            .output()
+        let out = child
+            .wait_with_output()
             .map_err(|source| GeneratorError::RunQuadlet {
                 path: quadlet.to_path_buf(),
                 source,
@@ -371,24 +443,30 @@ fn run_quadlet(
             return Ok((out.status, stderr));
         }
         for (stack, line) in bad {
-            if let Some((quadlets, _)) = stacks.remove(&stack) {
+            if let Some((quadlets, plain)) = stacks.remove(&stack) {
                 for q in &quadlets {
                     let _ = fs::remove_file(qdir.join(q));
                 }
-                remove_outputs(normal, &quadlets);
+                remove_outputs(normal, &quadlets, &plain);
                 report
                     .stacks_skipped
                     .insert(stack, format!("quadlet cannot load it: {}", line.trim()));
             }
         }
+        child = spawn_quadlet(quadlet, qdir, normal)?;
     }
 }
 
-/// Removes what quadlet wrote for a skipped stack: its services and the links to them.
-fn remove_outputs(normal: &Path, quadlets: &[String]) {
+/// Removes what was written for a skipped stack: its services and the links to them (quadlet's),
+/// its plain units and the link to its target (ours).
+fn remove_outputs(normal: &Path, quadlets: &[String], plain: &[(String, Vec<u8>)]) {
     let services: Vec<String> = quadlets.iter().filter_map(|q| service_of(q)).collect();
     for s in &services {
         let _ = fs::remove_file(normal.join(s));
+    }
+    for (name, _) in plain {
+        let _ = fs::remove_file(normal.join(name));
+        let _ = fs::remove_file(normal.join("default.target.wants").join(name));
     }
     let Ok(entries) = fs::read_dir(normal) else {
         return;

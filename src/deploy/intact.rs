@@ -13,8 +13,8 @@ use std::io::{self, Read};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use super::manifest::{sha256_hex, Manifest, Outcome};
-use super::planner::service_of;
+use super::fsutil::map_in_parallel;
+use super::manifest::{sha256_hex, Manifest, Outcome, StackManifest};
 use super::store::{StateStore, StoreError};
 
 /// A unit file larger than this is not ours (ours are a few KiB): refused before reading it.
@@ -46,13 +46,13 @@ pub enum NotIntact {
     HashMismatch(PathBuf),
 }
 
-/// One unit file of a verified generation. `bytes` are kept for the plain units we write
-/// ourselves; Quadlet files are linked, so quadlet reads them.
+/// One unit file of a verified generation, with the bytes whose sha256 was checked: the generator
+/// writes these bytes (not the file, which could change after the check) for quadlet to read.
 #[derive(Debug)]
 pub struct UnitFile {
     pub name: String,
     pub path: PathBuf,
-    pub bytes: Option<Vec<u8>>,
+    pub bytes: Vec<u8>,
 }
 
 /// A generation that passed the check, its stacks in name order.
@@ -109,8 +109,10 @@ pub fn verify(store: &StateStore, id: u64) -> Result<Verified, NotIntact> {
             problem: FileProblem::Io(e),
         });
     }
-    let mut stacks = Vec::with_capacity(manifest.stacks.len());
-    for (stack, sm) in &manifest.stacks {
+    // Stacks are read in parallel (a reload waits for the generator); the first problem in stack
+    // order is reported, as a sequential check would.
+    let listed: Vec<(&String, &StackManifest)> = manifest.stacks.iter().collect();
+    let read = map_in_parallel(&listed, |(stack, sm)| -> Result<_, NotIntact> {
         let mut files = Vec::with_capacity(sm.units.len());
         for (name, sum) in &sm.units {
             let path = units_dir.join(stack).join(name);
@@ -121,15 +123,15 @@ pub fn verify(store: &StateStore, id: u64) -> Result<Verified, NotIntact> {
             if sha256_hex(&bytes) != *sum {
                 return Err(NotIntact::HashMismatch(path));
             }
-            let bytes = service_of(name).is_none().then_some(bytes);
             files.push(UnitFile {
                 name: name.clone(),
                 path,
                 bytes,
             });
         }
-        stacks.push((stack.clone(), files));
-    }
+        Ok(((*stack).clone(), files))
+    });
+    let stacks = read.into_iter().collect::<Result<Vec<_>, _>>()?;
     Ok(Verified {
         id,
         manifest,

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use super::effects::Effects;
 use super::exact::{paths_under, pin_all};
-use super::fsutil::{copy_file, list_files, write_atomic};
+use super::fsutil::{copy_file, list_files, write_atomic, Durability};
 use super::images;
 use super::manifest::{stack_manifest, Manifest, Outcome, SecretManifest, StackManifest};
 use super::planner::plan;
@@ -95,11 +95,13 @@ pub fn no_services_dir(src: &DeploySource) -> bool {
 
 /// Copies the inputs a deploy renders from into `dest` (`services/`, `values.env`, `vars.json`),
 /// as `snapshot` describes: links out of the repo stay links, special files and loops are refused,
-/// and the copy stays within `budget`.
+/// and the copy stays within `budget`. A deploy's snapshot is `Durable` (it becomes a generation);
+/// `plan`'s is a `Throwaway`.
 pub fn snapshot_inputs(
     src: &DeploySource,
     dest: &Path,
     budget: SnapshotBudget,
+    durability: Durability,
 ) -> Result<(), SnapshotError> {
     if no_services_dir(src) {
         let path = dest.join("services");
@@ -111,6 +113,7 @@ pub fn snapshot_inputs(
             &src.repo,
             &[".git"],
             budget,
+            durability,
         )?;
     }
     if let Some(v) = &src.vars_file {
@@ -128,14 +131,18 @@ pub fn snapshot_inputs(
                 ),
             });
         }
-        copy_file(v, &dest.join("values.env")).map_err(|source| SnapshotError::Io {
+        copy_file(v, &dest.join("values.env"), durability).map_err(|source| SnapshotError::Io {
             path: v.clone(),
             source,
         })?;
     }
     if let Some(j) = &src.vars_json {
         let path = dest.join("vars.json");
-        write_atomic(&path, j.as_bytes()).map_err(|source| SnapshotError::Io { path, source })?;
+        match durability {
+            Durability::Durable => write_atomic(&path, j.as_bytes()),
+            Durability::Throwaway => fs::write(&path, j.as_bytes()),
+        }
+        .map_err(|source| SnapshotError::Io { path, source })?;
     }
     Ok(())
 }
@@ -229,7 +236,7 @@ fn stage(
         return Ok(Err(DeployResult::InvalidInput(errors)));
     }
     fx.report.status("snapshotting the checkout");
-    match snapshot_inputs(src, &inputs, o.snapshot) {
+    match snapshot_inputs(src, &inputs, o.snapshot, Durability::Durable) {
         Ok(()) => {}
         Err(SnapshotError::Refused { path, reason }) => {
             // The checkout holds something a deploy refuses: bad input, naming the stack.

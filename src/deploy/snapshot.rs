@@ -11,14 +11,16 @@
 //! - a dangling link is recreated pointing at the absolute path it names, so the loader still sees
 //!   (and refuses) a dangling link, and a relative target cannot land somewhere in the state dir;
 //! - FIFOs, sockets and devices are refused naming the path: a deploy never reads from them;
-//! - the whole copy has a budget (bytes and entries); exceeding it is an error naming the path.
+//! - the whole copy has a budget (bytes and entries); exceeding it is an error naming the path;
+//! - a deploy's copy (it becomes a generation) fsyncs every file and directory; `plan`'s
+//!   throwaway copy does not (`Durability`).
 
 use std::fs;
 use std::io;
 use std::os::unix::fs::{symlink, FileTypeExt};
 use std::path::{Path, PathBuf};
 
-use super::fsutil::{copy_file, sync_dir};
+use super::fsutil::{copy_file, sync_dir, Durability};
 use crate::compose::paths::clean;
 
 /// Limits on one snapshot.
@@ -101,6 +103,7 @@ struct Walk<'a> {
     boundary: PathBuf,
     skip: &'a [&'a str],
     budget: SnapshotBudget,
+    durability: Durability,
     bytes: u64,
     entries: u64,
     /// The real (canonical) directories being copied, outermost first: a link to one of them, or
@@ -138,7 +141,7 @@ impl Walk<'_> {
     fn file(&mut self, shown_as: &Path, real: &Path, dst: &Path) -> Result<(), SnapshotError> {
         let len = fs::metadata(real).map_err(io_at(shown_as))?.len();
         self.count(shown_as, len)?;
-        copy_file(real, dst).map_err(io_at(shown_as))
+        copy_file(real, dst, self.durability).map_err(io_at(shown_as))
     }
 
     /// Copies the directory `src` (whose canonical path is `real`) to `dst`.
@@ -178,7 +181,10 @@ impl Walk<'_> {
             }
         }
         self.copying.pop();
-        sync_dir(dst).map_err(io_at(dst))
+        match self.durability {
+            Durability::Durable => sync_dir(dst).map_err(io_at(dst)),
+            Durability::Throwaway => Ok(()),
+        }
     }
 
     fn link(&mut self, path: &Path, to: &Path) -> Result<(), SnapshotError> {
@@ -232,13 +238,14 @@ impl Walk<'_> {
 
 /// Copies the tree `from` into `to` (created) as described in the module comment. `repo` bounds
 /// what links may pull in (`from` itself when it does not lie inside `repo`). Names in `skip`
-/// (e.g. `.git`) are not descended into. Every file is fsynced.
+/// (e.g. `.git`) are not descended into. A `Durable` copy fsyncs every file and directory.
 pub fn snapshot_tree(
     from: &Path,
     to: &Path,
     repo: &Path,
     skip: &[&str],
     budget: SnapshotBudget,
+    durability: Durability,
 ) -> Result<(), SnapshotError> {
     let real = fs::canonicalize(from).map_err(io_at(from))?;
     let boundary = fs::canonicalize(repo)
@@ -249,6 +256,7 @@ pub fn snapshot_tree(
         boundary,
         skip,
         budget,
+        durability,
         bytes: 0,
         entries: 0,
         copying: Vec::new(),
@@ -269,17 +277,43 @@ mod tests {
         (d, svc)
     }
 
+    /// A file, or where a link points.
+    fn content(p: &Path) -> Vec<u8> {
+        match fs::read_link(p) {
+            Ok(t) => t.into_os_string().into_encoded_bytes(),
+            Err(_) => fs::read(p).unwrap(),
+        }
+    }
+
+    /// The durable snapshot of `d/repo/services` in `d/out`; the throwaway one (`plan`'s) must be
+    /// the same tree, or the same error.
     fn snap(d: &Path, budget: SnapshotBudget) -> Result<PathBuf, SnapshotError> {
-        let out = d.join("out");
-        let _ = fs::remove_dir_all(&out);
-        snapshot_tree(
-            &d.join("repo/services"),
-            &out,
-            &d.join("repo"),
-            &[".git"],
-            budget,
-        )
-        .map(|()| out)
+        let run = |out: PathBuf, durability| {
+            let _ = fs::remove_dir_all(&out);
+            snapshot_tree(
+                &d.join("repo/services"),
+                &out,
+                &d.join("repo"),
+                &[".git"],
+                budget,
+                durability,
+            )
+            .map(|()| out)
+        };
+        let durable = run(d.join("out"), Durability::Durable);
+        let throwaway = run(d.join("out-throwaway"), Durability::Throwaway);
+        match (&durable, &throwaway) {
+            (Ok(a), Ok(b)) => {
+                let files = crate::deploy::fsutil::list_files(a).unwrap();
+                assert_eq!(files, crate::deploy::fsutil::list_files(b).unwrap());
+                for f in files {
+                    assert_eq!(content(&a.join(&f)), content(&b.join(&f)), "{f:?}");
+                }
+            }
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+            _ => panic!("durable {durable:?}, throwaway {throwaway:?}"),
+        }
+        durable
     }
 
     #[test]

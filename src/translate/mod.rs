@@ -90,6 +90,23 @@ pub fn render_stack(
     render::render_stack(stack, opts)
 }
 
+/// The names `render_stack` gives a stack that renders: what another stack's units could clash
+/// with in one output directory or one Podman (see `generate-units`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StackNames {
+    /// Unit file names (`web-api.container`, `web.target`), sorted.
+    pub unit_files: Vec<String>,
+    /// Podman container names (`container_name:`, else `<project>-<service>-1`), sorted.
+    pub containers: Vec<String>,
+}
+
+/// [`StackNames`] of a loaded stack without rendering it (a third of the cost of loading and
+/// rendering it): for the stacks a command checks names against but does not write. For a stack
+/// that renders, the same names as its rendered units; for one that does not, a guess.
+pub fn stack_names(stack: &LoadedStack) -> StackNames {
+    render::stack_names(stack)
+}
+
 /// The `NAME.target` that wants every stack's target (`--meta-target NAME`).
 pub fn render_meta_target(name: &str, stacks: &[String]) -> RenderedUnit {
     render::meta_target(name, stacks)

@@ -157,6 +157,44 @@ pub fn render_stack(
     })
 }
 
+/// `super::stack_names`: the file names `network_units`, `volume_units`, `container_units` and
+/// `stack_target` give, and `Ctx::container_name` of every service.
+pub fn stack_names(stack: &LoadedStack) -> super::StackNames {
+    let opts = RenderOptions {
+        podman_version: super::PodmanVersion::NEWEST,
+        strict: false,
+    };
+    let mut cx = Ctx::new(stack, &opts);
+    let p = &stack.project;
+    let mut unit_files = vec![format!("{}.target", stack.name)];
+    let networks = p
+        .networks
+        .iter()
+        .map(|(k, n)| ("networks", "network", k, n.external, n.name.as_deref()));
+    let volumes = p
+        .volumes
+        .iter()
+        .map(|(k, v)| ("volumes", "volume", k, v.external, v.name.as_deref()));
+    for (section, suffix, key, external, name) in networks.chain(volumes) {
+        if external != Some(true) && cx.object_name(section, key, name).is_some() {
+            unit_files.push(cx.unit(key, suffix));
+        }
+    }
+    for (name, svc) in &p.services {
+        unit_files.push(cx.unit(name, "container"));
+        if svc.build.is_some() {
+            unit_files.push(cx.unit(name, "build"));
+        }
+    }
+    let mut containers: Vec<String> = p.services.keys().map(|s| cx.container_name(s)).collect();
+    unit_files.sort();
+    containers.sort();
+    super::StackNames {
+        unit_files,
+        containers,
+    }
+}
+
 /// The Compose field a unit came from, for error messages.
 fn field_of(cx: &Ctx, file_name: &str) -> String {
     let prefix = format!("{}-", cx.stack.name);

@@ -260,6 +260,11 @@ fn a_unit_quadlet_cannot_load_skips_only_its_stack() {
         "gamma-app.container",
         "[Container\nImage=x\n".into(),
     ));
+    units.push((
+        "gamma",
+        "gamma.target",
+        "[Unit]\nWants=gamma-app.service\n[Install]\nWantedBy=default.target\n".into(),
+    ));
     write_generation(&store, 1, "deployed", &units);
     store.switch(Some(1)).unwrap();
     let r = run_generator(t.path(), &q, &[]);
@@ -276,7 +281,36 @@ fn a_unit_quadlet_cannot_load_skips_only_its_stack() {
         "quadlet's own reason: {line}"
     );
     assert!(!r.out.join("gamma-app.service").exists());
+    // Its target, written while quadlet ran, is gone again, and so is the link to it.
+    assert!(!r.out.join("gamma.target").exists());
+    assert!(fs::symlink_metadata(r.out.join("default.target.wants/gamma.target")).is_err());
     assert!(!r.stderr.contains("stack alpha skipped"), "{}", r.stderr);
+}
+
+/// A manifest naming a unit by a path (hand-edited: a deploy writes file names) costs only its
+/// stack, and nothing is written outside the output directory.
+#[test]
+fn a_unit_named_by_a_path_skips_only_its_stack() {
+    let Some(q) = quadlet() else { return };
+    let t = tempfile::tempdir().unwrap();
+    let store = StateStore::open(&t.path().join("state")).unwrap();
+    let mut units = two_stacks(1);
+    units.push((
+        "gamma",
+        "../../../escape.container",
+        "[Container]\nImage=x\n".into(),
+    ));
+    write_generation(&store, 1, "deployed", &units);
+    store.switch(Some(1)).unwrap();
+    let r = run_generator(t.path(), &q, &[]);
+    assert_serves(
+        &r,
+        1,
+        &["stack gamma skipped: \"../../../escape.container\" is not a file name"],
+    );
+    assert!(!t.path().join("escape.container").exists());
+    assert!(!t.path().join("escape.service").exists());
+    assert!(!r.out.join("gamma.target").exists());
 }
 
 #[test]
