@@ -11,7 +11,9 @@ use super::convert::{
 use super::node::{Node, Value};
 use super::paths::Dirs;
 use super::service_mounts::{devices, networks, ports, volumes};
-use super::service_runtime::{depends_on, deploy, file_refs, healthcheck, logging, ulimits};
+use super::service_runtime::{
+    depends_on, deploy, file_refs, healthcheck, is_zero, logging, ulimits,
+};
 use super::short;
 use crate::diag::Diagnostic;
 
@@ -136,10 +138,17 @@ pub fn normalize(name: &str, svc: &Node, ctx: &mut Ctx) -> Json {
             "stop_grace_period" => {
                 strict_string(node, &path, false).and_then(|_| duration(node, &path))
             }
+            // compose-go's `omitempty`: zero is no value.
             "mem_limit" | "mem_reservation" | "memswap_limit" | "shm_size" | "mem_swappiness" => {
-                bytes(node, &path)
+                match bytes(node, &path) {
+                    Ok(v) if is_zero(&v) => continue,
+                    r => r,
+                }
             }
-            "cpus" => number(node, &path).map(float_json),
+            "cpus" => match number(node, &path).map(float_json) {
+                Ok(v) if is_zero(&v) => continue,
+                r => r,
+            },
             "privileged" | "read_only" | "tty" | "stdin_open" | "init" | "oom_kill_disable" => {
                 if let Value::Str(s) = &node.value {
                     let l = s.to_ascii_lowercase();
