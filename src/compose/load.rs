@@ -508,7 +508,8 @@ pub fn load_files_json(
     let json = normalize::project(&root, &name, &mut ctx);
     // docker compose decodes the services profiles disabled too: a port, size or duration it
     // cannot read there fails the project. What they point at (env files, networks, other
-    // services) is not looked at, so their env files are not read.
+    // services) and the checks between fields (distinct limits) are not looked at, so their env
+    // files are not read.
     for (sname, svc) in &mut disabled {
         if let Some(m) = svc.as_map_mut() {
             m.shift_remove("env_file");
@@ -522,7 +523,7 @@ pub fn load_files_json(
             inputs: Vec::new(),
             env_bytes: 0,
         };
-        service::normalize(sname, svc, &mut off);
+        service::decode(sname, svc, &mut off);
         ctx.errors.append(&mut off.errors);
     }
     // After the consistency checks, as docker compose orders them.

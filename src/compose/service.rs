@@ -81,8 +81,18 @@ fn command(node: &Node, path: &str) -> Res<Json> {
 /// Normalizes one service. Errors are collected in `ctx` (the other fields still load).
 pub fn normalize(name: &str, svc: &Node, ctx: &mut Ctx) -> Json {
     let base = format!("services.{name}");
+    let mut out = decode(name, svc, ctx);
+    check_resource_conflicts(&out, svc, &base, ctx);
+    scale_into_replicas(&mut out, svc, &base, ctx);
+    Json::Object(out)
+}
+
+/// Each field of one service read into docker compose's shape, without the checks between
+/// fields (what docker compose still does to a service no enabled profile includes).
+pub fn decode(name: &str, svc: &Node, ctx: &mut Ctx) -> Map<String, Json> {
+    let base = format!("services.{name}");
     let Some(m) = ctx.keep(convert::map(svc, &base)) else {
-        return Json::Object(Map::new());
+        return Map::new();
     };
     let mut out = Map::new();
     let mut env: IndexMap<String, Json> = ctx
@@ -168,8 +178,12 @@ pub fn normalize(name: &str, svc: &Node, ctx: &mut Ctx) -> Json {
                 }
             }
             "scale" => convert::unsigned(node, &path, u32::MAX as u64).map(|i| json!(i)),
+            // compose-go's `omitempty`: zero is no value.
             "cpu_shares" | "pids_limit" | "oom_score_adj" | "cpu_count" | "cpu_percent" => {
-                integer(node, &path).map(|i| json!(i))
+                match integer(node, &path) {
+                    Ok(0) => continue,
+                    r => r.map(|i| json!(i)),
+                }
             }
             "tmpfs"
             | "dns"
@@ -240,8 +254,28 @@ pub fn normalize(name: &str, svc: &Node, ctx: &mut Ctx) -> Json {
             Json::Object(env.into_iter().collect()),
         );
     }
-    check_resource_conflicts(&out, svc, &base, ctx);
-    Json::Object(out)
+    out
+}
+
+/// With a `deploy` section, docker compose copies `scale` into `deploy.replicas`, and refuses a
+/// `deploy.replicas` that differs from it.
+fn scale_into_replicas(out: &mut Map<String, Json>, svc: &Node, base: &str, ctx: &mut Ctx) {
+    let Some(scale) = out.get("scale").cloned() else {
+        return;
+    };
+    let Some(Json::Object(deploy)) = out.get_mut("deploy") else {
+        return;
+    };
+    match deploy.get("replicas") {
+        Some(r) if *r != scale => ctx.errors.push(err(
+            svc.get("scale").unwrap_or(svc),
+            &format!("{base}.scale"),
+            "can't set distinct values on 'scale' and 'deploy.replicas'",
+        )),
+        _ => {
+            deploy.insert("replicas".into(), scale);
+        }
+    }
 }
 
 fn build(node: &Node, path: &str, ctx: &mut Ctx) -> Res<Json> {
