@@ -146,6 +146,10 @@ fn prepare(
         svc.retain(|_, v| !v.is_null());
         if let Some(Value::Object(deps)) = svc.get_mut("depends_on") {
             deps.retain(|k, _| names.contains(k));
+            // Ours has no `depends_on` when every link went that way.
+            if deps.is_empty() {
+                svc.remove("depends_on");
+            }
         }
     }
     let docker_envs: IndexMap<String, Value> = docker
