@@ -84,7 +84,32 @@ pub fn normalize(name: &str, svc: &Node, ctx: &mut Ctx) -> Json {
     let mut out = decode(name, svc, ctx);
     check_resource_conflicts(&out, svc, &base, ctx);
     scale_into_replicas(&mut out, svc, &base, ctx);
+    check_container_name(&out, name, svc, &base, ctx);
     Json::Object(out)
+}
+
+/// A fixed container name cannot be given to more than one replica: docker compose refuses
+/// `container_name` with `scale` or `deploy.replicas` above 1.
+fn check_container_name(
+    out: &Map<String, Json>,
+    name: &str,
+    svc: &Node,
+    base: &str,
+    ctx: &mut Ctx,
+) {
+    if !out.contains_key("container_name") {
+        return;
+    }
+    let replicas = out
+        .get("scale")
+        .or_else(|| out.get("deploy").and_then(|d| d.get("replicas")));
+    if replicas.and_then(Json::as_u64).is_some_and(|n| n > 1) {
+        ctx.errors.push(err(
+            svc.get("container_name").unwrap_or(svc),
+            &format!("{base}.container_name"),
+            format!("can't set container_name and {name} as container name must be unique"),
+        ));
+    }
 }
 
 /// Each field of one service read into docker compose's shape, without the checks between

@@ -372,6 +372,8 @@ pub fn same_reason(docker: &str, ours: &str) -> Result<(), String> {
             "can't set distinct values on {}",
             rest.split(": invalid").next().unwrap_or("")
         )]
+    } else if msg.contains("as container name must be unique") {
+        vec!["as container name must be unique".into()]
     } else if msg.contains("invalid project name") {
         vec!["invalid project name".into()]
     } else if msg.contains("invalid boolean") {
