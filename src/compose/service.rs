@@ -65,6 +65,31 @@ pub(super) fn bytes(node: &Node, path: &str) -> Res<Json> {
     }
 }
 
+/// `host=ip` entries (made so by `canon`), checked as compose-go checks them and sorted as it
+/// prints them.
+fn extra_hosts(node: &Node, path: &str) -> Res<Json> {
+    let mut v = string_list(node, path)?;
+    for (i, h) in v.iter().enumerate() {
+        let item = node.as_seq().and_then(|s| s.get(i)).unwrap_or(node);
+        let p = format!("{path}[{i}]");
+        match h.split_once('=') {
+            None => {
+                return Err(err(
+                    item,
+                    &p,
+                    format!("invalid additional host, missing IP: {h}"),
+                ))
+            }
+            Some((host, _)) if host.is_empty() || host.contains(':') => {
+                return Err(err(item, &p, format!("bad host name '{host}'")))
+            }
+            _ => {}
+        }
+    }
+    v.sort();
+    Ok(json!(v))
+}
+
 fn command(node: &Node, path: &str) -> Res<Json> {
     match &node.value {
         Value::Null => Ok(Json::Null),
@@ -222,14 +247,8 @@ pub fn decode(name: &str, svc: &Node, ctx: &mut Ctx) -> Map<String, Json> {
             | "external_links"
             | "volumes_from"
             | "group_add"
-            | "device_cgroup_rules"
-            | "extra_hosts" => string_list(node, &path).map(|mut v| {
-                // docker compose prints extra_hosts sorted by host name (a Go map of lists).
-                if key == "extra_hosts" {
-                    v.sort_by(|a, b| a.split('=').next().cmp(&b.split('=').next()));
-                }
-                json!(v)
-            }),
+            | "device_cgroup_rules" => string_list(node, &path).map(|v| json!(v)),
+            "extra_hosts" => extra_hosts(node, &path),
             "image" | "restart" | "container_name" | "hostname" | "domainname" | "user"
             | "working_dir" | "stop_signal" | "network_mode" | "pull_policy" | "platform"
             | "pid" | "ipc" | "userns_mode" | "cgroup" | "cgroup_parent" | "mac_address"

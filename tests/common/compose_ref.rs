@@ -372,6 +372,10 @@ pub fn same_reason(docker: &str, ours: &str) -> Result<(), String> {
             "can't set distinct values on {}",
             rest.split(": invalid").next().unwrap_or("")
         )]
+    } else if msg.contains("invalid additional host, missing IP") {
+        vec!["invalid additional host, missing IP".into()]
+    } else if let Some(h) = after("bad host name ") {
+        vec![format!("bad host name {h}")]
     } else if msg.contains("as container name must be unique") {
         vec!["as container name must be unique".into()]
     } else if msg.contains("invalid project name") {
