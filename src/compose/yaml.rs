@@ -39,7 +39,7 @@ pub fn parse_str(text: &str, file: &Path) -> Result<Node, Diagnostic> {
     let mut first_error = None;
     for _ in 0..32 {
         match parse_once(&fixed, file) {
-            Ok(n) => return Ok(n),
+            Ok(n) => return non_finite(&n, &mut String::new()).map_or(Ok(n), Err),
             Err((d, scan_line)) => {
                 let d = first_error.get_or_insert(d).clone();
                 // go-yaml accepts a flow collection closed (`]`, `}`) at its key's indentation,
@@ -54,6 +54,35 @@ pub fn parse_str(text: &str, file: &Path) -> Result<Node, Diagnostic> {
         }
     }
     Err(first_error.unwrap_or_else(|| Diagnostic::error(Span::default(), "", "YAML syntax error")))
+}
+
+/// The first `.inf`/`.nan` value: docker compose refuses the file (its schema validation cannot
+/// represent one: "json: unsupported value: +Inf"), wherever it is, even under an `x-` key.
+fn non_finite(node: &Node, path: &mut String) -> Option<Diagnostic> {
+    let len = path.len();
+    let found = match &node.value {
+        Value::Float(f) if !f.is_finite() => Some(Diagnostic::error(
+            node.span(),
+            path.clone(),
+            format!("unsupported value {f} (docker compose refuses .inf and .nan; quote it)"),
+        )),
+        Value::Seq(items) => items.iter().enumerate().find_map(|(i, n)| {
+            path.truncate(len);
+            path.push_str(&format!("[{i}]"));
+            non_finite(n, path)
+        }),
+        Value::Map(m) => m.iter().find_map(|(k, n)| {
+            path.truncate(len);
+            if len > 0 {
+                path.push('.');
+            }
+            path.push_str(k);
+            non_finite(n, path)
+        }),
+        _ => None,
+    };
+    path.truncate(len);
+    found
 }
 
 /// How many collections deep `node` nests (a scalar: 0). Bounded: the builder never lets a tree
