@@ -8,8 +8,8 @@
 //! `DIFF_SEED` (default 1) and `DIFF_CASES` (default 700, about a minute here) choose the run;
 //! case `i` uses seed `DIFF_SEED + i`, printed with each divergence: `DIFF_SEED=<it> DIFF_CASES=1`
 //! replays it, `DIFF_SAVE=<dir>` keeps each divergent project in `<dir>/seed-<n>/`,
-//! `DIFF_VERBOSE=1` prints docker compose's reason for each project both refuse and our
-//! translation's for each it refuses.
+//! `DIFF_VERBOSE=1` prints docker compose's reason for each project both refuse, our
+//! translation's for each it refuses, and each known divergence.
 //! `ci/differential` runs it long.
 
 mod common;
@@ -215,6 +215,9 @@ fn generated_projects_agree_with_docker_compose_and_quadlet() {
             Outcome::BothRefuse => both_refuse += 1,
             Outcome::Known(k, e) => {
                 known[k] += 1;
+                if std::env::var_os("DIFF_VERBOSE").is_some() {
+                    eprintln!("known seed={seed}: {e}");
+                }
                 if first_known[k].is_none() {
                     first_known[k] = Some((seed, e));
                 }

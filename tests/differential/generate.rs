@@ -302,7 +302,21 @@ impl Gen {
             for i in 0..n {
                 let v = match self.rng.u32(0..6) {
                     0 => plain("~"),
-                    1 => plain(self.pick(&["1", "0400", "1.50", "true", "no"]).to_string()),
+                    1 => plain(
+                        self.pick(&[
+                            "1",
+                            "0400",
+                            "1.50",
+                            "true",
+                            "no",
+                            "1e3",
+                            "0x10",
+                            ".inf",
+                            "-.5",
+                            "2001-12-14",
+                        ])
+                        .to_string(),
+                    ),
                     _ => self.text(),
                 };
                 e.push((format!("M{i}"), v));
@@ -412,6 +426,17 @@ impl Gen {
                 if self.chance(20) {
                     o.push((s("priority"), plain("10")));
                 }
+                if n == "v6" && self.chance(40) {
+                    let ip = format!("fd00:dead:beef::{}", 10 + self.services.len());
+                    o.push((s("ipv6_address"), quoted(ip)));
+                }
+                if self.chance(10) {
+                    o.push((s("mac_address"), quoted("02:42:ac:11:00:02")));
+                }
+                if self.chance(10) {
+                    let d = map(vec![(s("com.example.opt"), plain("1"))]);
+                    o.push((s("driver_opts"), d));
+                }
                 let v = if o.is_empty() && self.chance(50) {
                     plain("~")
                 } else {
@@ -490,7 +515,10 @@ impl Gen {
         }
         if self.chance(50) {
             let r = *self.pick(&["3", "0", "10"]);
-            e.push((s("retries"), plain(r)));
+            e.push((
+                s("retries"),
+                if self.chance(50) { plain(r) } else { quoted(r) },
+            ));
         }
         if mistake.is_none() && self.plant && self.chance(3) {
             *mistake = Some("bad duration");
@@ -585,6 +613,8 @@ impl Gen {
                         "httpd -f -p 8080",
                         "echo $$HOME",
                         "printf '%s\\n' a",
+                        "sh -c \"a \\\"b c\\\" d\" 'x y' z",
+                        "echo  spaced\ttab   end ",
                     ]))
                 } else {
                     let last = self.string_item(mistake);
@@ -680,7 +710,11 @@ impl Gen {
         }
         if self.chance(15) {
             let v = if self.chance(50) {
-                let v = vec![(s("net.core.somaxconn"), plain("1024"))];
+                let v = vec![
+                    (s("net.core.somaxconn"), plain("1024")),
+                    (s("net.ipv4.tcp_syncookies"), quoted("1")),
+                    (s("kernel.msgmax"), plain("65536")),
+                ];
                 self.map(v)
             } else {
                 let v = vec![quoted("net.ipv4.ip_forward=1")];
@@ -742,6 +776,8 @@ impl Gen {
             let h = if self.chance(50) {
                 let h = vec![
                     quoted("db:10.0.0.2"),
+                    quoted("brack=[::2]"),
+                    quoted("multi:10.0.0.3"),
                     quoted("v6host:::1"),
                     quoted("eq=1.2.3.4"),
                 ];
@@ -753,7 +789,18 @@ impl Gen {
             e.push((s("extra_hosts"), h));
         }
         if self.chance(15) {
-            let o = vec![(s("max-size"), plain("10m")), (s("max-file"), quoted("3"))];
+            let o = vec![
+                (s("max-size"), plain("10m")),
+                (
+                    s("max-file"),
+                    if self.chance(50) {
+                        quoted("3")
+                    } else {
+                        plain("3")
+                    },
+                ),
+                (s("compress"), quoted("true")),
+            ];
             let o = self.map(o);
             let l = vec![(s("driver"), plain("json-file")), (s("options"), o)];
             let l = self.map(l);
@@ -966,7 +1013,13 @@ impl Gen {
                     if self.chance(50) {
                         plain("~")
                     } else {
-                        map(vec![(s("labels"), map(vec![(s("x"), quoted("1"))]))])
+                        map(vec![
+                            (s("labels"), map(vec![(s("x"), quoted("1"))])),
+                            (
+                                s("driver_opts"),
+                                map(vec![(s("com.docker.network.driver.mtu"), plain("1400"))]),
+                            ),
+                        ])
                     }
                 }
             };
@@ -1008,6 +1061,16 @@ impl Gen {
             if self.chance(50) {
                 self.secrets.push(s("fromenv"));
                 e.push((s("fromenv"), map(vec![(s("environment"), plain("UNI"))])));
+            }
+            if self.chance(30) {
+                self.secrets.push(s("named"));
+                e.push((
+                    s("named"),
+                    map(vec![
+                        (s("file"), plain("./secret.txt")),
+                        (s("name"), quoted("${IMG}-secret")),
+                    ]),
+                ));
             }
             out.push((s("secrets"), map(e)));
         }
