@@ -60,7 +60,9 @@ const KNOWN_DIVERGENCES: &[(Class, &str)] = &[
     ),
 ];
 
-/// Our loader refuses one of the case's compose files loaded alone (with the same `.env`).
+/// Our loader refuses one of the case's compose files but the last, loaded alone (with the same
+/// `.env`): a value there that a later file replaces. (The last one alone often fails for
+/// nothing: an override names no image.)
 fn refused_in_one_file(case: &Case, project: &generate::Project) -> bool {
     let compose_files: Vec<&String> = project
         .files
@@ -68,8 +70,11 @@ fn refused_in_one_file(case: &Case, project: &generate::Project) -> bool {
         .map(|(f, _)| f)
         .filter(|f| f.starts_with("compose"))
         .collect();
-    compose_files.len() > 1
-        && compose_files.iter().any(|f| {
+    let Some((_, earlier)) = compose_files.split_last() else {
+        return false;
+    };
+    !earlier.is_empty()
+        && earlier.iter().any(|f| {
             let alone = Case {
                 label: case.label.clone(),
                 dir: case.dir.clone(),
@@ -178,6 +183,18 @@ fn run_case(docker: &Path, quadlet: &Path, seed: u64, project: &generate::Projec
             d.ok,
             complaints.join("\n    ")
         ));
+    }
+    // A flag given an empty value (`--platform=`) means an empty Compose field leaked through.
+    for (name, unit) in support::services(&d.stdout) {
+        if let Some(line) = support::key_value(&unit, "ExecStart") {
+            let argv = support::systemd_exec_argv(&line);
+            let empty = argv.iter().find(|a| {
+                a.starts_with("--") && a.ends_with('=') && !a[2..a.len() - 1].contains('=')
+            });
+            if let Some(a) = empty {
+                return Outcome::Diverges(format!("{name}: empty flag {a} in {argv:?}"));
+            }
+        }
     }
     Outcome::Agree
 }
