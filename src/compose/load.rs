@@ -76,6 +76,7 @@ impl FileLoader<'_> {
             return Err(Diagnostic::error(root.span(), "", "empty compose file"));
         }
         interpolate::interpolate(&mut root, vars)?;
+        yaml::check_finite(&root)?;
         validate::unique_items(&root)?;
         canon::file(&mut root);
         if let Some(inc) = root.as_map_mut().and_then(|m| m.shift_remove("include")) {

@@ -110,6 +110,13 @@ pub fn normalize(name: &str, svc: &Node, ctx: &mut Ctx) -> Json {
     check_resource_conflicts(&out, svc, &base, ctx);
     scale_into_replicas(&mut out, svc, &base, ctx);
     check_container_name(&out, name, svc, &base, ctx);
+    if out.contains_key("network_mode") && out.contains_key("networks") {
+        ctx.errors.push(err(
+            svc.get("network_mode").unwrap_or(svc),
+            &format!("{base}.network_mode"),
+            format!("service {name} declares mutually exclusive `network_mode` and `networks`"),
+        ));
+    }
     Json::Object(out)
 }
 

@@ -39,7 +39,7 @@ pub fn parse_str(text: &str, file: &Path) -> Result<Node, Diagnostic> {
     let mut first_error = None;
     for _ in 0..32 {
         match parse_once(&fixed, file) {
-            Ok(n) => return non_finite(&n, &mut String::new()).map_or(Ok(n), Err),
+            Ok(n) => return Ok(n),
             Err((d, scan_line)) => {
                 let d = first_error.get_or_insert(d).clone();
                 // go-yaml accepts a flow collection closed (`]`, `}`) at its key's indentation,
@@ -56,8 +56,13 @@ pub fn parse_str(text: &str, file: &Path) -> Result<Node, Diagnostic> {
     Err(first_error.unwrap_or_else(|| Diagnostic::error(Span::default(), "", "YAML syntax error")))
 }
 
-/// The first `.inf`/`.nan` value: docker compose refuses the file (its schema validation cannot
-/// represent one: "json: unsupported value: +Inf"), wherever it is, even under an `x-` key.
+/// Refuses a `.inf`/`.nan` value: docker compose refuses the file (its schema validation, after
+/// interpolation, cannot represent one: "json: unsupported value: +Inf"), wherever it is, even
+/// under an `x-` key.
+pub fn check_finite(root: &Node) -> Result<(), Diagnostic> {
+    non_finite(root, &mut String::new()).map_or(Ok(()), Err)
+}
+
 fn non_finite(node: &Node, path: &mut String) -> Option<Diagnostic> {
     let len = path.len();
     let found = match &node.value {
