@@ -60,10 +60,10 @@ const KNOWN_DIVERGENCES: &[(Class, &str)] = &[
     ),
 ];
 
-/// Our loader refuses one of the case's compose files but the last, loaded alone (with the same
-/// `.env`): a value there that a later file replaces. (The last one alone often fails for
-/// nothing: an override names no image.)
-fn refused_in_one_file(case: &Case, project: &generate::Project) -> bool {
+/// docker compose and our loader both refuse one of the case's compose files but the last,
+/// loaded alone (with the same `.env`): a value there that a later file replaces. (The last one
+/// alone often fails for nothing: an override names no image.)
+fn refused_in_one_file(docker: &Path, case: &Case, project: &generate::Project) -> bool {
     let compose_files: Vec<&String> = project
         .files
         .iter()
@@ -81,7 +81,7 @@ fn refused_in_one_file(case: &Case, project: &generate::Project) -> bool {
                 files: vec![f.to_string()],
                 env: case.env.clone(),
             };
-            alone.ours().is_err()
+            alone.ours().is_err() && alone.reference(docker).is_err()
         })
 }
 
@@ -142,7 +142,7 @@ fn run_case(docker: &Path, quadlet: &Path, seed: u64, project: &generate::Projec
                 Class::Texts(all) => all.iter().all(|m| e.contains(m)),
                 Class::RefusedInOneFile => {
                     e.starts_with("docker compose fails but we load it")
-                        && refused_in_one_file(&case, project)
+                        && refused_in_one_file(docker, &case, project)
                 }
             });
             return match known {
