@@ -3,25 +3,27 @@
 //! `docker compose config --format json` and our loader must agree on the normalized model.
 //!
 //! Compared: the whole project (every service field, networks, volumes, secrets, configs, name),
-//! after these documented normalizations:
-//! - docker compose prints `$` as `$$` (in keys and values); we compare the values (`$$` → `$`
-//!   on its side);
-//! - docker compose's JSON drops service-level `x-` keys; our model keeps them (removed here);
-//! - docker compose prints `"command": null` / `"entrypoint": null` for unset fields; absent and
-//!   null are the same;
-//! - global variables (examples/values.env) are added to every container's environment by
-//!   release-tool on purpose (DESIGN.md); they are removed from ours where docker has none;
-//! - an optional `depends_on` link (`required: false`) to a service disabled by profiles is
-//!   dropped by release-tool on purpose (there is no unit to order against); docker keeps it.
+//! after the normalizations documented in `tests/common/compose_ref.rs` (`$$`, `x-` keys, null
+//! command/entrypoint, global variables, optional `depends_on` links to disabled services).
 //!
 //! When docker compose fails on a file (a missing env file, a missing required variable), ours
 //! must fail too. Cases that differ on purpose are listed in `EXPECTED_DIFFERENCES`.
+//!
+//! Our own cases (`tests/conformance/cases/<case>/`) carry docker compose's recorded output
+//! (`expected.json` or `expected-error.txt`): without docker they are compared with it, with
+//! docker the recording is checked against the live output too. `UPDATE_EXPECTED=1` rewrites the
+//! recordings from the live docker compose (review the diff like code).
+
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::compose_ref::{
+    canonical, check, compare, diff, docker_compose, lab_required, record, recorded, run_docker,
+    same_reference, skip_or_fail, Case, EXPECTED_ERROR, EXPECTED_JSON,
+};
 use indexmap::IndexMap;
-use release_tool::compose::{load_files_json, LoadOptions};
 use serde_json::Value;
 
 /// (corpus path, reason) for the files where we differ from docker compose on purpose.
@@ -38,227 +40,6 @@ fn corpus() -> Option<PathBuf> {
     }
     let rel = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
     rel.is_dir().then_some(rel)
-}
-
-fn docker_compose() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("DOCKER_COMPOSE").filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(p));
-    }
-    // The lab's env file names it too ($RELEASE_TOOL_LAB_ENV, /run/release-tool-lab/env, /run/lab/env).
-    let lab_envs = std::env::var_os("RELEASE_TOOL_LAB_ENV")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain(["/run/release-tool-lab/env", "/run/lab/env"].map(PathBuf::from));
-    for f in lab_envs {
-        let Ok(text) = std::fs::read_to_string(&f) else {
-            continue;
-        };
-        let found = text
-            .lines()
-            .filter_map(|l| l.strip_prefix("DOCKER_COMPOSE="))
-            .map(|v| PathBuf::from(v.trim().trim_matches('"')))
-            .find(|p| p.is_file());
-        if found.is_some() {
-            return found;
-        }
-    }
-    [
-        "/usr/local/libexec/docker/cli-plugins/docker-compose",
-        "/usr/libexec/docker/cli-plugins/docker-compose",
-        "/usr/lib/docker/cli-plugins/docker-compose",
-    ]
-    .iter()
-    .map(PathBuf::from)
-    .find(|p| p.is_file())
-}
-
-fn skip_or_fail(why: &str) {
-    if std::env::var("RELEASE_TOOL_REQUIRE_LAB").as_deref() == Ok("1") {
-        panic!("required for this test: {why}");
-    }
-    eprintln!("skipped: {why}");
-}
-
-const HOME: &str = "/nonexistent-home";
-
-fn run_docker(
-    bin: &Path,
-    dir: &Path,
-    files: &[String],
-    env: &IndexMap<String, String>,
-) -> Result<Value, String> {
-    let mut args: Vec<&str> = files.iter().flat_map(|f| ["-f", f.as_str()]).collect();
-    args.extend(["config", "--format", "json"]);
-    let out = Command::new(bin)
-        .env_clear()
-        .env("HOME", HOME)
-        .envs(env)
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
-    }
-    serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())
-}
-
-fn unescape(v: Value) -> Value {
-    match v {
-        Value::String(s) => Value::String(s.replace("$$", "$")),
-        Value::Array(a) => Value::Array(a.into_iter().map(unescape).collect()),
-        Value::Object(o) => Value::Object(
-            o.into_iter()
-                .map(|(k, v)| (k.replace("$$", "$"), unescape(v)))
-                .collect(),
-        ),
-        v => v,
-    }
-}
-
-/// Sorted keys, null-valued service fields dropped.
-fn canonical(v: &Value) -> Value {
-    match v {
-        Value::Object(o) => {
-            let mut keys: Vec<&String> = o.keys().collect();
-            keys.sort();
-            Value::Object(
-                keys.into_iter()
-                    .map(|k| (k.clone(), canonical(&o[k])))
-                    .collect(),
-            )
-        }
-        Value::Array(a) => Value::Array(a.iter().map(canonical).collect()),
-        v => v.clone(),
-    }
-}
-
-fn services_mut(v: &mut Value) -> Vec<&mut serde_json::Map<String, Value>> {
-    v.get_mut("services")
-        .and_then(Value::as_object_mut)
-        .map(|s| s.values_mut().filter_map(Value::as_object_mut).collect())
-        .unwrap_or_default()
-}
-
-fn prepare(
-    mut docker: Value,
-    mut ours: Value,
-    globals: &IndexMap<String, String>,
-) -> (Value, Value) {
-    docker = unescape(docker);
-    let names: Vec<String> = docker
-        .get("services")
-        .and_then(Value::as_object)
-        .map(|s| s.keys().cloned().collect())
-        .unwrap_or_default();
-    for svc in services_mut(&mut docker) {
-        svc.retain(|_, v| !v.is_null());
-        if let Some(Value::Object(deps)) = svc.get_mut("depends_on") {
-            deps.retain(|k, _| names.contains(k));
-        }
-    }
-    let docker_envs: IndexMap<String, Value> = docker
-        .get("services")
-        .and_then(Value::as_object)
-        .map(|s| {
-            s.iter()
-                .filter_map(|(k, svc)| svc.get("environment").map(|e| (k.clone(), e.clone())))
-                .collect()
-        })
-        .unwrap_or_default();
-    if let Some(Value::Object(services)) = ours.get_mut("services") {
-        for (name, svc) in services.iter_mut() {
-            let Some(svc) = svc.as_object_mut() else {
-                continue;
-            };
-            svc.retain(|_, v| !v.is_null());
-            // Service-level `x-` keys are kept in our model (docker compose's JSON drops them).
-            svc.retain(|k, _| !k.starts_with("x-"));
-            let theirs = docker_envs.get(name);
-            if let Some(Value::Object(env)) = svc.get_mut("environment") {
-                env.retain(|k, _| {
-                    !globals.contains_key(k) || theirs.is_some_and(|t| t.get(k).is_some())
-                });
-                if env.is_empty() {
-                    svc.remove("environment");
-                }
-            }
-        }
-    }
-    (canonical(&docker), canonical(&ours))
-}
-
-/// Field paths where the two differ.
-fn diff(a: &Value, b: &Value, path: &str, out: &mut Vec<String>) {
-    match (a, b) {
-        (Value::Object(x), Value::Object(y)) => {
-            for k in x.keys().chain(y.keys().filter(|k| !x.contains_key(*k))) {
-                let p = if path.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{path}.{k}")
-                };
-                match (x.get(k), y.get(k)) {
-                    (Some(u), Some(v)) => diff(u, v, &p, out),
-                    (u, v) => out.push(format!("{p}: docker={} ours={}", show(u), show(v))),
-                }
-            }
-        }
-        _ if a == b => {}
-        _ => out.push(format!("{path}: docker={} ours={}", a, b)),
-    }
-}
-
-fn show(v: Option<&Value>) -> String {
-    v.map(|v| v.to_string())
-        .unwrap_or_else(|| "(absent)".into())
-}
-
-struct Case {
-    label: String,
-    dir: PathBuf,
-    /// `-f` files; empty for a whole stack (default files + override, as without `-f`).
-    files: Vec<String>,
-    env: IndexMap<String, String>,
-}
-
-/// `Ok(true)` when both refuse the input for the same reason, `Ok(false)` when both load the same
-/// model. With no `-f` files the case is a whole stack (a directory of examples/ or of the corpus,
-/// main file + override), loaded as the deploy does.
-fn check(bin: &Path, case: &Case) -> Result<bool, String> {
-    let docker = run_docker(bin, &case.dir, &case.files, &case.env);
-    let opts = LoadOptions {
-        global_vars: case.env.clone(),
-        home: Some(PathBuf::from(HOME)),
-        display_dir: None,
-        strict: false,
-    };
-    let ours = if case.files.is_empty() {
-        let name = case.dir.file_name().unwrap_or_default();
-        let stack = release_tool::compose::StackRef {
-            name: name.to_string_lossy().into_owned(),
-            dir: case.dir.clone(),
-        };
-        release_tool::compose::load_stack_json(&stack, &opts)
-    } else {
-        let files: Vec<PathBuf> = case.files.iter().map(PathBuf::from).collect();
-        load_files_json(&case.dir, &files, None, &opts)
-    };
-    match (docker, ours) {
-        (Err(d), Err(o)) => same_reason(&d, &o.to_string()).map(|()| true),
-        (Err(d), Ok(_)) => Err(format!("docker compose fails but we load it: {d}")),
-        (Ok(_), Err(e)) => Err(format!("we fail but docker compose loads it: {e}")),
-        (Ok(d), Ok((_, o))) => {
-            let (d, o) = prepare(d, o, &case.env);
-            let mut out = Vec::new();
-            diff(&d, &o, "", &mut out);
-            if out.is_empty() {
-                Ok(false)
-            } else {
-                Err(out.join("\n    "))
-            }
-        }
-    }
 }
 
 /// Every compose file a corpus root's `SOURCES.tsv` lists, each as its own project with `-f`.
@@ -302,31 +83,6 @@ fn cases(corpus: &Path) -> Vec<Case> {
         });
     }
     cases.extend(multi_file_cases(&real));
-    // Our own cases (tests/conformance/cases/<case>/), written to cover the fields, override
-    // rules, extends/include and profile forms the corpus uses little.
-    let own = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/cases");
-    let mut own_dirs: Vec<PathBuf> = std::fs::read_dir(&own)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.path())
-                .filter(|p| p.is_dir())
-                .collect()
-        })
-        .unwrap_or_default();
-    own_dirs.sort();
-    for dir in own_dirs {
-        let mut env = IndexMap::new();
-        env.insert("TAG".to_string(), "2.0".to_string());
-        cases.push(Case {
-            label: format!(
-                "cases/{}",
-                dir.file_name().unwrap_or_default().to_string_lossy()
-            ),
-            dir,
-            files: Vec::new(),
-            env,
-        });
-    }
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     let globals = release_tool::compose::load_global_vars(Some(&examples.join("values.env")), None)
         .expect("examples/values.env");
@@ -342,6 +98,94 @@ fn cases(corpus: &Path) -> Vec<Case> {
         });
     }
     cases
+}
+
+/// Our own cases (tests/conformance/cases/<case>/), written to cover the fields, override rules,
+/// extends/include and profile forms the corpus uses little, and the divergences the
+/// differential run (tests/differential.rs) found: each a whole stack, with `TAG=2.0` set.
+fn own_cases() -> Vec<Case> {
+    let own = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/cases");
+    let mut own_dirs: Vec<PathBuf> = std::fs::read_dir(&own)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect()
+        })
+        .unwrap_or_default();
+    own_dirs.sort();
+    own_dirs
+        .into_iter()
+        .map(|dir| Case {
+            label: format!(
+                "cases/{}",
+                dir.file_name().unwrap_or_default().to_string_lossy()
+            ),
+            dir,
+            files: Vec::new(),
+            env: IndexMap::from([("TAG".to_string(), "2.0".to_string())]),
+        })
+        .collect()
+}
+
+/// Our own cases against docker compose's recorded output (no docker needed); with docker, the
+/// recording must still be what docker compose says (`UPDATE_EXPECTED=1` rewrites it).
+#[test]
+fn own_cases_agree_with_recorded_docker_compose() {
+    let bin = docker_compose();
+    if bin.is_none() && lab_required() {
+        panic!("required for this test: docker compose not found (set DOCKER_COMPOSE)");
+    }
+    let update = std::env::var("UPDATE_EXPECTED").as_deref() == Ok("1");
+    let cases = own_cases();
+    let mut failures = Vec::new();
+    let (mut refused, mut differ) = (0, 0);
+    for case in &cases {
+        let live = bin.as_deref().map(|b| case.reference(b));
+        if let (true, Some(live)) = (update, &live) {
+            record(&case.dir, live);
+        }
+        let Some(rec) = recorded(&case.dir) else {
+            failures.push(format!(
+                "{}: no {EXPECTED_JSON} or {EXPECTED_ERROR} (record it with UPDATE_EXPECTED=1)",
+                case.label
+            ));
+            continue;
+        };
+        if let Some(live) = &live {
+            if let Err(e) = same_reference(&rec, live) {
+                failures.push(format!(
+                    "{}: stale recording (UPDATE_EXPECTED=1 rewrites it): {e}",
+                    case.label
+                ));
+            }
+        }
+        let listed = EXPECTED_DIFFERENCES.iter().find(|(l, _)| *l == case.label);
+        match (compare(rec, case), listed) {
+            (Ok(both_refuse), None) => refused += usize::from(both_refuse),
+            (Err(e), None) => failures.push(format!("{}:\n    {e}", case.label)),
+            (Err(_), Some(_)) => differ += 1,
+            (Ok(_), Some((_, why))) => failures.push(format!(
+                "{}: listed as an expected difference ({why}) but agrees now: remove it from \
+                 EXPECTED_DIFFERENCES",
+                case.label
+            )),
+        }
+    }
+    eprintln!(
+        "own cases: {} agree with docker compose's recorded output ({refused} refused by both), \
+         {differ} differ on purpose (EXPECTED_DIFFERENCES), {} fail, of {}{}",
+        cases.len() - failures.len() - differ,
+        failures.len(),
+        cases.len(),
+        if bin.is_some() {
+            ", recordings checked against the live docker compose"
+        } else {
+            ", docker compose absent: recordings only"
+        }
+    );
+    assert!(cases.len() >= 18, "too few cases: {}", cases.len());
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]
@@ -369,15 +213,19 @@ fn docker_compose_config_agrees() {
             (Err(e), None) => failures.push(format!("{}:\n    {e}", case.label)),
         }
     }
-    let total = cases.len() - EXPECTED_DIFFERENCES.len();
+    let listed = cases
+        .iter()
+        .filter(|c| EXPECTED_DIFFERENCES.iter().any(|(l, _)| *l == c.label))
+        .count();
+    let total = cases.len() - listed;
     for f in &failures {
         eprintln!("DIFFERS: {f}");
     }
     eprintln!("conformance: {agree}/{total} stacks agree with docker compose config (in {both_fail} of them both refuse the file)");
-    // Our own cases each pin one behaviour: every one must agree. The corpus needs 98 %.
+    // The examples each pin one behaviour: every one must agree. The corpus needs 98 %.
     let own: Vec<&String> = failures
         .iter()
-        .filter(|f| f.starts_with("cases/") || f.starts_with("examples/"))
+        .filter(|f| f.starts_with("examples/"))
         .collect();
     assert!(own.is_empty(), "own cases differ: {own:#?}");
     assert!(
@@ -603,56 +451,6 @@ fn multi_file_cases(real: &Path) -> Vec<Case> {
         &IndexMap::new(),
     );
     out
-}
-
-/// Both refused the input: for the same reason? The reason's key words from docker compose's
-/// message must be in ours (the variable, the network, the file...).
-fn same_reason(docker: &str, ours: &str) -> Result<(), String> {
-    let msg: String = docker
-        .lines()
-        .filter(|l| !l.contains("level=warning"))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let after = |marker: &str| -> Option<String> {
-        msg.split_once(marker).map(|(_, r)| {
-            r.split([' ', ':', '"'])
-                .find(|w| !w.is_empty())
-                .unwrap_or("")
-                .to_string()
-        })
-    };
-    let need: Vec<String> = if msg.contains("required variable ") {
-        // docker compose names whichever missing variable it meets first (Go map order).
-        vec!["required variable ".into()]
-    } else if let Some(n) = after("undefined network ") {
-        vec![format!("undefined network {n}")]
-    } else if msg.contains("neither an image nor a build context") {
-        vec!["neither an image nor a build context".into()]
-    } else if let Some(f) = after("env file ") {
-        vec![format!("env file {f}"), "not found".into()]
-    } else if msg.contains("empty section between colons") {
-        vec!["empty section between colons".into()]
-    } else if let Some((_, rest)) = msg.split_once("can't set distinct values on ") {
-        vec![format!(
-            "can't set distinct values on {}",
-            rest.split(": invalid").next().unwrap_or("")
-        )]
-    } else if msg.contains("invalid project name") {
-        vec!["invalid project name".into()]
-    } else if msg.contains("invalid boolean") {
-        vec!["must be a boolean".into()]
-    } else if msg.contains("No port specified") {
-        vec!["invalid port".into()]
-    } else {
-        vec![]
-    };
-    if need.iter().all(|n| ours.contains(n.as_str())) {
-        Ok(())
-    } else {
-        Err(format!(
-            "both refuse, for different reasons:\n      docker: {msg}\n      ours: {ours}"
-        ))
-    }
 }
 
 /// `release-tool config --format yaml` is itself a compose file docker compose reads back to the

@@ -92,8 +92,15 @@ pub fn service(svc: &mut Node) {
 }
 
 /// `extra_hosts` as docker compose prints it: a list of `host=ip` (the `host:ip` form and the
-/// mapping form are converted).
+/// mapping form are converted), one entry per address: the list form's `host=ip1,ip2` is split,
+/// and brackets around an address are removed (`[::1]` → `::1`), as compose-go's `HostsList`.
 fn extra_hosts(node: &mut Node) {
+    let unbracket = |ip: &str| -> String {
+        match ip.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+            Some(inner) if !inner.is_empty() => inner.to_string(),
+            _ => ip.to_string(),
+        }
+    };
     match &node.value {
         Value::Map(m) => {
             let mut items = Vec::new();
@@ -101,37 +108,36 @@ fn extra_hosts(node: &mut Node) {
                 match &v.value {
                     Value::Seq(ips) => {
                         for ip in ips {
-                            let t = ip.scalar_text().unwrap_or_default();
+                            let t = unbracket(&ip.scalar_text().unwrap_or_default());
                             items.push(Node::str(format!("{k}={t}"), ip.pos.clone()));
                         }
                     }
                     _ => {
-                        let t = v.scalar_text().unwrap_or_default();
+                        let t = unbracket(&v.scalar_text().unwrap_or_default());
                         items.push(Node::str(format!("{k}={t}"), v.pos.clone()));
                     }
                 }
             }
-            // docker compose prints the mapping form sorted (a Go map).
+            // docker compose prints them sorted (normalize sorts the merged list again).
             items.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
             node.value = Value::Seq(items);
         }
         Value::Seq(items) => {
-            let items = items
-                .iter()
-                .map(|i| {
-                    let t = i.scalar_text().unwrap_or_default();
-                    let t = if t.contains('=') {
-                        t
-                    } else {
-                        match t.split_once(':') {
-                            Some((h, ip)) => format!("{h}={ip}"),
-                            None => t,
+            let mut out = Vec::new();
+            for i in items {
+                let t = i.scalar_text().unwrap_or_default();
+                // `=` first, then `:` (an IPv6 address holds colons).
+                match t.split_once('=').or_else(|| t.split_once(':')) {
+                    Some((h, ips)) => {
+                        for ip in ips.split(',') {
+                            out.push(Node::str(format!("{h}={}", unbracket(ip)), i.pos.clone()));
                         }
-                    };
-                    Node::str(t, i.pos.clone())
-                })
-                .collect();
-            node.value = Value::Seq(items);
+                    }
+                    // No address: refused by `normalize`, naming the entry.
+                    None => out.push(Node::str(t, i.pos.clone())),
+                }
+            }
+            node.value = Value::Seq(out);
         }
         _ => {}
     }

@@ -7,7 +7,7 @@ use indexmap::IndexMap;
 
 use super::node::{Node, Value};
 use super::paths::Dirs;
-use super::service::Ctx;
+use super::service::{self, Ctx};
 use super::{
     canon, discover, dotenv, extends, interpolate, merge, normalize, profiles, rebase, schema,
     source, validate, yaml,
@@ -76,6 +76,7 @@ impl FileLoader<'_> {
             return Err(Diagnostic::error(root.span(), "", "empty compose file"));
         }
         interpolate::interpolate(&mut root, vars)?;
+        yaml::check_finite(&root)?;
         validate::unique_items(&root)?;
         // Checked as docker compose checks each file: before merging, so a bad value is refused
         // even where an override replaces it.
@@ -307,8 +308,11 @@ fn declared_name(
     name
 }
 
-/// The compose files loaded with `vars` and merged in order, validated, profiles applied: the
-/// merged tree, the files read, the unknown keys (warnings; `--strict` makes them errors).
+/// The merged tree, the files read, the warnings (unknown keys: errors with `--strict`), the
+/// services profiles disabled and the errors of links to them.
+type Merged = (Node, Vec<PathBuf>, Vec<Diagnostic>, profiles::Applied);
+
+/// The compose files loaded with `vars` and merged in order, validated, profiles applied.
 fn load_merged(
     dirs: &Dirs,
     dir: &Path,
@@ -316,7 +320,7 @@ fn load_merged(
     vars: &IndexMap<String, String>,
     enabled: &indexmap::IndexSet<String>,
     strict: bool,
-) -> Result<(Node, Vec<PathBuf>, Vec<Diagnostic>), LoadError> {
+) -> Result<Merged, LoadError> {
     let mut loader = FileLoader {
         dirs,
         inputs: Vec::new(),
@@ -348,8 +352,8 @@ fn load_merged(
         found: Vec::new(),
     };
     validate::validate(&mut root, &mut unknown).map_err(one)?;
-    profiles::apply(&mut root, enabled).map_err(one)?;
-    Ok((root, loader.inputs, unknown.found))
+    let applied = profiles::apply(&mut root, enabled);
+    Ok((root, loader.inputs, unknown.found, applied))
 }
 
 /// Loads `files` (an explicit `-f` list, relative to `dir`) as one project.
@@ -421,7 +425,7 @@ pub fn load_files_json(
             vars.insert(PROJECT_NAME_VAR.to_string(), n.clone());
         }
     }
-    let (mut root, mut file_inputs, mut warnings) =
+    let (mut root, mut file_inputs, mut warnings, (mut disabled, mut profile_errors)) =
         match load_merged(&dirs, dir, files, &vars, &enabled, opts.strict) {
             // Only an included or extended file uses it, in a form that fails without it
             // (`${COMPOSE_PROJECT_NAME?}`): once more with it set.
@@ -495,7 +499,7 @@ pub fn load_files_json(
         && mentions(&included, dirs.root.as_deref(), PROJECT_NAME_VAR)
     {
         vars.insert(PROJECT_NAME_VAR.to_string(), name.clone());
-        (root, file_inputs, warnings) =
+        (root, file_inputs, warnings, (disabled, profile_errors)) =
             load_merged(&dirs, dir, files, &vars, &enabled, opts.strict)?;
     }
     inputs.append(&mut file_inputs);
@@ -512,6 +516,28 @@ pub fn load_files_json(
         env_bytes: 0,
     };
     let json = normalize::project(&root, &name, &mut ctx);
+    // docker compose decodes the services profiles disabled too: a port, size or duration it
+    // cannot read there fails the project. What they point at (env files, networks, other
+    // services) and the checks between fields (distinct limits) are not looked at, so their env
+    // files are not read.
+    for (sname, svc) in &mut disabled {
+        if let Some(m) = svc.as_map_mut() {
+            m.shift_remove("env_file");
+        }
+        let mut off = Ctx {
+            warnings: Vec::new(),
+            dirs: &dirs,
+            vars: &vars,
+            globals: &opts.global_vars,
+            errors: Vec::new(),
+            inputs: Vec::new(),
+            env_bytes: 0,
+        };
+        service::decode(sname, svc, &mut off);
+        ctx.errors.append(&mut off.errors);
+    }
+    // After the consistency checks, as docker compose orders them.
+    ctx.errors.append(&mut profile_errors);
     let Ctx {
         errors,
         inputs: env_inputs,

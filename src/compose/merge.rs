@@ -148,8 +148,24 @@ fn unique_key(path: &str, item: &Node) -> Option<String> {
                 .unwrap_or_default(),
             _ => item.scalar_text().unwrap_or_default(),
         }),
-        "ports"
-        | "expose"
+        "ports" => Some(match &item.value {
+            Value::Map(m) => port_key(m),
+            // Short syntax is made long before (one port: its key as a long port would have).
+            _ => {
+                let s = item.scalar_text().unwrap_or_default();
+                match super::short::parse_port(&s).as_deref() {
+                    Ok([p]) => format!(
+                        "{}:{}:{}/{}",
+                        p.host_ip.as_deref().unwrap_or("0.0.0.0"),
+                        p.published.as_deref().unwrap_or(""),
+                        p.target,
+                        p.protocol
+                    ),
+                    _ => s,
+                }
+            }
+        }),
+        "expose"
         | "dns"
         | "dns_search"
         | "dns_opt"
@@ -170,6 +186,36 @@ fn unique_key(path: &str, item: &Node) -> Option<String> {
         }),
         _ => None,
     }
+}
+
+/// compose-go's key for a long-syntax port: `host_ip:published:target/protocol` (defaults
+/// `0.0.0.0`, empty, `tcp`), formatted as Go's `%s`/`%d` do, so `published: 8080` and
+/// `published: "8080"` are two ports (`%!s(int=8080)` is not `8080`) while ports differing only
+/// in `mode` or `name` are one. A string `target` is an integer by then (interpolation's cast).
+fn port_key(m: &IndexMap<String, Node>) -> String {
+    let go = |key: &str, verb: char, default: &str| -> String {
+        let Some(n) = m.get(key) else {
+            return default.to_string();
+        };
+        let text = n.scalar_text().unwrap_or_default();
+        match (&n.value, verb) {
+            (Value::Str(_), 's') | (Value::Int(_), 'd') => text,
+            // Interpolation casts a string `target` to an integer first.
+            (Value::Str(s), 'd') if s.trim().parse::<i64>().is_ok() => s.trim().to_string(),
+            (Value::Str(_), _) => format!("%!{verb}(string={text})"),
+            (Value::Int(_), _) => format!("%!{verb}(int={text})"),
+            (Value::Float(_), _) => format!("%!{verb}(float64={text})"),
+            (Value::Bool(_), _) => format!("%!{verb}(bool={text})"),
+            _ => format!("%!{verb}({})", strip_pos(n)),
+        }
+    };
+    format!(
+        "{}:{}:{}/{}",
+        go("host_ip", 's', "0.0.0.0"),
+        go("published", 's', ""),
+        go("target", 'd', ""),
+        go("protocol", 's', "tcp")
+    )
 }
 
 /// A position-free rendering, so equal mappings written in two files compare equal.

@@ -1,7 +1,8 @@
 //! Phase `profiles`: a service with `profiles:` exists only when one of them is enabled
 //! (`COMPOSE_PROFILES` in the stack's `.env`, comma-separated; `*` enables all). Disabled
 //! services vanish; a dependent's optional link (`required: false`) to one goes with it, a
-//! required link is an error, as in docker compose.
+//! required link is an error, as in docker compose. The disabled services are handed back: docker
+//! compose still decodes them (a bad port or size there fails the project), see `load`.
 
 use indexmap::IndexSet;
 
@@ -16,16 +17,23 @@ pub fn parse_enabled(s: &str) -> IndexSet<String> {
         .collect()
 }
 
-pub fn apply(root: &mut Node, enabled: &IndexSet<String>) -> Result<(), Diagnostic> {
+/// The services profiles disabled (name, tree, in order) and the errors: required links to them.
+pub type Applied = (Vec<(String, Node)>, Vec<Diagnostic>);
+
+/// Removes the disabled services and every link to them. The errors are handed back rather than
+/// returned at once: docker compose reports its other consistency errors (an undefined network)
+/// first, so the loader adds these after its own checks.
+pub fn apply(root: &mut Node, enabled: &IndexSet<String>) -> Applied {
     let Some(services) = root
         .as_map_mut()
         .and_then(|m| m.get_mut("services"))
         .and_then(Node::as_map_mut)
     else {
-        return Ok(());
+        return (Vec::new(), Vec::new());
     };
     let all = enabled.contains("*");
     let mut removed = IndexSet::new();
+    let mut disabled = Vec::new();
     services.retain(|name, svc| {
         let keep = match svc.get("profiles").and_then(Node::as_seq) {
             Some(p) if !p.is_empty() => {
@@ -37,11 +45,13 @@ pub fn apply(root: &mut Node, enabled: &IndexSet<String>) -> Result<(), Diagnost
         };
         if !keep {
             removed.insert(name.clone());
+            disabled.push((name.clone(), svc.clone()));
         }
         keep
     });
+    let mut errors = Vec::new();
     if removed.is_empty() {
-        return Ok(());
+        return (disabled, errors);
     }
     for (name, svc) in services.iter_mut() {
         let Some(deps) = svc
@@ -66,11 +76,9 @@ pub fn apply(root: &mut Node, enabled: &IndexSet<String>) -> Result<(), Diagnost
             }
             false
         });
-        if let Some(e) = err {
-            return Err(e);
-        }
+        errors.extend(err);
     }
-    Ok(())
+    (disabled, errors)
 }
 
 #[cfg(test)]
@@ -88,7 +96,7 @@ mod tests {
     #[test]
     fn disabled_services_vanish_with_optional_links() {
         let mut n = tree("services:\n  web:\n    depends_on:\n      dbg: {required: false}\n  dbg:\n    profiles: [debug]\n  tools:\n    profiles: [tools]\n");
-        apply(&mut n, &parse_enabled("tools")).unwrap();
+        assert!(apply(&mut n, &parse_enabled("tools")).1.is_empty());
         let s = n.get("services").unwrap().as_map().unwrap();
         assert_eq!(s.keys().collect::<Vec<_>>(), ["web", "tools"]);
         assert!(s["web"]
@@ -98,7 +106,7 @@ mod tests {
             .unwrap()
             .is_empty());
         let mut n = tree("services:\n  a:\n    profiles: [x]\n  b:\n    profiles: [y]\n");
-        apply(&mut n, &parse_enabled("*")).unwrap();
+        assert!(apply(&mut n, &parse_enabled("*")).1.is_empty());
         assert_eq!(n.get("services").unwrap().as_map().unwrap().len(), 2);
     }
 
@@ -106,7 +114,7 @@ mod tests {
     fn a_required_link_to_a_disabled_service_is_an_error() {
         let mut n =
             tree("services:\n  web:\n    depends_on: [dbg]\n  dbg:\n    profiles: [debug]\n");
-        let e = apply(&mut n, &parse_enabled("")).unwrap_err().to_string();
+        let e = apply(&mut n, &parse_enabled("")).1[0].to_string();
         assert!(e.contains("services.web.depends_on.dbg"), "{e}");
     }
 }

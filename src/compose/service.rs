@@ -11,7 +11,9 @@ use super::convert::{
 use super::node::{Node, Value};
 use super::paths::Dirs;
 use super::service_mounts::{devices, networks, ports, volumes};
-use super::service_runtime::{depends_on, deploy, file_refs, healthcheck, logging, ulimits};
+use super::service_runtime::{
+    depends_on, deploy, file_refs, healthcheck, is_zero, logging, ulimits,
+};
 use super::short;
 use crate::diag::Diagnostic;
 
@@ -63,6 +65,31 @@ pub(super) fn bytes(node: &Node, path: &str) -> Res<Json> {
     }
 }
 
+/// `host=ip` entries (made so by `canon`), checked as compose-go checks them and sorted as it
+/// prints them.
+fn extra_hosts(node: &Node, path: &str) -> Res<Json> {
+    let mut v = string_list(node, path)?;
+    for (i, h) in v.iter().enumerate() {
+        let item = node.as_seq().and_then(|s| s.get(i)).unwrap_or(node);
+        let p = format!("{path}[{i}]");
+        match h.split_once('=') {
+            None => {
+                return Err(err(
+                    item,
+                    &p,
+                    format!("invalid additional host, missing IP: {h}"),
+                ))
+            }
+            Some((host, _)) if host.is_empty() || host.contains(':') => {
+                return Err(err(item, &p, format!("bad host name '{host}'")))
+            }
+            _ => {}
+        }
+    }
+    v.sort();
+    Ok(json!(v))
+}
+
 fn command(node: &Node, path: &str) -> Res<Json> {
     match &node.value {
         Value::Null => Ok(Json::Null),
@@ -79,8 +106,50 @@ fn command(node: &Node, path: &str) -> Res<Json> {
 /// Normalizes one service. Errors are collected in `ctx` (the other fields still load).
 pub fn normalize(name: &str, svc: &Node, ctx: &mut Ctx) -> Json {
     let base = format!("services.{name}");
+    let mut out = decode(name, svc, ctx);
+    check_resource_conflicts(&out, svc, &base, ctx);
+    scale_into_replicas(&mut out, svc, &base, ctx);
+    check_container_name(&out, name, svc, &base, ctx);
+    if out.contains_key("network_mode") && out.contains_key("networks") {
+        ctx.errors.push(err(
+            svc.get("network_mode").unwrap_or(svc),
+            &format!("{base}.network_mode"),
+            format!("service {name} declares mutually exclusive `network_mode` and `networks`"),
+        ));
+    }
+    Json::Object(out)
+}
+
+/// A fixed container name cannot be given to more than one replica: docker compose refuses
+/// `container_name` with `scale` or `deploy.replicas` above 1.
+fn check_container_name(
+    out: &Map<String, Json>,
+    name: &str,
+    svc: &Node,
+    base: &str,
+    ctx: &mut Ctx,
+) {
+    if !out.contains_key("container_name") {
+        return;
+    }
+    let replicas = out
+        .get("scale")
+        .or_else(|| out.get("deploy").and_then(|d| d.get("replicas")));
+    if replicas.and_then(Json::as_u64).is_some_and(|n| n > 1) {
+        ctx.errors.push(err(
+            svc.get("container_name").unwrap_or(svc),
+            &format!("{base}.container_name"),
+            format!("can't set container_name and {name} as container name must be unique"),
+        ));
+    }
+}
+
+/// Each field of one service read into docker compose's shape, without the checks between
+/// fields (what docker compose still does to a service no enabled profile includes).
+pub fn decode(name: &str, svc: &Node, ctx: &mut Ctx) -> Map<String, Json> {
+    let base = format!("services.{name}");
     let Some(m) = ctx.keep(convert::map(svc, &base)) else {
-        return Json::Object(Map::new());
+        return Map::new();
     };
     let mut out = Map::new();
     let mut env: IndexMap<String, Json> = ctx
@@ -138,10 +207,17 @@ pub fn normalize(name: &str, svc: &Node, ctx: &mut Ctx) -> Json {
             "stop_grace_period" => {
                 strict_string(node, &path, false).and_then(|_| duration(node, &path))
             }
+            // compose-go's `omitempty`: zero is no value.
             "mem_limit" | "mem_reservation" | "memswap_limit" | "shm_size" | "mem_swappiness" => {
-                bytes(node, &path)
+                match bytes(node, &path) {
+                    Ok(v) if is_zero(&v) => continue,
+                    r => r,
+                }
             }
-            "cpus" => number(node, &path).map(float_json),
+            "cpus" => match number(node, &path).map(float_json) {
+                Ok(v) if is_zero(&v) => continue,
+                r => r,
+            },
             "privileged" | "read_only" | "tty" | "stdin_open" | "init" | "oom_kill_disable" => {
                 if let Value::Str(s) = &node.value {
                     let l = s.to_ascii_lowercase();
@@ -161,8 +237,12 @@ pub fn normalize(name: &str, svc: &Node, ctx: &mut Ctx) -> Json {
                 }
             }
             "scale" => convert::unsigned(node, &path, u32::MAX as u64).map(|i| json!(i)),
+            // compose-go's `omitempty`: zero is no value.
             "cpu_shares" | "pids_limit" | "oom_score_adj" | "cpu_count" | "cpu_percent" => {
-                integer(node, &path).map(|i| json!(i))
+                match integer(node, &path) {
+                    Ok(0) => continue,
+                    r => r.map(|i| json!(i)),
+                }
             }
             "tmpfs"
             | "dns"
@@ -176,14 +256,8 @@ pub fn normalize(name: &str, svc: &Node, ctx: &mut Ctx) -> Json {
             | "external_links"
             | "volumes_from"
             | "group_add"
-            | "device_cgroup_rules"
-            | "extra_hosts" => string_list(node, &path).map(|mut v| {
-                // docker compose prints extra_hosts sorted by host name (a Go map of lists).
-                if key == "extra_hosts" {
-                    v.sort_by(|a, b| a.split('=').next().cmp(&b.split('=').next()));
-                }
-                json!(v)
-            }),
+            | "device_cgroup_rules" => string_list(node, &path).map(|v| json!(v)),
+            "extra_hosts" => extra_hosts(node, &path),
             "image" | "restart" | "container_name" | "hostname" | "domainname" | "user"
             | "working_dir" | "stop_signal" | "network_mode" | "pull_policy" | "platform"
             | "pid" | "ipc" | "userns_mode" | "cgroup" | "cgroup_parent" | "mac_address"
@@ -233,8 +307,28 @@ pub fn normalize(name: &str, svc: &Node, ctx: &mut Ctx) -> Json {
             Json::Object(env.into_iter().collect()),
         );
     }
-    check_resource_conflicts(&out, svc, &base, ctx);
-    Json::Object(out)
+    out
+}
+
+/// With a `deploy` section, docker compose copies `scale` into `deploy.replicas`, and refuses a
+/// `deploy.replicas` that differs from it.
+fn scale_into_replicas(out: &mut Map<String, Json>, svc: &Node, base: &str, ctx: &mut Ctx) {
+    let Some(scale) = out.get("scale").cloned() else {
+        return;
+    };
+    let Some(Json::Object(deploy)) = out.get_mut("deploy") else {
+        return;
+    };
+    match deploy.get("replicas") {
+        Some(r) if *r != scale => ctx.errors.push(err(
+            svc.get("scale").unwrap_or(svc),
+            &format!("{base}.scale"),
+            "can't set distinct values on 'scale' and 'deploy.replicas'",
+        )),
+        _ => {
+            deploy.insert("replicas".into(), scale);
+        }
+    }
 }
 
 fn build(node: &Node, path: &str, ctx: &mut Ctx) -> Res<Json> {

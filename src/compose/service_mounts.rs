@@ -59,6 +59,26 @@ pub(super) fn ports(node: &Node, path: &str) -> Res<Json> {
     Ok(Json::Array(out))
 }
 
+/// compose-go's `omitempty` on a long-syntax volume: `read_only: false`, and a false, zero or
+/// empty option under `bind`/`volume`/`tmpfs` (`size: 0`, `create_host_path: false`), print as
+/// nothing.
+fn drop_empty(o: &mut Map<String, Json>) {
+    let empty = |v: &Json| match v {
+        Json::Bool(b) => !b,
+        Json::Number(n) => n.as_f64() == Some(0.0),
+        Json::String(s) => s.is_empty(),
+        _ => false,
+    };
+    if o.get("read_only") == Some(&Json::Bool(false)) {
+        o.remove("read_only");
+    }
+    for section in ["bind", "volume", "tmpfs"] {
+        if let Some(Json::Object(opts)) = o.get_mut(section) {
+            opts.retain(|k, v| !(empty(v) || (k == "size" && v == "0")));
+        }
+    }
+}
+
 pub(super) fn volumes(node: &Node, path: &str, ctx: &mut Ctx) -> Res<Json> {
     let items = convert::seq(node, path)?;
     let mut out = Vec::new();
@@ -86,6 +106,7 @@ pub(super) fn volumes(node: &Node, path: &str, ctx: &mut Ctx) -> Res<Json> {
                         _ => Json::String(string(v, kp)?),
                     })
                 })?;
+                drop_empty(&mut o);
                 let kind = o
                     .get("type")
                     .and_then(|t| t.as_str())
@@ -164,7 +185,11 @@ pub(super) fn volumes(node: &Node, path: &str, ctx: &mut Ctx) -> Res<Json> {
                     if !bind_opts.is_empty() {
                         o.insert("bind".into(), Json::Object(bind_opts));
                     }
-                    o.insert("volume".into(), Json::Object(vol_opts));
+                    // compose-go returns a spec of two bytes or less (`a:`, `/x`) before it
+                    // sets the volume options.
+                    if s.len() > 2 {
+                        o.insert("volume".into(), Json::Object(vol_opts));
+                    }
                 }
                 Json::Object(o)
             }
@@ -216,8 +241,11 @@ pub(super) fn devices(node: &Node, path: &str) -> Res<Json> {
 /// A bind source: relative paths joined to the stack directory (cleaned, as Go's `filepath.Join`
 /// does), absolute ones kept as written.
 pub(super) fn bind_source(src: &str, ctx: &Ctx) -> String {
+    // An absolute Windows path (Go's `filepath.IsAbs` there): an ASCII drive letter, `:`, then a
+    // slash. `a:b` is a relative path (compose-go prefixes the project directory).
+    let b = src.as_bytes();
     let windows =
-        src.len() >= 2 && src.as_bytes()[1] == b':' && src.as_bytes()[0].is_ascii_alphabetic();
+        b.len() >= 3 && b[0].is_ascii_alphabetic() && b[1] == b':' && matches!(b[2], b'/' | b'\\');
     if src.starts_with('/') || windows {
         src.to_string()
     } else {

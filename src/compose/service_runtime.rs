@@ -97,6 +97,24 @@ pub(super) fn deploy(node: &Node, path: &str) -> Res<Json> {
 }
 
 pub(super) fn resource(node: &Node, path: &str) -> Res<Json> {
+    let mut r = resource_fields(node, path)?;
+    // compose-go's `omitempty`: a zero limit or reservation is no value.
+    if let Json::Object(o) = &mut r {
+        o.retain(|k, v| !(["cpus", "memory", "pids"].contains(&k.as_str()) && is_zero(v)));
+    }
+    Ok(r)
+}
+
+/// `0` or `"0"`, which docker compose prints as nothing in its `omitempty` fields.
+pub(super) fn is_zero(v: &Json) -> bool {
+    match v {
+        Json::Number(n) => n.as_f64() == Some(0.0),
+        Json::String(s) => s == "0",
+        _ => false,
+    }
+}
+
+fn resource_fields(node: &Node, path: &str) -> Res<Json> {
     convert::object(node, path, |k, v, p| {
         Ok(match k {
             "cpus" => float_json(number(v, p)?),

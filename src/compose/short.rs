@@ -12,23 +12,21 @@ pub fn volume_target(spec: &str) -> &str {
     }
 }
 
-/// Splits `src:dst:mode`, keeping a Windows drive letter (`c:\x`) with its path, as compose does.
+/// Splits `src:dst:mode` as compose-go does: a colon right after a one-letter part (any letter)
+/// is a Windows drive (`c:\\x`, `c:/x`, even `c:d`) and stays in the part.
 pub fn split_volume(spec: &str) -> Vec<&str> {
-    let b = spec.as_bytes();
     let mut parts = Vec::new();
     let mut start = 0;
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b':' {
-            let is_drive = i == start + 1
-                && b[start].is_ascii_alphabetic()
-                && (i + 1 == b.len() || b[i + 1] == b'\\' || b[i + 1] == b'/');
-            if !is_drive {
-                parts.push(&spec[start..i]);
-                start = i + 1;
-            }
+    for (i, c) in spec.char_indices() {
+        if c != ':' {
+            continue;
         }
-        i += 1;
+        let mut part = spec[start..i].chars();
+        let is_drive = matches!((part.next(), part.next()), (Some(l), None) if l.is_alphabetic());
+        if !is_drive {
+            parts.push(&spec[start..i]);
+            start = i + 1;
+        }
     }
     parts.push(&spec[start..]);
     parts
@@ -43,6 +41,16 @@ pub struct ShortVolume {
 }
 
 pub fn parse_volume(spec: &str) -> Result<ShortVolume, String> {
+    if spec.is_empty() {
+        return Err("invalid empty volume specification".into());
+    }
+    // compose-go takes a spec of one or two bytes as the target, as written (`a:`).
+    if spec.len() <= 2 {
+        return Ok(ShortVolume {
+            target: spec.to_string(),
+            ..Default::default()
+        });
+    }
     let parts = split_volume(spec);
     if parts.len() > 1 && parts.iter().any(|p| p.is_empty()) {
         return Err(format!(
@@ -68,17 +76,21 @@ pub fn parse_volume(spec: &str) -> Result<ShortVolume, String> {
                 .map(str::to_string)
                 .collect(),
         }),
-        _ => Err(format!("invalid volume specification '{spec}'")),
+        _ => Err(format!(
+            "invalid volume specification '{spec}': too many colons"
+        )),
     }
 }
 
-/// A source path (bind mount) rather than a volume name: `.`, `/`, `~` or a Windows path.
+/// A source path (bind mount) rather than a volume name: `.`, `/`, `~` or a Windows path (a
+/// letter, any letter as in compose-go, then `:`).
 pub fn is_path_source(s: &str) -> bool {
+    let mut c = s.chars();
     s.starts_with('.')
         || s.starts_with('/')
         || s.starts_with('~')
         || s.starts_with('\\')
-        || (s.len() >= 2 && s.as_bytes()[1] == b':' && s.as_bytes()[0].is_ascii_alphabetic())
+        || matches!((c.next(), c.next()), (Some(l), Some(':')) if l.is_alphabetic())
 }
 
 /// One published port, long syntax.
@@ -397,6 +409,16 @@ mod tests {
         assert!(parse_volume(":/data")
             .unwrap_err()
             .contains("empty section"));
+        // Any one-letter part before a colon is a drive, whatever follows (found by the
+        // differential run: docker compose reads `a:b:c:d:e` as `a:b` on `c:d`, mode `e`).
+        assert_eq!(split_volume("a:b:c:d:e"), ["a:b", "c:d", "e"]);
+        assert_eq!(split_volume("é:/x:/y"), ["é:/x", "/y"]);
+        assert_eq!(parse_volume("c:d").unwrap().target, "c:d");
+        assert!(is_path_source("é:/x") && !is_path_source("ab:/x"));
+        assert_eq!(parse_volume("a:").unwrap().target, "a:");
+        assert!(parse_volume("./a:/b:ro:x")
+            .unwrap_err()
+            .contains("too many colons"));
     }
 
     #[test]

@@ -57,6 +57,40 @@ pub fn parse_str(text: &str, file: &Path) -> Result<Node, Diagnostic> {
     Err(first_error.unwrap_or_else(|| Diagnostic::error(Span::default(), "", "YAML syntax error")))
 }
 
+/// Refuses a `.inf`/`.nan` value: docker compose refuses the file (its schema validation, after
+/// interpolation, cannot represent one: "json: unsupported value: +Inf"), wherever it is, even
+/// under an `x-` key.
+pub fn check_finite(root: &Node) -> Result<(), Diagnostic> {
+    non_finite(root, &mut String::new()).map_or(Ok(()), Err)
+}
+
+fn non_finite(node: &Node, path: &mut String) -> Option<Diagnostic> {
+    let len = path.len();
+    let found = match &node.value {
+        Value::Float(f) if !f.is_finite() => Some(Diagnostic::error(
+            node.span(),
+            path.clone(),
+            format!("unsupported value {f} (docker compose refuses .inf and .nan; quote it)"),
+        )),
+        Value::Seq(items) => items.iter().enumerate().find_map(|(i, n)| {
+            path.truncate(len);
+            path.push_str(&format!("[{i}]"));
+            non_finite(n, path)
+        }),
+        Value::Map(m) => m.iter().find_map(|(k, n)| {
+            path.truncate(len);
+            if len > 0 {
+                path.push('.');
+            }
+            path.push_str(k);
+            non_finite(n, path)
+        }),
+        _ => None,
+    };
+    path.truncate(len);
+    found
+}
+
 /// How many collections deep `node` nests (a scalar: 0). Bounded: the builder never lets a tree
 /// grow deeper than [`MAX_DEPTH`], so this recursion is too.
 fn height(node: &Node) -> usize {
