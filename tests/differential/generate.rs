@@ -218,24 +218,21 @@ impl Gen {
         for _ in 0..self.rng.usize(1..4) {
             if self.chance(60) {
                 let t = self.port_number();
-                let txt =
-                    match self.rng.u32(0..11) {
-                        9 => s("65535:65535"),
-                        10 => format!("0:{t}"),
-                        0 => format!("{t}"),
-                        1 => format!("{}:{t}", t + 10000),
-                        2 => format!("127.0.0.1:{}:{t}", t + 20000),
-                        3 => format!("[::1]:{}:{t}/udp", t + 30000),
-                        4 => format!("{}-{}:{t}-{}", t + 1000, t + 1001, t + 1),
-                        5 => format!("0.0.0.0::{t}/tcp"),
-                        6 => s(*self.pick(&[
-                            "${APP_PORT}:80",
-                            "${NOPORT:-8081}:81",
-                            "${APP_PORT?x}:82",
-                        ])),
-                        7 => format!("{}-{}", t + 2000, t + 2002),
-                        _ => format!("[::]:{}:{t}", t + 40000),
-                    };
+                let txt = match self.rng.u32(0..11) {
+                    9 => s("65535:65535"),
+                    10 => format!("0:{t}"),
+                    0 => format!("{t}"),
+                    1 => format!("{}:{t}", t + 10000),
+                    2 => format!("127.0.0.1:{}:{t}", t + 20000),
+                    3 => format!("[::1]:{}:{t}/udp", t + 30000),
+                    4 => format!("{}-{}:{t}-{}", t + 1000, t + 1001, t + 1),
+                    5 => format!("0.0.0.0::{t}/tcp"),
+                    6 => self
+                        .pick(&["${APP_PORT}:80", "${NOPORT:-8081}:81", "${APP_PORT?x}:82"])
+                        .to_string(),
+                    7 => format!("{}-{}", t + 2000, t + 2002),
+                    _ => format!("[::]:{}:{t}", t + 40000),
+                };
                 if self.chance(30) && !txt.contains('$') && !txt.contains('[') {
                     // A bare number or `a:b` plain: YAML may read `80` as an integer.
                     items.push(plain(txt));
