@@ -110,6 +110,7 @@ pub fn normalize(name: &str, svc: &Node, ctx: &mut Ctx) -> Json {
     check_resource_conflicts(&out, svc, &base, ctx);
     scale_into_replicas(&mut out, svc, &base, ctx);
     check_container_name(&out, name, svc, &base, ctx);
+    check_build_platform(&out, svc, &base, ctx);
     if out.contains_key("network_mode") && out.contains_key("networks") {
         ctx.errors.push(err(
             svc.get("network_mode").unwrap_or(svc),
@@ -118,6 +119,27 @@ pub fn normalize(name: &str, svc: &Node, ctx: &mut Ctx) -> Json {
         ));
     }
     Json::Object(out)
+}
+
+/// docker compose refuses a `platform` that `build.platforms` (when given) leaves out.
+fn check_build_platform(out: &Map<String, Json>, svc: &Node, base: &str, ctx: &mut Ctx) {
+    let Some(Json::String(platform)) = out.get("platform") else {
+        return;
+    };
+    let Some(Json::Array(platforms)) = out.get("build").and_then(|b| b.get("platforms")) else {
+        return;
+    };
+    if !platforms.is_empty()
+        && !platforms
+            .iter()
+            .any(|p| p.as_str() == Some(platform.as_str()))
+    {
+        ctx.errors.push(err(
+            svc.get("platform").unwrap_or(svc),
+            &format!("{base}.platform"),
+            format!("service.build.platforms MUST include service.platform {platform:?}"),
+        ));
+    }
 }
 
 /// A fixed container name cannot be given to more than one replica: docker compose refuses

@@ -373,6 +373,8 @@ pub fn same_reason(docker: &str, ours: &str) -> Result<(), String> {
             "can't set distinct values on {}",
             rest.split(": invalid").next().unwrap_or("")
         )]
+    } else if msg.contains("build.platforms MUST include") {
+        vec!["build.platforms MUST include service.platform".into()]
     } else if msg.contains("declares mutually exclusive") {
         vec!["declares mutually exclusive `network_mode` and `networks`".into()]
     } else if msg.contains("json: unsupported value") {

@@ -227,7 +227,9 @@ impl Gen {
                     3 => format!("[::1]:{}:{t}/udp", t + 30000),
                     4 => format!("{}-{}:{t}-{}", t + 1000, t + 1001, t + 1),
                     5 => format!("0.0.0.0::{t}/tcp"),
-                    6 => s("${APP_PORT}:80"),
+                    6 => self
+                        .pick(&["${APP_PORT}:80", "${NOPORT:-8081}:81", "${APP_PORT?x}:82"])
+                        .to_string(),
                     7 => format!("{}-{}", t + 2000, t + 2002),
                     _ => format!("[::]:{}:{t}", t + 40000),
                 };
@@ -311,7 +313,6 @@ impl Gen {
                             "no",
                             "1e3",
                             "0x10",
-                            ".inf",
                             "-.5",
                             "2001-12-14",
                         ])
@@ -972,6 +973,83 @@ impl Gen {
             ));
             e.retain(|(k, _)| k != "networks");
         }
+        if self.chance(5) && !self.services.is_empty() {
+            // A link is a dependency: only to a service defined before.
+            let to = self.pick_name(&self.services.clone());
+            let v = self.seq(vec![quoted(format!("{to}:alias")), quoted(to)]);
+            e.push((s("links"), v));
+        }
+        if self.chance(4) {
+            e.push((s("userns_mode"), quoted("host")));
+        }
+        if self.chance(4) {
+            e.push((s("mem_swappiness"), plain(*self.pick(&["0", "60", "100"]))));
+        }
+        if self.chance(4) {
+            e.push((s("cgroup_parent"), quoted("my.slice")));
+        }
+        if self.chance(4) {
+            let h = map(vec![(
+                s("command"),
+                seq(vec![quoted("echo"), quoted("started ${APP_PORT}")]),
+            )]);
+            e.push((s("post_start"), seq(vec![h])));
+        }
+        if self.chance(5) {
+            let mut d = vec![];
+            if self.chance(50) {
+                d.push((
+                    s("restart_policy"),
+                    map(vec![
+                        (
+                            s("condition"),
+                            plain(*self.pick(&["any", "on-failure", "none"])),
+                        ),
+                        (s("delay"), quoted(*self.pick(DURATIONS))),
+                        (s("window"), quoted("2m")),
+                    ]),
+                ));
+            }
+            if self.chance(50) {
+                d.push((s("labels"), map(vec![(s("deploy.label"), quoted("x"))])));
+            }
+            if self.chance(30) {
+                d.push((s("mode"), plain("replicated")));
+            }
+            if self.chance(30) {
+                d.push((
+                    s("update_config"),
+                    map(vec![
+                        (s("parallelism"), plain("2")),
+                        (s("delay"), quoted("10s")),
+                    ]),
+                ));
+            }
+            if !d.is_empty() && !e.iter().any(|(k, _)| k == "deploy") {
+                e.push((s("deploy"), map(d)));
+            }
+        }
+        if self.chance(5) {
+            let b = map(vec![
+                (
+                    s("context"),
+                    plain(*self.pick(&["./app", ".", "https://example.invalid/r.git#main"])),
+                ),
+                (
+                    s("dockerfile_inline"),
+                    quoted("FROM busybox\nRUN echo $$HOME\n"),
+                ),
+                (s("cache_from"), seq(vec![quoted("type=local,src=/tmp/c")])),
+                (s("network"), plain("host")),
+                (s("tags"), seq(vec![quoted("extra:${TAG}")])),
+                (s("no_cache"), plain("true")),
+                (s("platforms"), seq(vec![quoted("linux/amd64")])),
+                (s("shm_size"), quoted("128m")),
+                (s("labels"), seq(vec![quoted("b=1")])),
+            ]);
+            e.retain(|(k, _)| k != "build");
+            e.push((s("build"), b));
+        }
         if mistake.is_none() && self.plant && self.chance(2) {
             *mistake = Some("unknown interpolation form");
             e.push((s("hostname"), plain("${IMG/x/y}")));
@@ -1047,6 +1125,10 @@ impl Gen {
                     ),
                 ]),
                 "extvol" => map(vec![(s("external"), plain("true"))]),
+                "data" if self.chance(30) => map(vec![
+                    (s("name"), quoted("${IMG}-data")),
+                    (s("labels"), seq(vec![quoted("v=1"), quoted("w=${UNI}")])),
+                ]),
                 _ => plain("~"),
             };
             self.volumes.push(s(n));
@@ -1256,8 +1338,19 @@ impl Gen {
             services.push((name.clone(), svc));
             self.services.push(name);
         }
+        if self.chance(15) && !self.services.is_empty() {
+            let base = self.pick_name(&self.services.clone());
+            let mut ext = vec![(s("extends"), map(vec![(s("service"), plain(base))]))];
+            if self.chance(50) {
+                ext.push((s("environment"), map(vec![(s("EXT"), quoted("1"))])));
+            }
+            if self.chance(30) {
+                ext.push((s("ports"), seq(vec![quoted("127.0.0.1:6000:60")])));
+            }
+            services.push((s("extended"), map(ext)));
+        }
         if self.chance(15) {
-            top.push((s("name"), plain("dt")));
+            top.push((s("name"), plain(*self.pick(&["dt", "${NAME_UNSET:-dt}"]))));
         }
         top.push((s("services"), map(services)));
         top.extend(rest);
