@@ -29,26 +29,11 @@ use indexmap::IndexMap;
 enum Class {
     /// These texts all appear in the comparison's message.
     Texts(&'static [&'static str]),
-    /// docker compose refuses, we load the merged project, and we refuse one of its compose
-    /// files loaded alone: the mistake is in a value a later file replaces.
-    RefusedInOneFile,
 }
 
 /// Divergences known and not fixed here, with the reason. A divergence is matched against these
 /// before it counts as a failure.
 const KNOWN_DIVERGENCES: &[(Class, &str)] = &[
-    (
-        Class::Texts(&["docker compose fails but we load it: ", "validating "]),
-        "per-file validation: separate change (docker compose checks each file against the \
-         Compose schema before merging: a number where it wants a string, in a list of strings \
-         or in deploy.resources.*.memory)",
-    ),
-    (
-        Class::RefusedInOneFile,
-        "per-file validation: separate change (docker compose decodes each file's short syntax, \
-         ports and volumes, before merging, so a bad value that the override file replaces \
-         still fails; we decode the merged project)",
-    ),
     (
         Class::Texts(&[
             "we fail but docker compose loads it: ",
@@ -59,31 +44,6 @@ const KNOWN_DIVERGENCES: &[(Class, &str)] = &[
          when loading, naming the field",
     ),
 ];
-
-/// docker compose and our loader both refuse one of the case's compose files but the last,
-/// loaded alone (with the same `.env`): a value there that a later file replaces. (The last one
-/// alone often fails for nothing: an override names no image.)
-fn refused_in_one_file(docker: &Path, case: &Case, project: &generate::Project) -> bool {
-    let compose_files: Vec<&String> = project
-        .files
-        .iter()
-        .map(|(f, _)| f)
-        .filter(|f| f.starts_with("compose"))
-        .collect();
-    let Some((_, earlier)) = compose_files.split_last() else {
-        return false;
-    };
-    !earlier.is_empty()
-        && earlier.iter().any(|f| {
-            let alone = Case {
-                label: case.label.clone(),
-                dir: case.dir.clone(),
-                files: vec![f.to_string()],
-                env: case.env.clone(),
-            };
-            alone.ours().is_err() && alone.reference(docker).is_err()
-        })
-}
 
 enum Outcome {
     /// Both loaded the same model; quadlet accepted every unit.
@@ -140,10 +100,6 @@ fn run_case(docker: &Path, quadlet: &Path, seed: u64, project: &generate::Projec
         Err(e) => {
             let known = KNOWN_DIVERGENCES.iter().position(|(class, _)| match class {
                 Class::Texts(all) => all.iter().all(|m| e.contains(m)),
-                Class::RefusedInOneFile => {
-                    e.starts_with("docker compose fails but we load it")
-                        && refused_in_one_file(docker, &case, project)
-                }
             });
             return match known {
                 Some(i) => Outcome::Known(i, e),
