@@ -33,17 +33,15 @@ enum Class {
 
 /// Divergences known and not fixed here, with the reason. A divergence is matched against these
 /// before it counts as a failure.
-const KNOWN_DIVERGENCES: &[(Class, &str)] = &[
-    (
-        Class::Texts(&[
-            "we fail but docker compose loads it: ",
-            "].published: invalid host port ",
-        ]),
-        "on purpose: a long-syntax published port out of range is passed through by docker \
+const KNOWN_DIVERGENCES: &[(Class, &str)] = &[(
+    Class::Texts(&[
+        "we fail but docker compose loads it: ",
+        "].published: invalid host port ",
+    ]),
+    "on purpose: a long-syntax published port out of range is passed through by docker \
          compose config (the engine refuses it when the container is created); we refuse it \
          when loading, naming the field",
-    ),
-];
+)];
 
 enum Outcome {
     /// Both loaded the same model; quadlet accepted every unit.
