@@ -100,10 +100,15 @@ static CONTEXT: RwLock<Vec<(String, String)>> = RwLock::new(Vec::new());
 /// Sets (or replaces) a field carried by every later journal entry of this process.
 pub fn set_context(key: &str, value: &str) {
     if let Ok(mut c) = CONTEXT.write() {
-        c.retain(|(k, _)| k != key);
-        if !value.is_empty() {
-            c.push((key.to_string(), value.to_string()));
-        }
+        set_field(&mut c, key, value);
+    }
+}
+
+/// Sets `key` in a list of context fields: replaced, or removed when `value` is empty.
+pub fn set_field(fields: &mut Vec<(String, String)>, key: &str, value: &str) {
+    fields.retain(|(k, _)| k != key);
+    if !value.is_empty() {
+        fields.push((key.to_string(), value.to_string()));
     }
 }
 
@@ -146,10 +151,17 @@ pub fn init(verbosity: Verbosity) {
 /// deploy was about, while the context already says the one rolled back to) replaces the
 /// context's, so no entry carries a field twice. Empty values are left out.
 fn with_context(own: Vec<(String, String)>) -> Vec<(String, String)> {
-    let mut fields: Vec<(String, String)> = CONTEXT
-        .read()
-        .map(|c| c.clone())
-        .unwrap_or_default()
+    let context = CONTEXT.read().map(|c| c.clone()).unwrap_or_default();
+    merge_fields(context, own)
+}
+
+/// `context`, then `own`: a field `own` names replaces the context's; empty values are left
+/// out. The process logger and the tests' recorder both build an entry's fields with it.
+pub fn merge_fields(
+    context: Vec<(String, String)>,
+    own: Vec<(String, String)>,
+) -> Vec<(String, String)> {
+    let mut fields: Vec<(String, String)> = context
         .into_iter()
         .filter(|(k, _)| !own.iter().any(|(o, _)| o == k))
         .collect();

@@ -405,14 +405,13 @@ impl Recorder {
 
 impl super::journal::Report for Recorder {
     fn log(&self, level: log::Level, fields: &[(&str, &str)], message: &str) {
-        let mut all: Vec<(String, String)> = self.context.lock().unwrap().clone();
-        all.retain(|(k, _)| !fields.iter().any(|(f, _)| f == k));
-        all.extend(
-            fields
-                .iter()
-                .filter(|(_, v)| !v.is_empty())
-                .map(|(k, v)| (k.to_string(), v.to_string())),
-        );
+        // As `Journal`: an empty field is not sent, so it replaces no context field.
+        let own = fields
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let all = crate::logging::merge_fields(self.context.lock().unwrap().clone(), own);
         self.entries
             .lock()
             .unwrap()
@@ -428,10 +427,6 @@ impl super::journal::Report for Recorder {
     }
 
     fn set_context(&self, key: &str, value: &str) {
-        let mut c = self.context.lock().unwrap();
-        c.retain(|(k, _)| k != key);
-        if !value.is_empty() {
-            c.push((key.to_string(), value.to_string()));
-        }
+        crate::logging::set_field(&mut self.context.lock().unwrap(), key, value);
     }
 }
