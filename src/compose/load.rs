@@ -506,7 +506,7 @@ pub fn load_files_json(
 
     let mut sources = SourceMap::default();
     record(&root, &mut String::new(), &mut sources);
-    let mut ctx = Ctx {
+    let new_ctx = || Ctx {
         warnings: Vec::new(),
         dirs: &dirs,
         vars: &vars,
@@ -515,6 +515,7 @@ pub fn load_files_json(
         inputs: Vec::new(),
         env_bytes: 0,
     };
+    let mut ctx = new_ctx();
     let json = normalize::project(&root, &name, &mut ctx);
     // docker compose decodes the services profiles disabled too: a port, size or duration it
     // cannot read there fails the project. What they point at (env files, networks, other
@@ -524,15 +525,7 @@ pub fn load_files_json(
         if let Some(m) = svc.as_map_mut() {
             m.shift_remove("env_file");
         }
-        let mut off = Ctx {
-            warnings: Vec::new(),
-            dirs: &dirs,
-            vars: &vars,
-            globals: &opts.global_vars,
-            errors: Vec::new(),
-            inputs: Vec::new(),
-            env_bytes: 0,
-        };
+        let mut off = new_ctx();
         service::decode(sname, svc, &mut off);
         ctx.errors.append(&mut off.errors);
     }
