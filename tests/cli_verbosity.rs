@@ -103,6 +103,21 @@ fn every_commands_help_lists_quiet_and_verbose() {
     }
 }
 
+/// The examples' units, rendered for Podman 5.4 into `dir`.
+fn example_units(dir: &Path) {
+    let r = tool(&[
+        "generate-units",
+        "-q",
+        "--podman-version",
+        "5.4",
+        "--repo",
+        &examples(),
+        "--output-dir",
+        &dir.display().to_string(),
+    ]);
+    assert!(r.status.success(), "{}", text(&r.stderr));
+}
+
 /// A podman stand-in whose pulls succeed (after a moment) and whose images have one digest.
 fn fake_podman(dir: &Path) -> std::path::PathBuf {
     use std::os::unix::fs::PermissionsExt;
@@ -121,17 +136,7 @@ fn fake_podman(dir: &Path) -> std::path::PathBuf {
 fn pull_images(tty: bool) -> (String, String) {
     let t = tempfile::tempdir().unwrap();
     let units = t.path().join("units");
-    let r = tool(&[
-        "generate-units",
-        "-q",
-        "--podman-version",
-        "5.4",
-        "--repo",
-        &examples(),
-        "--output-dir",
-        &units.display().to_string(),
-    ]);
-    assert!(r.status.success(), "{}", text(&r.stderr));
+    example_units(&units);
     let bin = env!("CARGO_BIN_EXE_release-tool");
     let line = format!(
         "{bin} pull-images --units-dir {} --affected-services 'web worker'",
@@ -194,17 +199,7 @@ fn verbose_shows_each_command_run_and_quiet_none() {
     let t = tempfile::tempdir().unwrap();
     let units = t.path().join("units");
     let podman = fake_podman(t.path());
-    let r = tool(&[
-        "generate-units",
-        "-q",
-        "--podman-version",
-        "5.4",
-        "--repo",
-        &examples(),
-        "--output-dir",
-        &units.display().to_string(),
-    ]);
-    assert!(r.status.success());
+    example_units(&units);
     let run = |flag: &str| {
         let o = Command::new(env!("CARGO_BIN_EXE_release-tool"))
             .args(["pull-images", flag, "--units-dir"])
