@@ -120,6 +120,17 @@ fn ratio_of(a: &[Duration], b: &[Duration]) -> String {
 }
 
 /// The wall-clock ratio, then the CPU-time one (steadier on a loaded machine, blind to overlap).
+/// The baseline binary's ratio line (`baseline PATH LABEL: …`), when one was timed.
+fn print_baseline(base: Option<&Path>, label: &str, before: &Times, reference: &Times) {
+    if let Some(b) = base {
+        println!(
+            "baseline {} {label}: {}",
+            b.display(),
+            ratio(before, reference)
+        );
+    }
+}
+
 fn ratio(a: &Times, b: &Times) -> String {
     format!(
         "{}; cpu {}",
@@ -292,13 +303,12 @@ fn bench_generator(stacks: usize) {
         "generator/quadlet ratio, {stacks} stacks: {}",
         ratio(&ours_t, &q_t)
     );
-    if let Some(b) = &base {
-        println!(
-            "baseline {} generator/quadlet ratio, {stacks} stacks: {}",
-            b.display(),
-            ratio(&before_t, &q_t)
-        );
-    }
+    print_baseline(
+        base.as_deref(),
+        &format!("generator/quadlet ratio, {stacks} stacks"),
+        &before_t,
+        &q_t,
+    );
 }
 
 /// `count` stacks under `repo/services`, each a compose file with a `.env`, an env file, a volume
@@ -436,13 +446,12 @@ fn bench_plan() {
         "no-op plan/generate-units ratio, scratch on the disk: {}",
         ratio(&disk_t, &render_t)
     );
-    if let Some(b) = &base {
-        println!(
-            "baseline {} no-op plan/generate-units ratio: {}",
-            b.display(),
-            ratio(&before_t, &render_t)
-        );
-    }
+    print_baseline(
+        base.as_deref(),
+        "no-op plan/generate-units ratio",
+        &before_t,
+        &render_t,
+    );
 }
 
 fn generate_units(bin: &Path, repo: &Path, out: &Path, selected: Option<&str>) {
@@ -493,13 +502,12 @@ fn bench_generate_units() {
         "generate-units one stack/all stacks ratio: {}",
         ratio(&one_t, &all_t)
     );
-    if let Some(b) = &base {
-        println!(
-            "baseline {} generate-units one stack/all stacks ratio: {}",
-            b.display(),
-            ratio(&before_t, &all_t)
-        );
-    }
+    print_baseline(
+        base.as_deref(),
+        "generate-units one stack/all stacks ratio",
+        &before_t,
+        &all_t,
+    );
 }
 
 /// The lab env file's variables.
