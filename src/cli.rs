@@ -1,10 +1,15 @@
-//! Command-line parsing. One struct of options shared by the commands; each command reads the
-//! options it documents and `parse` refuses the ones it does not take.
+//! Command-line parsing, on lexopt. The table ([`COMMANDS`], [`FLAGS`]) says which options each
+//! command takes and is the one source of the help, the man page and the completions; [`parse`]
+//! collects the words into [`Args`], [`check`] refuses what the table does not give the command, and
+//! [`Args::command`] makes the typed [`Command`]: one variant per command with its own options.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+pub mod command;
 pub mod man;
+
+pub use command::Command;
 
 pub const USAGE: &str = "\
 Usage: release-tool <COMMAND> [OPTIONS]
@@ -453,7 +458,7 @@ pub fn check(a: &Args) -> Result<(), String> {
     Ok(())
 }
 
-/// A parsed command line.
+/// The words of a command line as parsed, before [`check`] and [`Args::command`] type them.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Args {
     pub command: String,

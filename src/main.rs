@@ -66,10 +66,13 @@ fn main() -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    if let Err(e) = cli::check(&args) {
-        eprintln!("release-tool: {e}");
-        return ExitCode::from(commands::exit::USAGE);
-    }
+    let command = match cli::check(&args).and_then(|()| args.command()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("release-tool: {e}");
+            return ExitCode::from(commands::exit::USAGE);
+        }
+    };
     let verbosity = match (args.quiet, args.verbose) {
         (true, true) => {
             eprintln!("release-tool: --quiet and --verbose contradict each other");
@@ -80,7 +83,7 @@ fn main() -> ExitCode {
         (false, false) => Verbosity::Normal,
     };
     logging::init(verbosity);
-    let code = commands::dispatch(&args);
+    let code = commands::dispatch(&command);
     logging::finish();
     ExitCode::from(code)
 }

@@ -225,3 +225,46 @@ fn verbose_shows_each_command_run_and_quiet_none() {
         "{normal}"
     );
 }
+
+/// The binary refuses, with exit 2 and before doing anything, what the typed command line refuses:
+/// a word a command does not take, an option it does not take, a value it does not know.
+#[test]
+fn usage_errors_exit_2_naming_the_command_and_doing_nothing() {
+    let state = tempfile::tempdir().unwrap();
+    let dir = state.path().join("never-made");
+    let dir = dir.display().to_string();
+    for (argv, says) in [
+        (
+            &["history", "--state-dir", &dir, "now"][..],
+            "unexpected argument 'now'",
+        ),
+        (
+            &["rollback", "--state-dir", &dir, "two"],
+            "'two' is not a generation number",
+        ),
+        (
+            &["manage-services", "reboot", "--state-dir", &dir],
+            "'restart' or 'status'",
+        ),
+        (&["completions", "tcsh"], "bash, zsh or fish"),
+        (
+            &["prune", "--state-dir", &dir, "--jobs", "3"],
+            "--jobs is not an option",
+        ),
+        (
+            &["history", "--state-dir", &dir, "--format", "bogus"],
+            "--format bogus",
+        ),
+        (&["deploy", "--timeout", "soon"], "soon"),
+    ] {
+        let r = tool(argv);
+        assert_eq!(r.status.code(), Some(2), "{argv:?}: {}", text(&r.stderr));
+        assert!(
+            text(&r.stderr).contains(says),
+            "{argv:?}: {}",
+            text(&r.stderr)
+        );
+        assert_eq!(text(&r.stdout), "", "{argv:?}");
+    }
+    assert!(!state.path().join("never-made").exists());
+}

@@ -2,20 +2,14 @@
 //! table of commands and options (`cli::COMMANDS`, `cli::FLAGS`), so it cannot drift from what
 //! the program accepts. The packages install its output (packaging/install-tree).
 
-use crate::cli::{Args, CommandSpec, Flag, COMMANDS, FLAGS, GLOBAL_SWITCHES};
+use crate::cli::command::Shell;
+use crate::cli::{CommandSpec, Flag, COMMANDS, FLAGS, GLOBAL_SWITCHES};
 
-pub fn run(args: &Args) -> u8 {
-    let script = match args.positional.first().map(String::as_str) {
-        Some("bash") => bash(),
-        Some("zsh") => zsh(),
-        Some("fish") => fish(),
-        other => {
-            eprintln!(
-                "release-tool: completions needs a shell: bash, zsh or fish{}",
-                other.map(|o| format!(" (not {o:?})")).unwrap_or_default()
-            );
-            return super::exit::USAGE;
-        }
+pub fn run(shell: Shell) -> u8 {
+    let script = match shell {
+        Shell::Bash => bash(),
+        Shell::Zsh => zsh(),
+        Shell::Fish => fish(),
     };
     print!("{script}");
     super::exit::OK

@@ -12,16 +12,11 @@ use serde_json::{Map, Value};
 
 use super::context::Context;
 use super::exit;
-use crate::cli::Args;
+use crate::cli::command::{ConfigOpts, Format};
 use crate::compose::{self, LoadOptions};
 
-pub fn run(args: &Args) -> u8 {
-    let format = args.format.as_deref().unwrap_or("json");
-    if format != "json" && format != "yaml" {
-        eprintln!("release-tool: config: --format must be json or yaml");
-        return exit::USAGE;
-    }
-    let mut ctx = Context::from_args(args);
+pub fn run(args: &ConfigOpts) -> u8 {
+    let mut ctx = Context::new(&args.checkout, None);
     // Output paths are absolute, as docker compose prints them.
     if let Ok(abs) = std::path::absolute(&ctx.services_dir) {
         ctx.services_dir = crate::compose::paths::clean(&abs);
@@ -76,9 +71,9 @@ pub fn run(args: &Args) -> u8 {
         }
     }
     let single = args.stacks.len() == 1;
-    let text = match (format, single) {
-        ("json", true) => out.values().next().map(pretty).unwrap_or_default(),
-        ("json", false) => pretty(&Value::Object(out)),
+    let text = match (args.format, single) {
+        (Format::Json, true) => out.values().next().map(pretty).unwrap_or_default(),
+        (Format::Json, false) => pretty(&Value::Object(out)),
         (_, _) => {
             let mut s = String::new();
             for (name, v) in &out {

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::cli::Args;
+use crate::cli::command::Checkout;
 
 /// The checkout the units deploy by default, under the home directory.
 pub const DEFAULT_REPO: &str = "release-tool-repo";
@@ -54,7 +54,9 @@ impl Context {
         Err(super::exit::FAILURE)
     }
 
-    pub fn from_args(args: &Args) -> Context {
+    /// From the checkout options and `--state-dir` (commands that do not read the checkout pass
+    /// `Checkout::default()`).
+    pub fn new(args: &Checkout, state_dir: Option<&std::path::Path>) -> Context {
         let home = env_path("HOME");
         // The same checkout the units deploy (release-tool-deploy.service sets RELEASE_TOOL_REPO
         // to ~/release-tool-repo), so `plan` or `status` run from anywhere talk about it.
@@ -81,9 +83,8 @@ impl Context {
             // when it is read, not a silently missing set of global variables.
             p.symlink_metadata().is_ok().then_some(p)
         });
-        let state_dir = args
-            .state_dir
-            .clone()
+        let state_dir = state_dir
+            .map(PathBuf::from)
             .or_else(|| env_path("RELEASE_TOOL_STATE_DIR"))
             .or_else(|| env_path("XDG_STATE_HOME").map(|p| p.join("release-tool")))
             .or_else(|| home.as_ref().map(|h| h.join(".local/state/release-tool")))
@@ -108,12 +109,11 @@ mod tests {
 
     #[test]
     fn relative_paths_become_absolute() {
-        let args = Args {
+        let args = Checkout {
             services_dir: Some(PathBuf::from("examples/services")),
-            state_dir: Some(PathBuf::from("state")),
-            ..Args::default()
+            ..Checkout::default()
         };
-        let ctx = Context::from_args(&args);
+        let ctx = Context::new(&args, Some(std::path::Path::new("state")));
         assert!(
             ctx.services_dir.is_absolute(),
             "{}",

@@ -1,7 +1,7 @@
 //! `release-tool deploy [--wait] [--timeout SECS] [--jobs N] [--retries N]`: the transaction
 //! (docs/deploy.md). What the `.path` unit runs.
 
-use crate::cli::Args;
+use crate::cli::command::DeployOpts;
 use crate::commands::context::Context;
 use crate::commands::runtime::{deploy_exit, deploy_options, open_locked, RealEffects};
 use crate::deploy::images::prune_images;
@@ -19,8 +19,8 @@ pub fn source(ctx: &Context) -> DeploySource {
     }
 }
 
-pub fn run(args: &Args) -> u8 {
-    let ctx = Context::from_args(args);
+pub fn run(args: &DeployOpts) -> u8 {
+    let ctx = Context::new(&args.checkout, args.state_dir.as_deref());
     if let Err(code) = ctx.require_repo("deploy") {
         return code;
     }
@@ -36,7 +36,7 @@ pub fn run(args: &Args) -> u8 {
             return super::exit::USAGE;
         }
     };
-    let (store, _lock) = match open_locked(&ctx, args, &real.report) {
+    let (store, _lock) = match open_locked(&ctx, args.wait, &real.report) {
         Ok(x) => x,
         Err(code) => return code,
     };
@@ -45,7 +45,7 @@ pub fn run(args: &Args) -> u8 {
         strict: args.strict,
         home: ctx.home.clone(),
     };
-    let o = deploy_options(args);
+    let o = deploy_options(&args.limits);
     ensure_trigger_file(&ctx.repo);
     // A commit that lands while a deploy runs does not re-trigger the .path unit (systemd does not
     // watch while the service it started is active): deploy again while the checkout moved.

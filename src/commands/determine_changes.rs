@@ -12,7 +12,7 @@
 use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
 
-use crate::cli::Args;
+use crate::cli::command::{Checkout, DetermineChangesOpts, Format};
 use crate::commands::context::{Context, VALUES_FILE};
 
 /// Normalizes `a/./b/../c` lexically (the files may no longer exist).
@@ -87,8 +87,8 @@ pub fn existing_stacks(services_dir: &Path) -> Vec<String> {
     v
 }
 
-pub fn run(args: &Args) -> u8 {
-    let ctx = Context::from_args(args);
+pub fn run(args: &DetermineChangesOpts) -> u8 {
+    let ctx = Context::new(&args.checkout, None);
     if !ctx.services_dir.is_dir() {
         eprintln!(
             "release-tool: determine-changes: the services directory {} is not a directory \
@@ -102,13 +102,16 @@ pub fn run(args: &Args) -> u8 {
             eprintln!("release-tool: determine-changes needs --changed-files \"FILE ...\" (or --assume-values-changed)");
             return super::exit::USAGE;
         }
-        return print(args, &run_with(args, &[]));
+        return print(args.format, &run_with(&args.checkout, &[], true));
     };
-    print(args, &run_with(args, changed))
+    print(
+        args.format,
+        &run_with(&args.checkout, changed, args.assume_values_changed),
+    )
 }
 
-fn run_with(args: &Args, changed: &[String]) -> Vec<String> {
-    let ctx = Context::from_args(args);
+fn run_with(args: &Checkout, changed: &[String], values_changed: bool) -> Vec<String> {
+    let ctx = Context::new(args, None);
     let services_abs = std::fs::canonicalize(&ctx.services_dir).ok();
     let repo_abs = std::fs::canonicalize(&ctx.repo).ok();
     let services_rel = match (&services_abs, &repo_abs) {
@@ -138,21 +141,17 @@ fn run_with(args: &Args, changed: &[String]) -> Vec<String> {
         services_abs.as_deref(),
         &values,
         &existing_stacks(&ctx.services_dir),
-        args.assume_values_changed,
+        values_changed,
     )
 }
 
-fn print(args: &Args, stacks: &[String]) -> u8 {
-    match args.format.as_deref().unwrap_or("lines") {
-        "json" => println!("{}", serde_json::json!(stacks)),
-        "lines" | "text" => {
+fn print(format: Format, stacks: &[String]) -> u8 {
+    match format {
+        Format::Json => println!("{}", serde_json::json!(stacks)),
+        _ => {
             for s in stacks {
                 println!("{s}");
             }
-        }
-        other => {
-            eprintln!("release-tool: determine-changes: unknown --format {other} (lines or json)");
-            return super::exit::USAGE;
         }
     }
     super::exit::OK
@@ -204,28 +203,28 @@ mod tests {
 
     #[test]
     fn paths_relative_to_the_services_dirs_parent_count_too() {
-        let args = Args {
+        let args = Checkout {
             services_dir: Some(PathBuf::from(concat!(
                 env!("CARGO_MANIFEST_DIR"),
                 "/examples/services"
             ))),
-            ..Args::default()
+            ..Checkout::default()
         };
         let changed = s(&["services/web/conf/index.html", "examples/x/y"]);
-        assert_eq!(run_with(&args, &changed), s(&["web"]));
+        assert_eq!(run_with(&args, &changed, false), s(&["web"]));
         // With --repo, paths are relative to it alone.
-        let args = Args {
+        let args = Checkout {
             repo: Some(PathBuf::from(concat!(
                 env!("CARGO_MANIFEST_DIR"),
                 "/examples"
             ))),
-            ..Args::default()
+            ..Checkout::default()
         };
         assert_eq!(
-            run_with(&args, &s(&["services/worker/compose.yaml"])),
+            run_with(&args, &s(&["services/worker/compose.yaml"]), false),
             s(&["worker"])
         );
-        assert!(run_with(&args, &s(&["examples/services/web/a"])).is_empty());
+        assert!(run_with(&args, &s(&["examples/services/web/a"]), false).is_empty());
     }
 
     #[test]

@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 
-use crate::cli::Args;
+use crate::cli::command::{Checkout, DownOpts};
 use crate::commands::context::Context;
 use crate::commands::runtime::{apply_exit, deploy_options, open_locked, RealEffects};
 use crate::deploy::cleanup;
@@ -148,8 +148,8 @@ fn remove_volumes(store: &StateStore, fx: &Effects) {
     cleanup::remove(fx, &l, true);
 }
 
-pub fn run(args: &Args) -> u8 {
-    let ctx = Context::from_args(args);
+pub fn run(args: &DownOpts) -> u8 {
+    let ctx = Context::new(&Checkout::default(), args.state_dir.as_deref());
     let real = match RealEffects::require(true) {
         Ok(r) => r,
         Err(code) => return code,
@@ -178,16 +178,13 @@ pub fn run(args: &Args) -> u8 {
         );
         return super::exit::OK;
     }
-    // Wait for a running deploy: taking down is not to be refused because one is finishing.
-    let waiting = Args {
-        wait: true,
-        ..args.clone()
-    };
-    let (store, lock) = match open_locked(&ctx, &waiting, &real.report) {
+    // Wait for a running deploy (with or without --wait): taking down is not to be refused because
+    // one is finishing.
+    let (store, lock) = match open_locked(&ctx, true, &real.report) {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let o = deploy_options(args);
+    let o = deploy_options(&args.limits);
     let opts = DownOptions {
         volumes: args.volumes,
         timeout: o.timeout,

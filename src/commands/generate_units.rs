@@ -14,15 +14,15 @@ use indexmap::IndexMap;
 
 use super::context::Context;
 use super::exit;
-use crate::cli::Args;
+use crate::cli::command::GenerateUnitsOpts;
 use crate::compose::{discover_stacks, load_stack, LoadOptions, LoadedStack};
 use crate::translate::{
     is_valid_name_part, render_meta_target, render_stack, stack_names, RenderOptions,
     RenderedStack, RenderedUnit,
 };
 
-pub fn run(args: &Args) -> u8 {
-    let ctx = Context::from_args(args);
+pub fn run(args: &GenerateUnitsOpts) -> u8 {
+    let ctx = Context::new(&args.checkout, None);
     let Some(out_dir) = args.output_dir.clone() else {
         eprintln!("release-tool: generate-units needs --output-dir DIR");
         return exit::USAGE;

@@ -1,19 +1,19 @@
 //! `release-tool history [--format json]`: the generations, newest first, with revision, time and
 //! outcome; `*` marks the current one.
 
-use crate::cli::Args;
+use crate::cli::command::{Checkout, Format, HistoryOpts};
 use crate::commands::context::Context;
 use crate::commands::runtime::format_utc;
 use crate::deploy::store::StateStore;
 
-pub fn run(args: &Args) -> u8 {
-    let ctx = Context::from_args(args);
+pub fn run(args: &HistoryOpts) -> u8 {
+    let ctx = Context::new(&Checkout::default(), args.state_dir.as_deref());
     let Some(store) = StateStore::open_existing(&ctx.state_dir) else {
         eprintln!(
             "release-tool: no generations yet in {}",
             ctx.state_dir.display()
         );
-        if args.format.as_deref() == Some("json") {
+        if args.format == Format::Json {
             println!("[]");
         }
         return super::exit::OK;
@@ -33,7 +33,7 @@ pub fn run(args: &Args) -> u8 {
             Err(e) => eprintln!("release-tool: generation {id}: {e}"),
         }
     }
-    if args.format.as_deref() == Some("json") {
+    if args.format == Format::Json {
         let v: Vec<serde_json::Value> = rows
             .iter()
             .map(|m| {

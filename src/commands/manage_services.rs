@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::cli::Args;
+use crate::cli::command::{Checkout, Format, ManageServicesOpts, ServicesAction, StatusOpts};
 use crate::commands::context::Context;
 use crate::commands::runtime::{deploy_options, open_locked, RealEffects};
 use crate::deploy::effects::{ContainerEngine, ListedContainer, ServiceManager};
@@ -13,23 +13,19 @@ use crate::deploy::planner::levels;
 use crate::deploy::restart::{containers_by_unit, restart_levels};
 use crate::deploy::store::StateStore;
 
-pub fn run(args: &Args) -> u8 {
-    match args.positional.first().map(String::as_str) {
-        Some("restart") => restart(args),
-        Some("status") => status(args),
-        _ => {
-            eprintln!("release-tool: manage-services needs 'restart' or 'status'");
-            super::exit::USAGE
-        }
+pub fn run(args: &ManageServicesOpts) -> u8 {
+    match args.action {
+        ServicesAction::Restart => restart(args),
+        ServicesAction::Status => status(&StatusOpts::from_manage_services(args)),
     }
 }
 
-pub fn restart(args: &Args) -> u8 {
+pub fn restart(args: &ManageServicesOpts) -> u8 {
     let Some(stacks) = args.affected_services.as_ref().filter(|s| !s.is_empty()) else {
         eprintln!("release-tool: manage-services restart needs --affected-services \"STACK ...\"");
         return super::exit::USAGE;
     };
-    let ctx = Context::from_args(args);
+    let ctx = Context::new(&Checkout::default(), args.state_dir.as_deref());
     // A dry run only reads the state: it needs neither podman nor systemctl.
     let real = if args.dry_run {
         RealEffects::new()
@@ -40,7 +36,7 @@ pub fn restart(args: &Args) -> u8 {
         }
     };
     let fx = real.effects();
-    let (store, _lock) = match open_locked(&ctx, args, &real.report) {
+    let (store, _lock) = match open_locked(&ctx, args.wait, &real.report) {
         Ok(x) => x,
         Err(code) => return code,
     };
@@ -84,14 +80,14 @@ pub fn restart(args: &Args) -> u8 {
         }
         return super::exit::OK;
     }
-    match restart_levels(&fx, &m, &lv, deploy_options(args).timeout) {
+    match restart_levels(&fx, &m, &lv, deploy_options(&args.limits).timeout) {
         Ok(()) => super::exit::OK,
         Err(_) => super::exit::FAILURE,
     }
 }
 
-pub fn status(args: &Args) -> u8 {
-    let ctx = Context::from_args(args);
+pub fn status(args: &StatusOpts) -> u8 {
+    let ctx = Context::new(&Checkout::default(), args.state_dir.as_deref());
     let Some(store) = StateStore::open_existing(&ctx.state_dir) else {
         eprintln!(
             "release-tool: no generations yet in {}",
@@ -176,7 +172,7 @@ pub fn status(args: &Args) -> u8 {
             "status": c.status,
         }));
     }
-    if args.format.as_deref() == Some("json") {
+    if args.format == Format::Json {
         println!(
             "{}",
             serde_json::to_string_pretty(&rows).unwrap_or_default()

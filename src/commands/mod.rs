@@ -17,7 +17,7 @@ pub mod rollback;
 pub mod runtime;
 mod yaml_out;
 
-use crate::cli::{Args, Cmd};
+use crate::cli::Command;
 
 /// Documented exit codes (see the man page, EXIT STATUS).
 pub mod exit {
@@ -51,17 +51,6 @@ pub mod exit {
     }
 }
 
-/// Commands that change the host: they must finish (or undo) what they started, so a reader that
-/// goes away (`release-tool deploy | head -1`) must not kill them. They log through the Reporter,
-/// which ignores write errors.
-fn changes_the_host(cmd: Cmd, args: &Args) -> bool {
-    match cmd {
-        Cmd::Deploy | Cmd::Rollback | Cmd::Down | Cmd::Generator => true,
-        Cmd::ManageServices => args.positional.first().map(String::as_str) != Some("status"),
-        _ => false,
-    }
-}
-
 /// For commands that only print: a closed pipe (`release-tool history | head -1`) ends the process
 /// quietly, as it ends `cat`, instead of a panic on the failed write (Rust ignores SIGPIPE).
 pub fn quiet_on_closed_pipe() {
@@ -71,34 +60,30 @@ pub fn quiet_on_closed_pipe() {
     }
 }
 
-pub fn dispatch(args: &Args) -> u8 {
-    let Some(spec) = crate::cli::command(&args.command) else {
-        eprintln!(
-            "release-tool: unknown command '{}' (see release-tool --help)",
-            args.command
-        );
-        return exit::USAGE;
-    };
-    if !changes_the_host(spec.cmd, args) {
+/// Runs the command. Commands that change the host must finish (or undo) what they started, so a
+/// reader that goes away (`release-tool deploy | head -1`) must not kill them: they log through the
+/// Reporter, which ignores write errors. The others end quietly on a closed pipe.
+pub fn dispatch(cmd: &Command) -> u8 {
+    if !cmd.changes_the_host() {
         quiet_on_closed_pipe();
     }
-    match spec.cmd {
-        Cmd::Config => config::run(args),
-        Cmd::GenerateUnits => generate_units::run(args),
-        Cmd::DetermineChanges => determine_changes::run(args),
-        Cmd::PullImages => pull_images::run(args),
-        Cmd::ManageServices => manage_services::run(args),
-        Cmd::Status => manage_services::status(args),
-        Cmd::Plan => plan::run(args),
-        Cmd::Deploy => deploy::run(args),
-        Cmd::Rollback => rollback::run(args),
-        Cmd::History => history::run(args),
-        Cmd::Down => down::run(args),
-        Cmd::Prune => prune::run(args),
-        Cmd::Generator => generator::run(&args.positional),
-        Cmd::Completions => completions::run(args),
+    match cmd {
+        Command::Config(o) => config::run(o),
+        Command::GenerateUnits(o) => generate_units::run(o),
+        Command::DetermineChanges(o) => determine_changes::run(o),
+        Command::PullImages(o) => pull_images::run(o),
+        Command::ManageServices(o) => manage_services::run(o),
+        Command::Status(o) => manage_services::status(o),
+        Command::Plan(o) => plan::run(o),
+        Command::Deploy(o) => deploy::run(o),
+        Command::Rollback(o) => rollback::run(o),
+        Command::History(o) => history::run(o),
+        Command::Down(o) => down::run(o),
+        Command::Prune(o) => prune::run(o),
+        Command::Generator(dirs) => generator::run(dirs),
+        Command::Completions(shell) => completions::run(*shell),
         // `main` prints the help before dispatching; here for completeness.
-        Cmd::Help => {
+        Command::Help(_) => {
             print!("{}", crate::cli::USAGE);
             exit::OK
         }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use similar::TextDiff;
 
-use crate::cli::Args;
+use crate::cli::command::{Format, PlanOpts};
 use crate::commands::context::Context;
 use crate::commands::runtime::deploy_options;
 use crate::deploy::exact::pin_all;
@@ -117,8 +117,8 @@ fn scratch_snapshot(source: &DeploySource) -> Result<tempfile::TempDir, String> 
     ))
 }
 
-pub fn run(args: &Args) -> u8 {
-    let ctx = Context::from_args(args);
+pub fn run(args: &PlanOpts) -> u8 {
+    let ctx = Context::new(&args.checkout, args.state_dir.as_deref());
     if let Err(code) = ctx.require_repo("plan") {
         return code;
     }
@@ -277,11 +277,11 @@ pub fn run(args: &Args) -> u8 {
         .collect();
     images.sort();
     images.dedup();
-    let o = deploy_options(args);
+    let o = deploy_options(&args.limits);
     let timeout = o.timeout.as_secs();
     let levels = p.restart_levels.len() as u64;
     let longest = levels * timeout;
-    if args.format.as_deref() == Some("json") {
+    if args.format == Format::Json {
         let v = serde_json::json!({
             "current_generation": gen,
             "stacks": p.stacks,

@@ -2,7 +2,7 @@
 //! one), then removes the images that only dropped generations used (docs/deploy.md, "Images and
 //! pruning"). A deploy that succeeds does the same by itself.
 
-use crate::cli::Args;
+use crate::cli::command::{Checkout, Limits, PruneOpts};
 use crate::commands::context::Context;
 use crate::commands::runtime::{deploy_options, open_locked, RealEffects};
 use crate::deploy::images::{prune_images, PruneReport};
@@ -36,17 +36,17 @@ pub fn report(r: &dyn Report, outcome: Result<PruneReport, String>) -> bool {
     }
 }
 
-pub fn run(args: &Args) -> u8 {
-    let ctx = Context::from_args(args);
+pub fn run(args: &PruneOpts) -> u8 {
+    let ctx = Context::new(&Checkout::default(), args.state_dir.as_deref());
     let real = match RealEffects::require(false) {
         Ok(r) => r,
         Err(code) => return code,
     };
-    let (store, _lock) = match open_locked(&ctx, args, &real.report) {
+    let (store, _lock) = match open_locked(&ctx, args.wait, &real.report) {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let keep = deploy_options(args).keep;
+    let keep = deploy_options(&Limits::default()).keep;
     let protect: Vec<u64> = store.current().into_iter().collect();
     // Remember what the generations about to go name, so their images can be found.
     if let Err(e) = crate::deploy::images::record(&store) {

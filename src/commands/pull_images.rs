@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cli::Args;
+use crate::cli::command::PullImagesOpts;
 use crate::commands::runtime::{deploy_options, RealEffects};
 use crate::deploy::pulls::pull_all;
 
@@ -81,7 +81,7 @@ pub fn container_files(dir: &Path, stack: &str) -> Vec<PathBuf> {
     v
 }
 
-pub fn run(args: &Args) -> u8 {
+pub fn run(args: &PullImagesOpts) -> u8 {
     let (Some(stacks), Some(dir)) = (&args.affected_services, &args.units_dir) else {
         eprintln!(
             "release-tool: pull-images needs --affected-services \"STACK ...\" and --units-dir DIR"
@@ -111,7 +111,7 @@ pub fn run(args: &Args) -> u8 {
         Err(code) => return code,
     };
     let fx = real.effects();
-    let o = deploy_options(args).pull;
+    let o = deploy_options(&args.limits).pull;
     fx.report
         .status(&format!("pulling {} images", images.len()));
     fx.report

@@ -2,37 +2,31 @@
 //! that was deployed or restored) current again, restarting what differs, with the same health
 //! checks and automatic return as a deploy.
 
-use crate::cli::Args;
+use crate::cli::command::{Checkout, RollbackOpts};
 use crate::commands::context::Context;
 use crate::commands::runtime::{apply_exit, deploy_options, open_locked, RealEffects};
 use crate::deploy::manifest::Outcome;
 use crate::deploy::transaction::{apply, recover};
 
-pub fn run(args: &Args) -> u8 {
-    let ctx = Context::from_args(args);
+pub fn run(args: &RollbackOpts) -> u8 {
+    let ctx = Context::new(&Checkout::default(), args.state_dir.as_deref());
     let real = match RealEffects::require(true) {
         Ok(r) => r,
         Err(code) => return code,
     };
     let fx = real.effects();
-    let (store, _lock) = match open_locked(&ctx, args, &real.report) {
+    let (store, _lock) = match open_locked(&ctx, args.wait, &real.report) {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let o = deploy_options(args);
+    let o = deploy_options(&args.limits);
     if let Err(e) = recover(&store, &fx, o.timeout) {
         fx.report.error(&[], &e.to_string());
         return super::exit::FAILURE;
     }
     let current = store.current();
-    let target = match args.positional.first() {
-        Some(g) => match g.parse::<u64>() {
-            Ok(id) => id,
-            Err(_) => {
-                eprintln!("release-tool: rollback: '{g}' is not a generation number");
-                return super::exit::USAGE;
-            }
-        },
+    let target = match args.generation {
+        Some(id) => id,
         None => {
             let ids = store.list().unwrap_or_default();
             let prev = ids.iter().rev().copied().find(|id| {

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::context::Context;
 use super::exit;
-use crate::cli::Args;
+use crate::cli::command::Limits;
 use crate::deploy::effects::{Effects, SystemClock};
 use crate::deploy::journal::{Journal, Report};
 use crate::deploy::lock::{DeployLock, LockError};
@@ -112,8 +112,9 @@ impl Default for RealEffects {
     }
 }
 
-/// The options `deploy`, `rollback` and `manage-services restart` share.
-pub fn deploy_options(args: &Args) -> DeployOptions {
+/// The options `deploy`, `rollback`, `down` and `manage-services restart` share (`jobs` and
+/// `retries` only `deploy` takes: the others leave them unset).
+pub fn deploy_options(args: &Limits) -> DeployOptions {
     let d = DeployOptions::default();
     let timeout = args.timeout.map(Duration::from_secs).unwrap_or(d.timeout);
     DeployOptions {
@@ -136,17 +137,17 @@ pub fn deploy_options(args: &Args) -> DeployOptions {
 /// Opens the store and takes the deploy lock; Err is the exit code (the message is printed).
 pub fn open_locked(
     ctx: &Context,
-    args: &Args,
+    wait: bool,
     report: &dyn Report,
 ) -> Result<(StateStore, DeployLock), u8> {
     let store = StateStore::open(&ctx.state_dir).map_err(|e| {
         report.error(&[], &e.to_string());
         exit::FAILURE
     })?;
-    if args.wait {
+    if wait {
         report.status("waiting for the deploy lock");
     }
-    match DeployLock::acquire(&store.lock_path(), args.wait) {
+    match DeployLock::acquire(&store.lock_path(), wait) {
         Ok(l) => Ok((store, l)),
         Err(e @ LockError::Held(_)) => {
             report.error(&[], &e.to_string());
