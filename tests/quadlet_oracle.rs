@@ -191,11 +191,11 @@ struct CorpusOutcome {
 
 /// Compose files of the corpus that do not translate, with the exact reason. Anything else must
 /// load, translate and pass quadlet.
-/// All but three fail in docker compose's own loader (the reference): missing variables or env
+/// All but five fail in docker compose's own loader (the reference): missing variables or env
 /// files the upstream repo expects the user to create, and fragments meant to be combined with
-/// another file through several `-f`. The three (loki's replicas, hoppscotch's profiles-only
-/// services) load in docker compose and are refused in translation, naming the field. None fails
-/// in quadlet.
+/// another file through several `-f`. The five (loki's and dependency-track's replicas,
+/// hoppscotch's profiles-only services) load in docker compose and are refused in translation,
+/// naming the field. None fails in quadlet.
 const CORPUS_EXPECTED_FAILURES: &[(&str, &str)] = &[
     (
         "paperless-ngx/paperless-ngx/docker/compose/docker-compose.portainer.yml",
@@ -290,6 +290,53 @@ const CORPUS_EXPECTED_FAILURES: &[(&str, &str)] = &[
     (
         "hoppscotch/hoppscotch/docker-compose.deploy.yml",
         "services: the stack defines no service",
+    ),
+    // The second round (SOURCES.md, from LemmyNet/lemmy on): docker compose refuses these too
+    // (a service both defined and included, coolify's templates leave their named volumes to
+    // coolify, an `environment:` with only a comment under it), and one refused in translation.
+    (
+        "wger-project/docker/docker-compose.yml",
+        "services.db: conflicts with the services of the same name included",
+    ),
+    (
+        "wger-project/docker/dev/docker-compose.yml",
+        "services.db: conflicts with the services of the same name included",
+    ),
+    (
+        "wger-project/docker/dev-postgres/docker-compose.yml",
+        "services.db: conflicts with the services of the same name included",
+    ),
+    (
+        "DependencyTrack/dependency-track/dev/compose.yaml",
+        "services.apiserver.deploy.replicas: 3 replicas: one unit runs one container",
+    ),
+    (
+        "DependencyTrack/dependency-track/dev/monitoring/compose.yaml",
+        "services.apiserver.deploy.replicas: 3 replicas: one unit runs one container",
+    ),
+    (
+        "coollabsio/coolify/templates/compose/palworld.yaml",
+        "required variable",
+    ),
+    (
+        "coollabsio/coolify/templates/compose/kuzzle.yaml",
+        "refers to undefined volume elastic-redis-data",
+    ),
+    (
+        "coollabsio/coolify/templates/compose/convex.yaml",
+        "refers to undefined volume data",
+    ),
+    (
+        "coollabsio/coolify/templates/compose/tailscale-client.yaml",
+        "refers to undefined volume tailscale-client",
+    ),
+    (
+        "coollabsio/coolify/templates/compose/ente-photos.yaml",
+        "refers to undefined volume postgres-data",
+    ),
+    (
+        "nginx-proxy/nginx-proxy/docker-compose-separate-containers.yml",
+        "services.dockergen.environment: must be a mapping or a list, found null",
     ),
 ];
 
