@@ -626,3 +626,72 @@ fn volume_driver_opts_use_quadlets_own_keys() {
         "{ram:?}"
     );
 }
+
+/// `links: [db:database]` (docker-mailserver's fetchmail demo links `dms-remote:remote.test`):
+/// docker resolves the alias to the linked service; Podman has no per-container alias, so the
+/// alias becomes one of the linked service's network aliases on the networks both are on, and
+/// the link is reported as such (a link to the service's own name adds nothing).
+#[test]
+fn link_aliases_become_network_aliases() {
+    let Some(q) = support::quadlet("link_aliases_become_network_aliases") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("l");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(
+        dir.join("compose.yaml"),
+        "services:\n  app:\n    image: busybox\n    links: [\"db:database\", cache]\n    networks: [front, back]\n\
+         \x20 db:\n    image: busybox\n    networks: [back]\n\
+         \x20 cache:\n    image: busybox\n    networks: [back]\n\
+         \x20 other:\n    image: busybox\n    links: [\"db:elsewhere\"]\n    networks: [front]\n\
+         networks:\n  front: {}\n  back: {}\n",
+    )
+    .unwrap();
+    let stack = release_tool::compose::load_files(
+        &dir,
+        &["compose.yaml".into()],
+        Some("l"),
+        &Default::default(),
+    )
+    .unwrap();
+    let r = support::render(&stack, V5_4).unwrap();
+    let unit = |n: &str| {
+        r.units
+            .iter()
+            .find(|u| u.file_name == format!("l-{n}.container"))
+            .unwrap_or_else(|| panic!("no l-{n}.container"))
+            .contents
+            .clone()
+    };
+    // Only on `back`, the network app and db share: `other` (on `front` only) gives no alias.
+    assert!(
+        unit("db").contains("Network=l-back.network:alias=db,alias=database\n"),
+        "{}",
+        unit("db")
+    );
+    assert!(unit("cache").contains("Network=l-back.network:alias=cache\n"));
+    let links: Vec<&String> = r
+        .warnings
+        .iter()
+        .filter(|w| w.field.contains(".links["))
+        .map(|w| &w.message)
+        .collect();
+    assert!(
+        links
+            .iter()
+            .any(|m| m.contains("database is made a network alias of db")),
+        "{links:?}"
+    );
+    let d = check(&q, &stack, V5_4).unwrap();
+    let services = support::services(&d.stdout);
+    let (_, db) = services
+        .iter()
+        .find(|(n, _)| n.as_str() == "l-db.service")
+        .unwrap();
+    let argv = support::systemd_exec_argv(&support::key_value(db, "ExecStart").unwrap());
+    assert!(
+        argv.iter().any(|a| a == "l_back:alias=db,alias=database"),
+        "{argv:?}"
+    );
+}

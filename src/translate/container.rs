@@ -156,7 +156,14 @@ pub fn container_units(cx: &mut Ctx, name: &str, svc: &Service) -> Option<Contai
         p.c.add_host.push(entry);
     }
     for (i, l) in svc.links.iter().enumerate() {
-        cx.warn(&format!("{f}.links[{i}]"), format!("{l:?}: services already resolve each other by name on the stack network; a link alias is not created"));
+        let message = match l.split_once(':') {
+            Some((target, alias)) if alias != target => format!(
+                "{l:?}: {alias} is made a network alias of {target} (every service on the \
+                 network resolves it, not only this one)"
+            ),
+            _ => format!("{l:?}: services already resolve each other by name on the stack network; a link alias is not created"),
+        };
+        cx.warn(&format!("{f}.links[{i}]"), message);
     }
     for (i, l) in svc.external_links.iter().enumerate() {
         cx.warn(

@@ -76,6 +76,25 @@ pub fn network_units(cx: &mut Ctx) -> Vec<UnitFile> {
     out
 }
 
+/// The aliases other services on network `key` give service `name` through `links:`
+/// (`name:alias`, the alias differing from the name), in service order.
+fn link_aliases<'s>(cx: &Ctx<'s>, name: &str, key: &str) -> Vec<&'s str> {
+    let mut out = Vec::new();
+    for svc in cx.stack.project.services.values() {
+        if svc.network_mode.is_some() || !svc.networks.contains_key(key) {
+            continue;
+        }
+        for l in &svc.links {
+            if let Some((target, alias)) = l.split_once(':') {
+                if target == name && alias != name && !alias.is_empty() {
+                    out.push(alias);
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Sets `Network=` for one service. Returns the services its network namespace depends on.
 pub fn attach(cx: &mut Ctx, name: &str, svc: &Service, c: &mut ContainerSection) -> Vec<String> {
     let field = format!("services.{name}");
@@ -133,12 +152,20 @@ pub fn attach(cx: &mut Ctx, name: &str, svc: &Service, c: &mut ContainerSection)
         };
         // Every service answers to its own name on each of its networks, as in docker compose.
         let mut o: Vec<String> = vec![format!("alias={name}")];
+        let mut aliases: Vec<&str> = Vec::new();
         if let Some(n) = opts {
-            for a in &n.aliases {
-                if a != name {
-                    o.push(format!("alias={a}"));
-                }
+            aliases.extend(n.aliases.iter().map(String::as_str));
+        }
+        // `links: [name:alias]` in a service on this network: docker resolves `alias` to this
+        // container for the linking one; Podman has no per-container alias, so it is an alias of
+        // this service on the network they share.
+        aliases.extend(link_aliases(cx, name, key));
+        for a in aliases {
+            if a != name && !o.iter().any(|x| x.strip_prefix("alias=") == Some(a)) {
+                o.push(format!("alias={a}"));
             }
+        }
+        if let Some(n) = opts {
             if let Some(ip) = &n.ipv4_address {
                 o.push(format!("ip={ip}"));
             }
