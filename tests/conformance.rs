@@ -583,11 +583,13 @@ fn hostile_stacks_agree_with_docker_compose() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// The corpus files docker compose refuses only for a missing required variable (`${VAR:?}`),
-/// loaded again with a placeholder value for each such variable (as the quadlet oracle does):
-/// both loaders must then load the same model, so those files are compared whole too.
+/// The corpus files again, as a user would load them (as the quadlet oracle does): with the
+/// variables of the repo's example env file (`.env.example`...) when it has one, and a
+/// placeholder for each variable docker compose says is required (`${VAR:?}`). Files that need
+/// neither are left out (`docker_compose_config_agrees` loads them); both loaders must load the
+/// same model, so the files refused there for a missing variable are compared whole here.
 #[test]
-fn corpus_with_required_variables_agrees() {
+fn corpus_with_example_variables_agrees() {
     let Some(corpus) = corpus() else {
         return skip_or_fail("the corpus (/work/shared/corpus or ../shared/corpus) is missing");
     };
@@ -600,8 +602,11 @@ fn corpus_with_required_variables_agrees() {
     let (mut tried, mut agree) = (0, 0);
     let mut failures = Vec::new();
     for mut case in cases {
+        let example = example_vars(&case.dir);
+        let with_example = !example.is_empty();
+        case.env.extend(example);
         let mut reference = case.reference(&bin);
-        let mut filled = false;
+        let mut filled = with_example;
         for _ in 0..40 {
             let Err(e) = &reference else { break };
             let Some(var) = e
@@ -636,8 +641,41 @@ fn corpus_with_required_variables_agrees() {
         eprintln!("DIFFERS: {f}");
     }
     eprintln!(
-        "corpus with placeholder variables: {agree}/{tried} agree with docker compose config"
+        "corpus with example and placeholder variables: {agree}/{tried} agree with docker compose config"
     );
-    assert!(tried >= 5, "only {tried} files need a required variable");
+    assert!(
+        tried >= 5,
+        "only {tried} files have example or required variables"
+    );
     assert!(failures.is_empty(), "{} files differ", failures.len());
+}
+
+/// The variables of the example env files (`.env.example`, `env.example`, ...) in a file's
+/// directory and the directories above it up to the repo, as the quadlet oracle gives them.
+fn example_vars(dir: &Path) -> IndexMap<String, String> {
+    const EXAMPLE_ENV: &[&str] = &[
+        "env.example",
+        ".env.example",
+        "example.env",
+        "defaults.env",
+        ".env.sample",
+    ];
+    let mut out = IndexMap::new();
+    let mut d = Some(dir);
+    while let Some(dir) = d {
+        if dir.join("SOURCES.tsv").is_file() {
+            break;
+        }
+        for e in EXAMPLE_ENV {
+            if let Ok(text) = std::fs::read_to_string(dir.join(e)) {
+                if let Ok(vars) = release_tool::compose::dotenv::parse(&text, &|_| None) {
+                    for (k, v) in vars {
+                        out.entry(k).or_insert(v);
+                    }
+                }
+            }
+        }
+        d = dir.parent();
+    }
+    out
 }
