@@ -683,6 +683,12 @@ fn link_aliases_become_network_aliases() {
             .any(|m| m.contains("database is made a network alias of db")),
         "{links:?}"
     );
+    assert!(
+        links
+            .iter()
+            .any(|m| m.contains("\"db:elsewhere\": db shares no network")),
+        "{links:?}"
+    );
     let d = check(&q, &stack, V5_4).unwrap();
     let services = support::services(&d.stdout);
     let (_, db) = services

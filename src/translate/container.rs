@@ -156,7 +156,18 @@ pub fn container_units(cx: &mut Ctx, name: &str, svc: &Service) -> Option<Contai
         p.c.add_host.push(entry);
     }
     for (i, l) in svc.links.iter().enumerate() {
+        let shared = |target: &str| {
+            cx.stack.project.services.get(target).is_some_and(|t| {
+                svc.network_mode.is_none()
+                    && t.network_mode.is_none()
+                    && t.networks.keys().any(|k| svc.networks.contains_key(k))
+            })
+        };
         let message = match l.split_once(':') {
+            Some((target, alias)) if alias != target && !shared(target) => format!(
+                "{l:?}: {target} shares no network with this service here; the alias is not \
+                 created"
+            ),
             Some((target, alias)) if alias != target => format!(
                 "{l:?}: {alias} is made a network alias of {target} (every service on the \
                  network resolves it, not only this one)"
