@@ -645,6 +645,7 @@ fn link_aliases_become_network_aliases() {
          \x20 db:\n    image: busybox\n    networks: [back]\n\
          \x20 cache:\n    image: busybox\n    networks: [back]\n\
          \x20 other:\n    image: busybox\n    links: [\"db:elsewhere\"]\n    networks: [front]\n\
+         \x20 odd:\n    image: busybox\n    links: [\"db:x,ip=10.0.0.9\"]\n    networks: [back]\n\
          networks:\n  front: {}\n  back: {}\n",
     )
     .unwrap();
@@ -689,6 +690,13 @@ fn link_aliases_become_network_aliases() {
             .any(|m| m.contains("\"db:elsewhere\": db shares no network")),
         "{links:?}"
     );
+    // An alias that is not a host name is not made one: it cannot add options to db's
+    // `--network`, nor make db's translation fail for another service's link.
+    assert!(
+        links.iter().any(|m| m.contains("is not a host name")),
+        "{links:?}"
+    );
+    assert!(!unit("db").contains("ip=10.0.0.9"), "{}", unit("db"));
     let d = check(&q, &stack, V5_4).unwrap();
     let services = support::services(&d.stdout);
     let (_, db) = services

@@ -164,6 +164,10 @@ pub fn container_units(cx: &mut Ctx, name: &str, svc: &Service) -> Option<Contai
             })
         };
         let message = match l.split_once(':') {
+            Some((_, alias)) if !super::network::link_alias_ok(alias) => format!(
+                "{l:?}: the alias is not a host name (letters, digits, '.', '-', '_'); it is not \
+                 created"
+            ),
             Some((target, alias)) if alias != target && !shared(target) => format!(
                 "{l:?}: {target} shares no network with this service here; the alias is not \
                  created"

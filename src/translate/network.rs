@@ -76,8 +76,18 @@ pub fn network_units(cx: &mut Ctx) -> Vec<UnitFile> {
     out
 }
 
+/// Whether a `links:` alias can be a network alias: a host name (letters, digits, `.`, `-`, `_`).
+/// Anything else is not made one (the linking service's warning says so), so another service's
+/// odd link cannot refuse the linked one.
+pub fn link_alias_ok(alias: &str) -> bool {
+    !alias.is_empty()
+        && alias
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+}
+
 /// The aliases other services on network `key` give service `name` through `links:`
-/// (`name:alias`, the alias differing from the name), in service order.
+/// (`name:alias`, the alias differing from the name and a host name), in service order.
 fn link_aliases<'s>(cx: &Ctx<'s>, name: &str, key: &str) -> Vec<&'s str> {
     let mut out = Vec::new();
     for svc in cx.stack.project.services.values() {
@@ -86,7 +96,7 @@ fn link_aliases<'s>(cx: &Ctx<'s>, name: &str, key: &str) -> Vec<&'s str> {
         }
         for l in &svc.links {
             if let Some((target, alias)) = l.split_once(':') {
-                if target == name && alias != name && !alias.is_empty() {
+                if target == name && alias != name && link_alias_ok(alias) {
                     out.push(alias);
                 }
             }
