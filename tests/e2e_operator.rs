@@ -515,3 +515,44 @@ fn op05_a_long_health_wait_extends_the_start_timeout_and_the_journal_says_what_h
     lab.systemctl(&["daemon-reload"]);
     reset(&lab);
 }
+
+/// Every stack a scenario writes (`services/<name>/`) is one `reset` cleans up (harness STACKS).
+#[test]
+fn every_stack_the_scenarios_deploy_is_reset() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("e2e") || n == "faults.rs")
+        })
+        .collect();
+    files.sort();
+    let mut seen = 0;
+    for f in files.iter().filter(|f| f.is_file()) {
+        let text = std::fs::read_to_string(f).unwrap();
+        for (at, _) in text.match_indices("\"services/") {
+            let rest = &text[at + "\"services/".len()..];
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                .collect();
+            if name.is_empty() || !rest[name.len()..].starts_with('/') {
+                continue;
+            }
+            seen += 1;
+            assert!(
+                harness::lab::STACKS.contains(&name.as_str()),
+                "{}: stack {name} is deployed but not in the harness's STACKS",
+                f.display()
+            );
+        }
+    }
+    assert!(
+        seen > 10,
+        "found only {seen} stacks written by the scenarios"
+    );
+}

@@ -16,7 +16,11 @@ use crate::common::lab::{skip_or_fail, Lab as CommonLab};
 /// One systemd manager: the scenarios run one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
 
-pub const STACKS: &[&str] = &["web", "worker", "extra"];
+/// Every stack name the scenarios deploy: `reset` stops their units and removes their containers
+/// and container-id files. A name missing here outlives its scenario: op05's `slow` stack was, and
+/// the `slow-app.cid` it left on Podman 4.3 made the next run's first start fail ("container id
+/// file exists") on a lab that was not set up again in between.
+pub const STACKS: &[&str] = &["web", "worker", "extra", "slow"];
 
 /// The lab (`tests/common/lab.rs`), serialized, with our binary installed for the lab user.
 pub struct Lab {
