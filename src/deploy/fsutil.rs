@@ -62,12 +62,24 @@ pub enum Durability {
 }
 
 /// Copies one file (permissions are kept: a config file may be executable); a durable copy is
-/// fsynced.
+/// fsynced. A throwaway copy is a hard link where the file system allows one (same file system,
+/// and `fs.protected_hardlinks` permits it): only read, and removed by the process that made it,
+/// it needs no bytes of its own, and a link costs a fraction of a file on a disk; else a copy.
 pub fn copy_file(src: &Path, dst: &Path, durability: Durability) -> io::Result<()> {
-    fs::copy(src, dst)?;
     match durability {
-        Durability::Durable => File::open(dst)?.sync_all(),
-        Durability::Throwaway => Ok(()),
+        Durability::Durable => {
+            fs::copy(src, dst)?;
+            File::open(dst)?.sync_all()
+        }
+        Durability::Throwaway => {
+            // Never a link to a symlink (link(2) does not follow one): its target's bytes are
+            // what a copy holds.
+            let plain = fs::symlink_metadata(src).is_ok_and(|m| m.file_type().is_file());
+            if plain && fs::hard_link(src, dst).is_ok() {
+                return Ok(());
+            }
+            fs::copy(src, dst).map(drop)
+        }
     }
 }
 
@@ -127,6 +139,51 @@ pub fn list_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    #[test]
+    fn a_throwaway_copy_links_plain_files_and_copies_what_a_link_points_at() {
+        let d = tempfile::tempdir().unwrap();
+        let src = d.path().join("a.conf");
+        fs::write(&src, "x=1\n").unwrap();
+        std::os::unix::fs::symlink(&src, d.path().join("via")).unwrap();
+        let ino = |p: &Path| fs::metadata(p).unwrap().ino();
+        copy_file(&src, &d.path().join("t"), Durability::Throwaway).unwrap();
+        assert_eq!(
+            ino(&d.path().join("t")),
+            ino(&src),
+            "same file system: a link"
+        );
+        copy_file(
+            &d.path().join("via"),
+            &d.path().join("t2"),
+            Durability::Throwaway,
+        )
+        .unwrap();
+        let t2 = d.path().join("t2");
+        assert!(fs::symlink_metadata(&t2).unwrap().file_type().is_file());
+        assert_ne!(
+            ino(&t2),
+            ino(&src),
+            "a symlink's target is copied, never linked"
+        );
+        assert_eq!(fs::read(&t2).unwrap(), b"x=1\n");
+        copy_file(&src, &d.path().join("d"), Durability::Durable).unwrap();
+        assert_ne!(
+            ino(&d.path().join("d")),
+            ino(&src),
+            "a generation owns its bytes"
+        );
+        // Removing the throwaway copies leaves the checkout's file as it was.
+        fs::remove_file(d.path().join("t")).unwrap();
+        assert_eq!(fs::read(&src).unwrap(), b"x=1\n");
+        // Another file system (where /dev/shm is one): a copy.
+        if let Ok(shm) = tempfile::tempdir_in("/dev/shm") {
+            let dst = shm.path().join("c");
+            copy_file(&src, &dst, Durability::Throwaway).unwrap();
+            assert_eq!(fs::read(&dst).unwrap(), b"x=1\n");
+        }
+    }
 
     #[test]
     fn atomic_write_replaces_and_leaves_no_temp() {
